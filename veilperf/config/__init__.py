@@ -1,0 +1,1 @@
+"""Configuration layer: YAML files to validated, typed objects (never imports SimPy)."""

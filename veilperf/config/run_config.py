@@ -1,0 +1,70 @@
+"""One fully resolved run (a sweep point): platform, setup, one workload or a boot, length, seed."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from veilperf.config.boot import BootSpec
+from veilperf.config.platform import PlatformProfile
+from veilperf.config.services import Services
+from veilperf.config.types import Duration, Strict
+from veilperf.config.workload import WorkloadSpec
+
+
+class StaticPartition(Strict):
+    """Static partitioning (the design Veil rejects): dedicated VCPUs per non-application domain."""
+
+    service_vcpus: int = Field(default=1, ge=1)
+    enclave_vcpus: int = Field(default=1, ge=1)
+
+
+class Setup(Strict):
+    mode: Literal["cvm", "veil"] = "veil"
+    vcpus: int = Field(default=1, ge=1)
+    vcpu_model: Literal["replicas", "static"] = "replicas"
+    static: StaticPartition = StaticPartition()
+    services: Services = Services()
+
+    @model_validator(mode="after")
+    def _services_need_veil(self):
+        if self.mode == "cvm" and self.services.active:
+            raise ValueError(f"mode cvm has no Veil services, but {', '.join(self.services.active)} enabled")
+        return self
+
+
+class RunSpec(Strict):
+    """Run length; overrides the workload's own ``iterations``/``duration`` when given."""
+
+    iterations: int | None = Field(default=None, ge=1)
+    duration: Duration | None = None
+    max_events: int = Field(default=50_000_000, ge=1)
+
+    @model_validator(mode="after")
+    def _one_length(self):
+        if self.iterations is not None and self.duration is not None:
+            raise ValueError("give iterations or duration, not both")
+        return self
+
+
+class RunConfig(Strict):
+    """Everything one simulation needs; produced by the config layer for each sweep point."""
+
+    name: str
+    description: str = ""
+    kind: Literal["workload", "boot"] = "workload"
+    platform: PlatformProfile
+    setup: Setup = Setup()
+    workload: WorkloadSpec | None = None
+    boot: BootSpec | None = None
+    run: RunSpec = RunSpec()
+    seed: int = Field(default=0, ge=0)
+
+    @model_validator(mode="after")
+    def _has_subject(self):
+        if self.kind == "workload" and self.workload is None:
+            raise ValueError("a workload experiment needs a workload")
+        if self.kind == "boot" and self.boot is None:
+            raise ValueError("a boot experiment needs a boot section")
+        return self

@@ -1,0 +1,161 @@
+"""Workload schema: what a program does, as steps, a sampled syscall mix, or an exact replay."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from veilperf.config.types import Duration, Rate, Size, Strict
+
+Domain = Literal["mon", "ser", "enc", "unt"]
+
+
+class Distribution(Strict):
+    """A random duration. ``fixed`` uses ``value``; ``exponential`` and ``lognormal`` use ``mean``
+    (``lognormal`` also ``cv``, the coefficient of variation); ``uniform`` uses ``low``/``high``;
+    ``empirical`` draws uniformly from ``samples``."""
+
+    dist: Literal["fixed", "exponential", "lognormal", "uniform", "empirical"]
+    value: Duration | None = None
+    mean: Duration | None = None
+    cv: float | None = Field(default=None, ge=0)
+    low: Duration | None = None
+    high: Duration | None = None
+    samples: list[Duration] | None = None
+
+    @model_validator(mode="after")
+    def _needs(self):
+        need = {
+            "fixed": ("value",),
+            "exponential": ("mean",),
+            "lognormal": ("mean", "cv"),
+            "uniform": ("low", "high"),
+            "empirical": ("samples",),
+        }[self.dist]
+        missing = [k for k in need if getattr(self, k) is None]
+        if missing:
+            raise ValueError(f"dist {self.dist!r} needs {', '.join(missing)}")
+        if self.dist == "uniform" and self.low > self.high:
+            raise ValueError("uniform low is above high")
+        if self.dist == "empirical" and not self.samples:
+            raise ValueError("empirical needs at least one sample")
+        return self
+
+    @property
+    def expected(self) -> float:
+        """Mean of the distribution in ns."""
+        if self.dist == "fixed":
+            return self.value
+        if self.dist in ("exponential", "lognormal"):
+            return self.mean
+        if self.dist == "uniform":
+            return (self.low + self.high) / 2
+        return sum(self.samples) / len(self.samples)
+
+
+TimeSpec = Duration | Distribution
+
+
+class Syscall(Strict):
+    """One system call: kernel time, bytes copied in (write-like) and out (read-like)."""
+
+    name: str
+    kernel: TimeSpec
+    bytes_in: Size = 0.0
+    bytes_out: Size = 0.0
+    repeat: int = Field(default=1, ge=1)
+    vdso: bool = False  # served in user space (e.g. clock_gettime): never leaves the caller's domain
+
+
+class DomainCall(Strict):
+    """An explicit call into another domain (a VeilMon or service round trip)."""
+
+    domain: Domain
+    handler: TimeSpec
+    bytes: Size = 0.0
+
+
+class KciOp(Strict):
+    """A kernel page-permission change mediated by VeilS-Kci (module load, JIT, text patching)."""
+
+    op: Literal["module_load", "module_unload", "jit", "text_patch"]
+    pages: int = Field(ge=1)
+
+
+class Step(Strict):
+    """Exactly one of ``compute``, ``syscall``, ``call``, ``kci``."""
+
+    compute: TimeSpec | None = None
+    syscall: Syscall | None = None
+    call: DomainCall | None = None
+    kci: KciOp | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self):
+        given = [k for k in ("compute", "syscall", "call", "kci") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("a step has exactly one of compute, syscall, call, kci"
+                             + (f" (got {', '.join(given)})" if given else ""))
+        return self
+
+
+class MixEntry(Strict):
+    """One system call of a sampled mix, drawn with probability proportional to ``weight``."""
+
+    name: str
+    weight: float = Field(gt=0)
+    kernel: TimeSpec
+    bytes_in: Size = 0.0
+    bytes_out: Size = 0.0
+    vdso: bool = False
+
+
+class SyscallMix(Strict):
+    """A fitted model: each iteration is one compute gap followed by one system call from ``calls``."""
+
+    gap: TimeSpec
+    calls: list[MixEntry] = Field(min_length=1)
+
+
+class Provenance(Strict):
+    source: Literal["trace", "measurement", "citation", "synthetic"]
+    command: str | None = None
+    machine: str | None = None
+    date: str | None = None
+    input: str | None = None
+    trace: str | None = None
+    sha256: str | None = None
+    citation: str | None = None
+    strace_overhead_per_call: Duration | None = None
+    notes: str | None = None
+
+
+class WorkloadSpec(Strict):
+    """A workload: ``threads`` run ``steps`` (or draw from ``mix``, or replay ``replay``)."""
+
+    name: str
+    description: str = ""
+    provenance: Provenance
+    threads: int = Field(default=1, ge=1)
+    loop: Literal["closed", "open"] = "closed"
+    iterations: int | None = Field(default=None, ge=1)
+    duration: Duration | None = None
+    arrival_rate: Rate | None = None
+    steps: list[Step] | None = None
+    mix: SyscallMix | None = None
+    replay: list[list[Step]] | None = None  # one exact step list per traced thread
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        bodies = [k for k in ("steps", "mix", "replay") if getattr(self, k) is not None]
+        if len(bodies) != 1:
+            raise ValueError("a workload has exactly one of steps, mix, replay")
+        if self.loop == "open":
+            if self.arrival_rate is None or self.arrival_rate <= 0:
+                raise ValueError("an open-loop workload needs a positive arrival_rate")
+            if self.replay is not None:
+                raise ValueError("replay workloads are closed-loop")
+        if self.replay is not None and len(self.replay) != self.threads:
+            raise ValueError(f"replay has {len(self.replay)} thread lists but threads is {self.threads}")
+        return self
