@@ -1,0 +1,85 @@
+"""Schema of an experiment file (``configs/<name>.yaml``) before inlining.
+
+Only the experiment's own structure is checked here: file references, sweep axes, replications,
+baseline. ``setup``, ``run`` and ``boot`` are kept as raw mappings; they are validated per point
+as part of a RunConfig (with the platform clock known).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from veilperf.config.types import Strict
+
+__all__ = ["ExperimentFile", "Sweep", "POINT_KEYS"]
+
+POINT_KEYS = ("name", "description", "kind", "platform", "setup", "run", "seed", "boot")
+"""Experiment-file keys that are carried into every point (RunConfig fields)."""
+
+
+class Sweep(Strict):
+    """Sweep axes keyed by dotted point paths: ``grid`` is a cartesian product; each ``zip``
+    group varies its paths together (equal-length lists)."""
+
+    grid: dict[str, list[Any]] = {}
+    zip: list[dict[str, list[Any]]] = []
+
+    @model_validator(mode="after")
+    def _axes_well_formed(self):
+        seen: set[str] = set(self.grid)
+        for path, values in self.grid.items():
+            if not values:
+                raise ValueError(f"grid axis {path!r} has no values")
+        for number, group in enumerate(self.zip):
+            if not group:
+                raise ValueError(f"zip group {number} is empty")
+            lengths = {path: len(values) for path, values in group.items()}
+            if len(set(lengths.values())) != 1:
+                shown = ", ".join(f"{p}: {n}" for p, n in lengths.items())
+                raise ValueError(f"zip group {number} needs lists of equal length, got {shown}")
+            if 0 in lengths.values():
+                raise ValueError(f"zip group {number} has no values")
+            twice = seen.intersection(group)
+            if twice:
+                raise ValueError(f"{', '.join(sorted(twice))} swept more than once")
+            seen.update(group)
+        return self
+
+
+class ExperimentFile(Strict):
+    """The top-level keys of an experiment file."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    kind: Literal["workload", "boot"] = "workload"
+    platform: str
+    workload: str | None = None
+    workloads: list[str] | None = None
+    setup: dict[str, Any] = {}
+    run: dict[str, Any] = {}
+    seed: int = Field(default=0, ge=0)
+    replications: int = Field(default=1, ge=1)
+    sweep: Sweep = Sweep()
+    baseline: dict[str, Any] | None = None
+    boot: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _subject_matches_kind(self):
+        if self.workload is not None and self.workloads is not None:
+            raise ValueError("give workload or workloads, not both")
+        if self.kind == "workload" and not (self.workload or self.workloads):
+            raise ValueError("a workload experiment needs workload: FILE or workloads: [FILE, ...]")
+        if self.kind == "boot" and (self.workload or self.workloads):
+            raise ValueError("a boot experiment has no workloads")
+        if self.kind == "boot" and self.boot is None:
+            raise ValueError("a boot experiment needs a boot section")
+        return self
+
+    @property
+    def workload_paths(self) -> list[str]:
+        """The workload file references in file order."""
+        if self.workload is not None:
+            return [self.workload]
+        return list(self.workloads or [])

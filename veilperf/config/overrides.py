@@ -1,0 +1,65 @@
+"""Dotted key paths: ``--set key.path=value`` parsing and setting a value deep inside raw config."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from veilperf.config.yaml_file import parse_yaml_value
+from veilperf.errors import ConfigError
+
+__all__ = ["PathError", "parse_override", "set_path", "is_parameter"]
+
+
+class PathError(ValueError):
+    """A dotted path cannot be followed in the data (through a scalar, or a bad list index)."""
+
+
+def is_parameter(node: Any) -> bool:
+    """A platform parameter mapping ``{value, kind, source, ...}``."""
+    return isinstance(node, dict) and "value" in node and "kind" in node
+
+
+def parse_override(text: str) -> tuple[str, object]:
+    """``"a.b.c=value"`` -> ``("a.b.c", value parsed as YAML)``; ConfigError without ``=``."""
+    path, sep, value_text = text.partition("=")
+    path = path.strip()
+    if not sep:
+        raise ConfigError("--set", text, "expected key.path=value")
+    if not path or any(not part for part in path.split(".")):
+        raise ConfigError("--set", text, "empty key path: expected key.path=value")
+    return path, parse_yaml_value(value_text.strip(), source="--set", key_path=path)
+
+
+def set_path(data: dict, dotted: str, value: object) -> None:
+    """Set ``value`` at ``dotted`` inside ``data``, creating intermediate mappings.
+
+    Numeric parts index lists (``workload.steps.0.compute``). A scalar set on a parameter mapping
+    (``{value, kind, ...}``) replaces only its ``value``. Raises PathError when the path runs
+    through a scalar or past the end of a list.
+    """
+    parts = dotted.split(".")
+    node: Any = data
+    for depth, part in enumerate(parts):
+        last = depth == len(parts) - 1
+        where = ".".join(parts[:depth]) or "the top level"
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                raise PathError(f"{where} is a list of {len(node)}; {part!r} is not an index into it")
+            key: Any = int(part)
+        elif isinstance(node, dict):
+            key = part
+        else:
+            raise PathError(f"{where} is a {type(node).__name__}, not a mapping: cannot set {part!r} in it")
+        if last:
+            if is_parameter(node[key] if _has(node, key) else None) and not isinstance(value, (dict, list)):
+                node[key]["value"] = value
+            else:
+                node[key] = value
+            return
+        if not _has(node, key) or node[key] is None:
+            node[key] = {}
+        node = node[key]
+
+
+def _has(node: dict | list, key: Any) -> bool:
+    return key in node if isinstance(node, dict) else 0 <= key < len(node)
