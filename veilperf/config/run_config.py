@@ -28,10 +28,28 @@ class Setup(Strict):
     services: Services = Services()
 
     @model_validator(mode="after")
-    def _services_need_veil(self):
-        if self.mode == "cvm" and self.services.active:
-            raise ValueError(f"mode cvm has no Veil services, but {', '.join(self.services.active)} enabled")
+    def _consistent(self):
+        services = self.services
+        if self.mode == "cvm" and services.active:
+            raise ValueError(f"mode cvm has no Veil services, but {', '.join(services.active)} enabled")
+        if self.mode == "veil" and self.vcpus < 1 + self.dedicated_vcpus:
+            raise ValueError(f"{self.vcpus} VCPUs leave none for the application after "
+                             f"{self.dedicated_vcpus} dedicated ones (static partitioning / switchless workers)")
+        enc = services.enc
+        remote_ocalls = enc.enabled and (enc.switchless or self.vcpu_model == "static")
+        if remote_ocalls and services.log.enabled:
+            raise ValueError("VeilS-Log with switchless or statically partitioned enclaves is not modelled")
         return self
+
+    @property
+    def dedicated_vcpus(self) -> int:
+        """VCPUs taken from the application: static partitions or switchless ocall workers."""
+        if self.mode != "veil":
+            return 0
+        enc = self.services.enc
+        if self.vcpu_model == "static":
+            return self.static.service_vcpus + (self.static.enclave_vcpus if enc.enabled else 0)
+        return enc.switchless_workers if enc.enabled and enc.switchless else 0
 
 
 class RunSpec(Strict):

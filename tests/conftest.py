@@ -1,0 +1,55 @@
+"""Shared fixtures: build validated run configs in code from the shipped Milan platform."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from veilperf.run import validate_raw
+
+ROOT = Path(__file__).resolve().parents[1]
+MILAN = ROOT / "configs" / "platforms" / "milan.yaml"
+
+
+@pytest.fixture(scope="session")
+def milan_raw() -> dict:
+    """The shipped Milan platform profile as a raw dict."""
+    return yaml.safe_load(MILAN.read_text())
+
+
+def _merge(base: dict, extra: dict) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+@pytest.fixture
+def make_cfg(milan_raw):
+    """Factory: ``make_cfg(steps=[...], setup={...}, run={...}, workload={...}, params={...})``."""
+
+    def build(steps=None, *, setup=None, run=None, workload=None, params=None, seed=1, raw=False):
+        wl = {"name": "test", "provenance": {"source": "synthetic"}, "threads": 1}
+        if steps is not None:
+            wl["steps"] = steps
+        wl = _merge(wl, workload or {})
+        platform = copy.deepcopy(milan_raw)
+        for name, value in (params or {}).items():
+            platform["params"][name]["value"] = value
+        point = {
+            "name": "test",
+            "platform": platform,
+            "setup": setup or {"mode": "veil"},
+            "workload": wl,
+            "run": run or {"iterations": 10},
+            "seed": seed,
+        }
+        return point if raw else validate_raw(point)
+
+    return build

@@ -1,0 +1,38 @@
+"""How a system call executes: natively in the kernel (cvm, or veil without an enclave).
+
+A path has ``run(runner, op)`` (no events) and ``run_sync(runner, op)`` (a generator, used when
+a service such as VeilS-Log must act at the exact simulated time). Enclave paths live in
+``veilperf.services.enc``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from veilperf.model.domains import UNT
+from veilperf.model.sampling import draw
+
+if TYPE_CHECKING:
+    from veilperf.model.program import Op
+    from veilperf.model.thread import Gen, ThreadRunner
+    from veilperf.services.log import LogService
+
+
+class NativeSyscalls:
+    """The kernel runs the call on the caller's VCPU; an audit hook may follow each call."""
+
+    def __init__(self, log: "LogService | None") -> None:
+        self.log = log
+        self.needs_sync = log is not None
+
+    def run(self, runner: "ThreadRunner", op: "Op") -> None:
+        kernel = op[2]
+        for _ in range(op[5]):
+            runner.run_in(UNT, draw(kernel))
+
+    def run_sync(self, runner: "ThreadRunner", op: "Op") -> "Gen":
+        kernel, vdso = op[2], op[6]
+        for _ in range(op[5]):
+            runner.run_in(UNT, draw(kernel))
+            if not vdso:
+                yield from self.log.on_syscall(runner, op[1])

@@ -1,0 +1,144 @@
+"""A workload thread on a VCPU: runs ops, pays domain switches, charges time to domains.
+
+Consecutive costs are summed into ``pending`` and paid with a single ``env.timeout`` at the next
+contention or synchronisation point (acquiring a VCPU, a dedicated pool, a log-ring append) or at
+the end of an iteration. Accounting is charged as the costs are summed; because every started
+iteration runs to completion, the totals equal those of a fine-grained event-per-cost model
+(tests/test_model_equivalence.py checks this).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Generator
+
+import simpy
+
+from veilperf.model.domains import ENC, UNT
+from veilperf.model.program import CALL, COMPUTE, KCI, SYSCALL, Op
+from veilperf.model.sampling import draw
+from veilperf.model.vcpu import COPY, MONITOR, SERVICE, SWITCH, Vcpu
+
+if TYPE_CHECKING:
+    from veilperf.model.system import System
+
+Gen = Generator[simpy.Event, object, None]
+
+
+class ThreadRunner:
+    """Executes ops for one thread (or one open-loop request) on the VCPU it currently holds."""
+
+    __slots__ = ("sys", "env", "costs", "ledger", "vcpu", "home", "pending", "tick_credit",
+                 "switch_ns")
+
+    def __init__(self, system: "System", home: int) -> None:
+        self.sys = system
+        self.env = system.env
+        self.costs = system.costs
+        self.ledger = system.ledger
+        self.switch_ns = system.costs.switch_one_way
+        self.vcpu: Vcpu | None = None
+        self.home = home
+        self.pending = 0.0
+        self.tick_credit = 0.0
+
+    # -- accounting primitives -------------------------------------------------------------
+
+    def run_in(self, domain: int, ns: float) -> None:
+        """Charge ``ns`` of work in ``domain`` (the VCPU must be running that replica)."""
+        self.vcpu.busy[domain] += ns
+        self.pending += ns
+        if domain == ENC:
+            ticks = self.sys.enclave_ticks_per_ns
+            if ticks:
+                self._take_enclave_ticks(ns * ticks)
+
+    def switch_to(self, domain: int) -> None:
+        """Hypervisor-mediated domain switch of this VCPU to ``domain`` (no-op if already there)."""
+        vcpu = self.vcpu
+        if vcpu.domain != domain:
+            cost = self.switch_ns
+            vcpu.switching += cost
+            self.pending += cost
+            self.ledger.switches[vcpu.domain][domain] += 1
+            self.ledger.causes[SWITCH] += cost
+            vcpu.domain = domain
+
+    def charge_cause(self, domain: int, ns: float, cause: int) -> None:
+        """Charge Veil-added work in ``domain`` and attribute it to ``cause``."""
+        self.run_in(domain, ns)
+        self.ledger.causes[cause] += ns
+
+    def flush(self) -> Gen:
+        """Pay the summed costs (and work stolen by background activity) with one timeout."""
+        vcpu = self.vcpu
+        if vcpu.steal:
+            self.pending += vcpu.steal
+            vcpu.steal = 0.0
+        if self.pending:
+            delay = self.pending
+            self.pending = 0.0
+            yield self.env.timeout(delay)
+
+    def _take_enclave_ticks(self, expected: float) -> None:
+        # Timer interrupts while in DomEnc exit to the kernel and re-enter: two switches each.
+        # Ticks are counted deterministically from time spent in the enclave (HZ x time).
+        self.tick_credit += expected
+        if self.tick_credit >= 1.0:
+            ticks = int(self.tick_credit)
+            self.tick_credit -= ticks
+            self.sys.enc_metrics.timer_exits += ticks
+            for _ in range(ticks):
+                self.switch_to(UNT)
+                self.switch_to(ENC)
+
+    # -- ops ------------------------------------------------------------------------------
+
+    def run_ops(self, ops: list[Op]) -> Gen:
+        """Run one iteration's ops; yields only where a contention or sync point needs it."""
+        home = self.home
+        sync = self.sys.sync_ops
+        for op in ops:
+            code = op[0]
+            if code == COMPUTE:
+                self.run_in(home, draw(op[1]))
+            elif code == SYSCALL:
+                if sync:
+                    yield from self.sys.syscall_path.run_sync(self, op)
+                else:
+                    self.sys.syscall_path.run(self, op)
+            elif code == CALL:
+                yield from self.domain_call(op[1], draw(op[2]), op[3])
+            elif code == KCI:
+                yield from self.sys.kci_op(self, op[1], op[2])
+
+    def domain_call(self, target: int, handler_ns: float, nbytes: float,
+                    handler_cause: int = SERVICE) -> Gen:
+        """A round trip into VeilMon or a service (the handler's work is attributed to
+        ``handler_cause``); in ``cvm`` mode the handler runs natively in the kernel."""
+        system = self.sys
+        if not system.veil:
+            self.run_in(UNT, handler_ns)
+            return
+        costs = self.costs
+        rounds = costs.calling_area_rounds(nbytes)
+        if system.service_pool is not None:
+            work = rounds * costs.monitor_overhead_ns() + (costs.copy_ns(nbytes) if nbytes else 0.0)
+            ledger = self.ledger.causes
+            ledger[MONITOR] += rounds * costs.monitor_overhead_ns()
+            if nbytes:
+                ledger[COPY] += costs.copy_ns(nbytes)
+            ledger[handler_cause] += handler_ns
+            yield from self.flush()
+            yield from system.service_pool.serve(self.vcpu, self.vcpu.domain,
+                                                 work + handler_ns, ledger)
+            return
+        origin = self.vcpu.domain
+        chunk = nbytes / rounds
+        for round_index in range(rounds):
+            self.switch_to(target)
+            self.charge_cause(target, costs.monitor_overhead_ns(), MONITOR)
+            if nbytes:
+                self.charge_cause(target, costs.copy_ns(chunk), COPY)
+            if round_index == 0:
+                self.charge_cause(target, handler_ns, handler_cause)
+            self.switch_to(origin)

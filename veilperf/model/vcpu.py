@@ -1,0 +1,37 @@
+"""VCPUs with one replica per domain, and the run-wide ledger of switches and Veil-added causes."""
+
+from __future__ import annotations
+
+from veilperf.model.domains import UNT
+
+# Causes of Veil-added time (indices into Ledger.causes).
+SWITCH, COPY, MONITOR, SERVICE, NOTIFY, QUEUE = range(6)
+CAUSE_NAMES = ("switch", "copy", "monitor", "service", "notify", "queue")
+
+
+class Vcpu:
+    """One VCPU: which replica (domain) it is running, and where its time went.
+
+    ``steal`` holds work injected by background activity (e.g. the log reader) that the thread
+    running on this VCPU pays at its next flush.
+    """
+
+    __slots__ = ("index", "domain", "busy", "switching", "steal", "role")
+
+    def __init__(self, index: int, role: str = "app") -> None:
+        self.index = index
+        self.role = role
+        self.domain = UNT
+        self.busy = [0.0, 0.0, 0.0, 0.0]
+        self.switching = 0.0
+        self.steal = 0.0
+
+
+class Ledger:
+    """Run-wide counters: domain switches by (from, to) and Veil-added time by cause."""
+
+    __slots__ = ("switches", "causes")
+
+    def __init__(self) -> None:
+        self.switches = [[0, 0, 0, 0] for _ in range(4)]
+        self.causes = [0.0] * len(CAUSE_NAMES)
