@@ -1,0 +1,52 @@
+"""``veilperf sweep FILE...``: run experiments in parallel into results/<experiment>/."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from veilperf.sweep.options import EXECUTORS, check_jobs, parse_shard
+
+MAX_FAILURES_SHOWN = 20
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "sweep", help="run experiments (grid, zip, replications, baselines) in parallel, resumably",
+        description="Expand each experiment into points, run the points not already in the results, "
+                    "store one row per run in <results>/<experiment>/runs.parquet. Exit status: 0 all "
+                    "points ran, 1 some points failed (listed at the end), 2 bad input.")
+    parser.add_argument("files", nargs="+", metavar="FILE", help="experiment YAML files")
+    parser.add_argument("--jobs", "-j", type=int, default=None,
+                        help="worker processes (default: all cores; 1 runs in this process)")
+    parser.add_argument("--executor", choices=EXECUTORS, default="local",
+                        help="local processes (default) or a Dask cluster")
+    parser.add_argument("--scheduler", metavar="ADDR",
+                        help="Dask scheduler address, e.g. tcp://host:8786 (default: start a LocalCluster)")
+    parser.add_argument("--shard", metavar="K/N", help="run only shard K of N (merge with `veilperf collect`)")
+    parser.add_argument("--force", action="store_true", help="rerun points that are already in the results")
+    parser.add_argument("--dry-run", action="store_true", help="list the points and exit; writes nothing")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config value, e.g. --set platform.params.switch_one_way=3us")
+    parser.add_argument("--results", default="results", metavar="DIR", help="results root (default: results/)")
+    parser.add_argument("--no-plots", action="store_true", help="do not regenerate plots and report afterwards")
+    parser.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    from veilperf.sweep import engine
+
+    shard = parse_shard(args.shard) if args.shard else None
+    jobs = check_jobs(args.jobs) if args.jobs is not None else None
+    if args.dry_run:
+        plans = engine.plan(args.files, args.overrides, results_dir=args.results, shard=shard, force=args.force)
+        print("\n".join(engine.describe_points(plans)))
+        return 0
+    summary = engine.run_sweep(args.files, args.overrides, results_dir=args.results, jobs=jobs,
+                               executor=args.executor, scheduler=args.scheduler, shard=shard, force=args.force)
+    print("\n".join(engine.summary_lines(summary, MAX_FAILURES_SHOWN)))
+    if shard is None and not args.no_plots:
+        names = [e.name for e in summary.experiments]
+        if not engine.regenerate_analysis(args.results, names):
+            print("plots: skipped (veilperf.analysis.regenerate is not available)", file=sys.stderr)
+    return 1 if summary.failed else 0

@@ -1,0 +1,75 @@
+"""Merge the outputs of sharded sweeps (``veilperf sweep --shard K/N``) into one results store.
+
+Each source is an experiment directory (it holds ``manifest.yaml``) or a results root holding
+such directories. Sources of one experiment must come from the same experiment text, overrides
+and point count; their ``runs.parquet`` and part files are merged (last row per point id wins)
+into ``<dest>/<experiment>/runs.parquet``, which is replaced: list the destination among the
+sources to keep what it already holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from veilperf.sweep.manifest import dump_manifest
+from veilperf.sweep.options import SweepError
+from veilperf.sweep.store import ResultsStore
+from veilperf.sweep.table import merge_tables, write_table_atomic
+
+__all__ = ["CollectSummary", "collect"]
+
+_SAME_RUN_KEYS = ("experiment_text", "overrides", "points")
+
+
+@dataclass
+class CollectSummary:
+    experiment: str
+    directory: Path
+    rows: int
+    expected: int | None  # the experiment's point count (all shards), from the manifest
+    sources: int
+
+
+def _experiment_dirs(source: Path) -> list[Path]:
+    if (source / "manifest.yaml").is_file():
+        return [source]
+    found = sorted(path.parent for path in source.glob("*/manifest.yaml")) if source.is_dir() else []
+    if not found:
+        raise SweepError(f"{source}: not a results directory (no manifest.yaml in it or its subdirectories)")
+    return found
+
+
+def _group_by_experiment(sources: Sequence[str | Path]) -> dict[str, list[tuple[ResultsStore, dict]]]:
+    groups: dict[str, list[tuple[ResultsStore, dict]]] = {}
+    for source in sources:
+        for directory in _experiment_dirs(Path(source)):
+            store = ResultsStore(directory)
+            manifest = store.read_manifest() or {}
+            name = str(manifest.get("experiment", directory.name))
+            group = groups.setdefault(name, [])
+            if any(s.directory.resolve() == directory.resolve() for s, _ in group):
+                continue
+            if group and any(group[0][1].get(k) != manifest.get(k) for k in _SAME_RUN_KEYS):
+                raise SweepError(f"{directory} and {group[0][0].directory} hold different runs of {name!r} "
+                                 f"(their manifests differ in {', '.join(_SAME_RUN_KEYS)})")
+            group.append((store, manifest))
+    return groups
+
+
+def collect(sources: Sequence[str | Path], dest: str | Path = "results") -> list[CollectSummary]:
+    """Merge ``sources`` into ``dest``; one summary per experiment."""
+    summaries = []
+    for name, group in _group_by_experiment(sources).items():
+        merged = merge_tables([table for store, _ in group for table in store.read_all()])
+        target = ResultsStore(Path(dest) / name)
+        first_manifest = group[0][1]
+        target.write_manifest(dump_manifest(
+            dict(first_manifest, shard=None, collected_from=[str(store.directory) for store, _ in group])))
+        write_table_atomic(merged, target.runs_path)
+        for part in target.part_paths():  # now in runs.parquet (or replaced, as documented)
+            part.unlink()
+        summaries.append(CollectSummary(name, target.directory, merged.num_rows, first_manifest.get("points"),
+                                        len(group)))
+    return summaries

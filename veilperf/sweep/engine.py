@@ -1,0 +1,213 @@
+"""Plan and run sweeps: load and validate every experiment, skip finished points, run the rest
+in batches on an executor, store each finished batch at once, compact, summarise.
+
+Library entry points: :func:`plan` (no side effects; what ``--dry-run`` shows) and
+:func:`run_sweep`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from veilperf import __version__
+from veilperf.errors import ConfigError
+from veilperf.sweep.executors import InProcessExecutor, open_executor
+from veilperf.sweep.manifest import git_commit, manifest_text
+from veilperf.sweep.options import Shard, SweepError, default_jobs
+from veilperf.sweep.points import Point, expand, validate
+from veilperf.sweep.progress import progress_bar
+from veilperf.sweep.store import ResultsStore
+from veilperf.sweep.worker import Runner, run_batch
+
+__all__ = ["ExperimentPlan", "ExperimentSummary", "SweepSummary", "plan", "run_sweep",
+           "describe_points", "summary_lines", "regenerate_analysis"]
+
+BATCHES_PER_WORKER = 8  # enough batches to balance uneven points, few enough to keep overhead low
+MAX_BATCH = 32  # bounds the work a killed sweep can lose to one batch per worker
+
+
+@dataclass
+class ExperimentPlan:
+    """One experiment of a sweep: its points, this shard's share, and what is left to run."""
+
+    exp: Any
+    text: str
+    store: ResultsStore
+    points: list[Point]
+    selected: list[Point]
+    todo: list[Point]
+
+
+@dataclass
+class ExperimentSummary:
+    name: str
+    directory: Path
+    points: int
+    run: int = 0
+    cached: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (point_id, error)
+
+
+@dataclass
+class SweepSummary:
+    experiments: list[ExperimentSummary]
+    wall_s: float
+    shard: Shard | None = None
+
+    @property
+    def failed(self) -> int:
+        return sum(len(e.failures) for e in self.experiments)
+
+
+def plan(files: Sequence[str | Path], overrides: Sequence[str] = (), *, results_dir: str | Path = "results",
+         shard: Shard | None = None, force: bool = False) -> list[ExperimentPlan]:
+    """Load, expand and validate every experiment (all before anything runs); read what is cached.
+
+    Raises ConfigError (naming file and key) for the first bad file or point. Writes nothing.
+    """
+    from veilperf.config.loader import load_experiment
+
+    plans: list[ExperimentPlan] = []
+    seen: dict[str, str] = {}
+    for file in files:
+        exp = load_experiment(file, overrides)
+        if exp.name in seen:
+            raise ConfigError(file, "name", f"experiment name {exp.name!r} is also used by {seen[exp.name]}; "
+                                            "results would collide in one directory")
+        seen[exp.name] = str(file)
+        text = Path(file).read_text(encoding="utf-8")
+        points = expand(exp)
+        selected = [p for p in points if shard is None or shard.holds(p.point_id)]
+        store = ResultsStore(Path(results_dir) / exp.name)
+        finished = set() if force else store.finished_ids()
+        todo = [p for p in selected if p.point_id not in finished]
+        plans.append(ExperimentPlan(exp, text, store, points, selected, todo))
+    for planned in plans:
+        validate(planned.exp, planned.todo)
+    return plans
+
+
+def describe_points(plans: list[ExperimentPlan]) -> list[str]:
+    """Lines listing every selected point: id, role, status, workload, replication, axis values."""
+    lines = []
+    for planned in plans:
+        todo = {p.point_id for p in planned.todo}
+        roles = [p.role for p in planned.selected]
+        lines.append(f"{planned.exp.name}: {len(planned.selected)} points ({roles.count('treatment')} treatment, "
+                     f"{roles.count('baseline')} baseline), {len(todo)} to run -> {planned.store.directory}")
+        for p in planned.selected:
+            axes = " ".join(f"{path}={value}" for path, value in p.assignments.items())
+            status = "new" if p.point_id in todo else "cached"
+            lines.append(f"  {p.point_id}  {p.role:<9}  {status:<6}  {p.workload}  rep={p.replication}  {axes}".rstrip())
+    return lines
+
+
+def _batches(plans: list[ExperimentPlan], workers: int) -> list[tuple[ExperimentPlan, list[Point]]]:
+    total = sum(len(p.todo) for p in plans)
+    size = max(1, min(MAX_BATCH, math.ceil(total / (workers * BATCHES_PER_WORKER))))
+    return [(planned, planned.todo[i:i + size]) for planned in plans for i in range(0, len(planned.todo), size)]
+
+
+def _identity(point: Point, commit: str) -> dict:
+    return {"experiment": point.experiment, "point_id": point.point_id, "pair_key": point.pair_key,
+            "role": point.role, "replication": point.replication, "seed": point.seed,
+            "veilperf_version": __version__, "git_commit": commit}
+
+
+def run_sweep(files: Sequence[str | Path], overrides: Sequence[str] = (), *, results_dir: str | Path = "results",
+              jobs: int | None = None, executor: str = "local", scheduler: str | None = None,
+              shard: Shard | None = None, force: bool = False, runner: Runner | None = None) -> SweepSummary:
+    """Run every experiment in ``files``; see the module docstring. ``runner`` defaults to
+    ``veilperf.run.run_resolved`` (a replacement must be picklable for process and Dask workers)."""
+    start = time.perf_counter()
+    plans = plan(files, overrides, results_dir=results_dir, shard=shard, force=force)
+    summaries = {id(p): ExperimentSummary(p.exp.name, p.store.directory, len(p.selected),
+                                          run=len(p.todo), cached=len(p.selected) - len(p.todo)) for p in plans}
+    commit = git_commit()
+    for planned in plans:
+        planned.store.write_manifest(manifest_text(planned.exp, planned.text, points=len(planned.points),
+                                                   shard=str(shard) if shard else None, commit=commit))
+    if any(p.todo for p in plans):
+        _execute(plans, summaries, runner, commit, jobs or default_jobs(), executor, scheduler)
+    if shard is None:
+        for planned in plans:
+            planned.store.compact(keep={p.point_id for p in planned.points})
+    return SweepSummary(list(summaries.values()), time.perf_counter() - start, shard)
+
+
+def _execute(plans, summaries, runner, commit, jobs, executor, scheduler) -> None:
+    total = sum(len(p.todo) for p in plans)
+    with open_executor(executor, jobs, scheduler) as (pool, workers):
+        queue = iter(_batches(plans, workers))
+        window = 1 if isinstance(pool, InProcessExecutor) else 2 * workers
+        pending: dict[Future, tuple[ExperimentPlan, list[Point]]] = {}
+
+        def refill() -> None:
+            while len(pending) < window:
+                batch = next(queue, None)
+                if batch is None:
+                    return
+                planned, points = batch
+                pending[pool.submit(run_batch, runner, planned.exp, points)] = batch
+
+        refill()
+        with progress_bar(total) as progress:
+            try:
+                while pending:
+                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        planned, points = pending.pop(future)
+                        _store_batch(planned, points, future, summaries[id(planned)], commit)
+                        progress.advance(len(points))
+                    refill()
+            finally:
+                for future in pending:
+                    future.cancel()
+
+
+def _store_batch(planned: ExperimentPlan, points: list[Point], future: Future, summary: ExperimentSummary,
+                 commit: str) -> None:
+    try:
+        records = future.result()
+    except Exception as exc:
+        raise SweepError(f"a worker failed while running {planned.exp.name} ({type(exc).__name__}: {exc}); "
+                         "finished points are saved: run the sweep again to resume") from exc
+    rows = []
+    for point, record in zip(points, records):
+        rows.append({**record, **_identity(point, commit)})
+        if record["error"]:
+            summary.failures.append((point.point_id, record["error"]))
+    planned.store.write_part(rows)
+
+
+def summary_lines(summary: SweepSummary, max_failures: int = 20) -> list[str]:
+    """Human summary: per experiment run / cached / failed and where results went, then failures."""
+    lines = []
+    for e in summary.experiments:
+        where = f"{e.directory}/parts (merge shards with `veilperf collect`)" if summary.shard else f"{e.directory}/runs.parquet"
+        lines.append(f"{e.name}: {e.points} points: {e.run - len(e.failures)} run, {e.cached} cached, "
+                     f"{len(e.failures)} failed -> {where}")
+    total = sum(e.points for e in summary.experiments)
+    shard = f" (shard {summary.shard})" if summary.shard else ""
+    lines.append(f"sweep{shard}: {total} points in {summary.wall_s:.1f} s wall, {summary.failed} failed")
+    failures = [(e.name, pid, err) for e in summary.experiments for pid, err in e.failures]
+    for name, point_id, error in failures[:max_failures]:
+        lines.append(f"  failed {name} {point_id}: {error}")
+    if len(failures) > max_failures:
+        lines.append(f"  ... and {len(failures) - max_failures} more (the error column of runs.parquet has all)")
+    return lines
+
+
+def regenerate_analysis(results_dir: str | Path, experiments: list[str]) -> bool:
+    """Call ``veilperf.analysis.regenerate`` (plots and report) if the analysis layer provides it."""
+    try:
+        from veilperf.analysis import regenerate
+    except ImportError:
+        return False
+    regenerate(Path(results_dir), experiments=experiments)
+    return True

@@ -1,0 +1,127 @@
+"""Expansion of an experiment into points: grid x zip groups x workloads x replications, paired.
+
+Every combination of axis values is a *treatment* point. When the experiment declares a
+``baseline`` (overrides such as ``{setup.mode: cvm}``), each treatment also gets a *baseline*
+point: the same raw config with those overrides applied (``Experiment.resolve(..., baseline=True)``)
+and the **same seed** (common random numbers).
+
+Identity, chosen so that pairing and caching follow from content alone:
+
+- ``pair_key`` = :func:`~veilperf.sweep.identity.digest` of the *baseline's* resolved raw config
+  before seed derivation (its ``seed`` field still holds the experiment's root seed); without a
+  baseline, of the treatment's. Treatments that differ only in keys the baseline overrides share
+  one baseline run, and its seeds.
+- ``seed`` = ``derive_seed(root seed, pair_key, replication)``.
+- ``point_id`` = digest of the raw config with that seed set. Identical points (for example two
+  treatments' identical baselines) are one point, listed once; when a treatment is identical to its
+  own baseline the single point keeps the role ``baseline``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from veilperf.errors import ConfigError
+from veilperf.sweep.identity import derive_seed, digest
+
+__all__ = ["Point", "expand", "raw_point", "validate", "axis_combinations"]
+
+TREATMENT = "treatment"
+BASELINE = "baseline"
+
+
+@dataclass(frozen=True)
+class Point:
+    """One run of a sweep, small enough to ship to a worker (the raw config is rebuilt there)."""
+
+    experiment: str
+    point_id: str
+    pair_key: str
+    role: str  # "treatment" | "baseline"
+    replication: int
+    seed: int
+    workload_index: int | None  # index into Experiment.workloads; None for boot experiments
+    workload: str  # workload name, or "boot"
+    assignments: dict[str, Any] = field(default_factory=dict)  # axis path -> value
+
+
+def axis_combinations(exp: Any) -> list[dict[str, Any]]:
+    """Assignments for every grid x zip combination, in declaration order (one empty dict if none)."""
+    axes: list[list[dict[str, Any]]] = []
+    for path, values in (exp.grid or {}).items():
+        axes.append([{path: value} for value in values])
+    for group in exp.zip or []:  # equal lengths are checked by the config layer
+        axes.append([dict(zip(group.keys(), row)) for row in zip(*group.values())])
+    return [_merge(combo) for combo in itertools.product(*axes)]
+
+
+def _merge(parts: tuple[dict[str, Any], ...]) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for part in parts:
+        merged.update(part)
+    return merged
+
+
+def raw_point(exp: Any, point: Point) -> dict:
+    """The raw config of ``point``: resolved axes, baseline overrides for a baseline, its seed."""
+    raw = exp.resolve(point.workload_index, point.assignments, baseline=point.role == BASELINE)
+    raw["seed"] = point.seed
+    return raw
+
+
+def _root_seed(exp: Any, raw: dict) -> int:
+    root = raw.get("seed", 0)
+    if isinstance(root, bool) or not isinstance(root, int) or root < 0:
+        raise ConfigError(exp.file, "seed", f"the root seed must be a non-negative integer, got {root!r}")
+    return root
+
+
+def _workload_indices(exp: Any) -> list[int | None]:
+    return list(range(len(exp.workloads))) if exp.workloads else [None]
+
+
+def _workload_name(exp: Any, workload_index: int | None) -> str:
+    if workload_index is None:
+        return "boot"
+    return str(exp.workloads[workload_index].get("name", f"workload{workload_index}"))
+
+
+def _points_of(exp: Any, workload_index: int | None, assignments: dict[str, Any]) -> Iterator[Point]:
+    treatment = exp.resolve(workload_index, assignments, baseline=False)
+    paired = bool(exp.baseline)
+    baseline = exp.resolve(workload_index, assignments, baseline=True) if paired else None
+    root = _root_seed(exp, treatment)
+    pair_key = digest(baseline if paired else treatment)
+    roles = [(TREATMENT, treatment)] + ([(BASELINE, baseline)] if paired else [])
+    for replication in range(exp.replications):
+        seed = derive_seed(root, pair_key, replication)
+        for role, raw in roles:
+            raw["seed"] = seed
+            yield Point(
+                experiment=exp.name, point_id=digest(raw), pair_key=pair_key, role=role,
+                replication=replication, seed=seed, workload_index=workload_index,
+                workload=_workload_name(exp, workload_index), assignments=assignments,
+            )
+
+
+def expand(exp: Any) -> list[Point]:
+    """All points of ``exp`` in a stable order, each point id once (see the module docstring)."""
+    by_id: dict[str, Point] = {}
+    for workload_index in _workload_indices(exp):
+        for assignments in axis_combinations(exp):
+            for point in _points_of(exp, workload_index, assignments):
+                known = by_id.get(point.point_id)
+                if known is None or (point.role == BASELINE and known.role == TREATMENT):
+                    by_id[point.point_id] = point
+    return list(by_id.values())
+
+
+def validate(exp: Any, points: list[Point]) -> None:
+    """Validate every point's config before any runs; the first bad one raises ConfigError."""
+    from veilperf.config.loader import validate_point
+
+    for point in points:
+        validate_point(exp, raw_point(exp, point), workload_index=point.workload_index,
+                       baseline=point.role == BASELINE)

@@ -1,0 +1,62 @@
+"""Records to Arrow tables and back: one row per run, columns in a fixed order.
+
+Column types are inferred per column over all rows (``1`` and ``2.5`` make a float column, a
+missing value is null), and tables written by different batches are merged with permissive type
+promotion, so the final table does not depend on how points were batched.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from veilperf.sweep.options import SweepError
+
+__all__ = ["IDENTITY_COLUMNS", "records_to_table", "merge_tables", "write_table_atomic"]
+
+IDENTITY_COLUMNS = (
+    "experiment", "point_id", "pair_key", "role", "replication", "seed",
+    "workload", "service", "mode", "error", "wall_s", "veilperf_version", "git_commit",
+)
+
+
+def records_to_table(records: list[dict]) -> pa.Table:
+    """One Arrow table from flat record dicts whose keys may differ (missing values are null)."""
+    names: dict[str, None] = {}
+    for record in records:
+        names.update(dict.fromkeys(record))
+    columns = {}
+    for name in names:
+        values = [record.get(name) for record in records]
+        try:
+            columns[name] = pa.array(values)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            raise SweepError(f"record column {name!r} mixes value types ({exc})") from None
+    return pa.table(columns)
+
+
+def merge_tables(tables: list[pa.Table], keep: set[str] | None = None) -> pa.Table:
+    """Concatenate, keep the last row of each ``point_id`` (restricted to ``keep`` when given),
+    sort rows by point id and columns identity-first then by name."""
+    tables = [t for t in tables if t.num_rows]
+    if not tables:
+        return pa.table({})
+    try:
+        table = pa.concat_tables(tables, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise SweepError(f"result tables disagree on a column's type: {exc}") from None
+    last = {point_id: row for row, point_id in enumerate(table.column("point_id").to_pylist())}
+    rows = [last[point_id] for point_id in sorted(last) if keep is None or point_id in keep]
+    table = table.take(pa.array(rows, type=pa.int64()))
+    identity = [name for name in IDENTITY_COLUMNS if name in table.column_names]
+    rest = sorted(name for name in table.column_names if name not in IDENTITY_COLUMNS)
+    return table.select(identity + rest)
+
+
+def write_table_atomic(table: pa.Table, path: Path) -> None:
+    """Write Parquet to a temporary sibling, then rename over ``path`` (never a half-written file)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    pq.write_table(table, tmp)
+    tmp.replace(path)
