@@ -37,6 +37,7 @@ class DedicatedPool:
         waited = env.now - start
         yield env.timeout(self.notify_ns + work_ns + self.reply_ns)
         worker.busy[self.domain] += work_ns
+        worker.held += work_ns
         self.free.put(worker)
         self.requests += 1
         causes[QUEUE] += waited

@@ -33,8 +33,9 @@ ARRIVAL_STREAM = 1_000_000  # stream key of open-loop inter-arrival times
 class System:
     """The simulated system for one run of ``cfg`` (kind ``workload``)."""
 
-    def __init__(self, cfg: RunConfig) -> None:
+    def __init__(self, cfg: RunConfig, *, event_per_op: bool = False) -> None:
         self.cfg = cfg
+        self.event_per_op = event_per_op  # reference form for tests: one timeout per op
         self.env = simpy.Environment()
         self.costs = PlatformCosts.from_profile(cfg.platform)
         self.ledger = Ledger()
@@ -122,23 +123,26 @@ class System:
         runner = ThreadRunner(self, self.home)
         next_ops = iteration_source(self.cfg.workload, self.cfg.seed, index)
         if run_queue is None:
-            runner.vcpu = self.thread_vcpus[index]
+            runner.vcpu = self.thread_vcpus[index].acquire(env.now)
             yield from self._enter(runner)
         done = 0
         while done < iterations and env.now < deadline:
             start = env.now
             if run_queue is not None:
-                runner.vcpu = yield run_queue.get()
+                vcpu = yield run_queue.get()
+                runner.vcpu = vcpu.acquire(env.now)
                 yield from self._enter(runner)
             yield from runner.run_ops(next_ops())
             yield from runner.flush()
             if run_queue is not None:
                 yield from self._leave(runner)
+                runner.vcpu.release(env.now)
                 run_queue.put(runner.vcpu)
             self.latencies.append(env.now - start)
             done += 1
         if run_queue is None:
             yield from self._leave(runner)
+            runner.vcpu.release(env.now)
         self.completed += done
 
     def open_loop(self, run_queue: simpy.Store, requests: float,
@@ -169,12 +173,14 @@ class System:
         env = self.env
         start = env.now
         runner = ThreadRunner(self, self.home)
-        runner.vcpu = yield run_queue.get()
+        vcpu = yield run_queue.get()
+        runner.vcpu = vcpu.acquire(env.now)
         yield from self._enter(runner)
         yield from runner.run_ops(next_ops())
         yield from runner.flush()
         yield from self._leave(runner)
-        run_queue.put(runner.vcpu)
+        vcpu.release(env.now)
+        run_queue.put(vcpu)
         self.latencies.append(env.now - start)
         self.completed += 1
         outstanding[0] -= 1
@@ -212,8 +218,11 @@ class System:
     def _metrics(self) -> dict[str, float]:
         # Work stolen by the log reader after a VCPU's last flush is paid after the workload ends.
         elapsed = self.env.now + max((v.steal for v in self.vcpus), default=0.0)
+        for vcpu in self.vcpus:
+            vcpu.held += vcpu.steal
         for worker in self.worker_vcpus:  # switchless workers poll for the whole run
             worker.busy[UNT] = elapsed - worker.switching - sum(worker.busy[:UNT])
+            worker.held = elapsed
         record: dict[str, float] = {
             "sim_time_ns": elapsed,
             "completed": self.completed,
@@ -239,6 +248,7 @@ class System:
             vcpu_idle = elapsed - sum(vcpu.busy) - vcpu.switching
             record[prefix + "switching_ns"] = vcpu.switching
             record[prefix + "idle_ns"] = vcpu_idle
+            record[prefix + "held_ns"] = vcpu.held
             record[prefix + "role"] = vcpu.role
             switching += vcpu.switching
             idle += vcpu_idle

@@ -97,6 +97,7 @@ class ThreadRunner:
         """Run one iteration's ops; yields only where a contention or sync point needs it."""
         home = self.home
         sync = self.sys.sync_ops
+        event_per_op = self.sys.event_per_op
         for op in ops:
             code = op[0]
             if code == COMPUTE:
@@ -110,6 +111,8 @@ class ThreadRunner:
                 yield from self.domain_call(op[1], draw(op[2]), op[3])
             elif code == KCI:
                 yield from self.sys.kci_op(self, op[1], op[2])
+            if event_per_op:
+                yield from self.flush()
 
     def domain_call(self, target: int, handler_ns: float, nbytes: float,
                     handler_cause: int = SERVICE) -> Gen:

@@ -13,10 +13,11 @@ class Vcpu:
     """One VCPU: which replica (domain) it is running, and where its time went.
 
     ``steal`` holds work injected by background activity (e.g. the log reader) that the thread
-    running on this VCPU pays at its next flush.
+    running on this VCPU pays at its next flush. ``held`` is measured independently of the
+    charges: simulated time during which some thread or request held the VCPU.
     """
 
-    __slots__ = ("index", "domain", "busy", "switching", "steal", "role")
+    __slots__ = ("index", "domain", "busy", "switching", "steal", "role", "held", "_since")
 
     def __init__(self, index: int, role: str = "app") -> None:
         self.index = index
@@ -25,6 +26,17 @@ class Vcpu:
         self.busy = [0.0, 0.0, 0.0, 0.0]
         self.switching = 0.0
         self.steal = 0.0
+        self.held = 0.0
+        self._since = 0.0
+
+    def acquire(self, now: float) -> "Vcpu":
+        """Mark the VCPU as held from ``now``."""
+        self._since = now
+        return self
+
+    def release(self, now: float) -> None:
+        """Add the time since :meth:`acquire` to ``held``."""
+        self.held += now - self._since
 
 
 class Ledger:
