@@ -4,7 +4,8 @@ Pydantic reports every failed branch of a union (``compute: 12`` fails both as a
 distribution) and puts branch tags such as ``function-before[...]`` into error locations. Here the
 tags are removed by following the location through the schema's types, errors from branches that
 cannot fit the input's shape (a mapping vs a scalar) are dropped, and the first remaining error is
-reported; unknown keys get a "did you mean".
+reported, an unknown key first (a misspelt key is also reported missing under its real name);
+unknown keys get a "did you mean".
 """
 
 from __future__ import annotations
@@ -143,6 +144,8 @@ def to_config_error(exc: ValidationError, model: type[BaseModel], data: Any, loc
     """The one ConfigError to show for ``exc``, raised when validating ``data`` as ``model``."""
     errors = [(error, _locate(model, tuple(error["loc"]))) for error in exc.errors()]
     fitting = [pair for pair in errors if _fits(pair[1], data)] or errors
-    error, located = fitting[0]
+    # A misspelt key is both unknown and (its real name) missing: the unknown key explains both.
+    unknown = [pair for pair in fitting if pair[0]["type"] == "extra_forbidden"]
+    error, located = (unknown or fitting)[0]
     file, key_path, note = locate(".".join(str(p) for p in located.parts))
     return ConfigError(file, key_path, _message(error, located) + note)

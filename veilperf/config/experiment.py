@@ -7,9 +7,9 @@ as part of a RunConfig (with the platform clock known).
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from veilperf.config.types import Strict
 
@@ -19,12 +19,25 @@ POINT_KEYS = ("name", "description", "kind", "platform", "setup", "run", "seed",
 """Experiment-file keys that are carried into every point (RunConfig fields)."""
 
 
+def _equal_lengths(group: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    lengths = {path: len(values) for path, values in group.items()}
+    if not group or 0 in lengths.values():
+        raise ValueError("a zip group needs at least one path with at least one value")
+    if len(set(lengths.values())) != 1:
+        shown = ", ".join(f"{path}: {n}" for path, n in lengths.items())
+        raise ValueError(f"a zip group needs lists of equal length, got {shown}")
+    return group
+
+
+ZipGroup = Annotated[dict[str, list[Any]], AfterValidator(_equal_lengths)]
+
+
 class Sweep(Strict):
     """Sweep axes keyed by dotted point paths: ``grid`` is a cartesian product; each ``zip``
     group varies its paths together (equal-length lists)."""
 
     grid: dict[str, list[Any]] = {}
-    zip: list[dict[str, list[Any]]] = []
+    zip: list[ZipGroup] = []
 
     @model_validator(mode="after")
     def _axes_well_formed(self):
@@ -32,15 +45,7 @@ class Sweep(Strict):
         for path, values in self.grid.items():
             if not values:
                 raise ValueError(f"grid axis {path!r} has no values")
-        for number, group in enumerate(self.zip):
-            if not group:
-                raise ValueError(f"zip group {number} is empty")
-            lengths = {path: len(values) for path, values in group.items()}
-            if len(set(lengths.values())) != 1:
-                shown = ", ".join(f"{p}: {n}" for p, n in lengths.items())
-                raise ValueError(f"zip group {number} needs lists of equal length, got {shown}")
-            if 0 in lengths.values():
-                raise ValueError(f"zip group {number} has no values")
+        for group in self.zip:
             twice = seen.intersection(group)
             if twice:
                 raise ValueError(f"{', '.join(sorted(twice))} swept more than once")

@@ -50,6 +50,18 @@ def _under(key_path: str, prefix: str) -> bool:
     return key_path == prefix or key_path.startswith(prefix + ".")
 
 
+def _lookup(data: Any, dotted: str) -> Any:
+    """The value at a dotted path, or None where the path does not exist."""
+    for part in dotted.split("."):
+        if isinstance(data, dict):
+            data = data.get(part)
+        elif isinstance(data, list) and part.isdigit() and int(part) < len(data):
+            data = data[int(part)]
+        else:
+            return None
+    return data
+
+
 @dataclass(frozen=True)
 class Experiment:
     """An experiment file with its platform profile and workloads inlined (still raw YAML data)."""
@@ -98,8 +110,15 @@ class Experiment:
         file, inner, _ = self._origin(key_path, workload_index, False)
         return file, inner
 
-    def _origin(self, key_path: str, workload_index: int | None, baseline: bool) -> tuple[Path, str, str]:
-        """(file, key path in it, note) for a point key path; the note says where a value was set."""
+    def _swept(self, raw_point: Mapping[str, Any], axis_path: str, workload_index: int | None) -> bool:
+        """True when the point's value at ``axis_path`` differs from the file's (a sweep set it)."""
+        unswept = self.resolve(workload_index, {}) if workload_index is not None else self.base
+        return _lookup(raw_point, axis_path) != _lookup(unswept, axis_path)
+
+    def _origin(self, key_path: str, workload_index: int | None, baseline: bool,
+                raw_point: Mapping[str, Any] | None = None) -> tuple[Path, str, str]:
+        """(file, key path in it, note) for a point key path; the note says where a value was set.
+        Given the point, a sweep axis is named only if the point's value differs from the file's."""
         if baseline:
             for path in self.baseline:
                 if _under(key_path, path):
@@ -107,13 +126,11 @@ class Experiment:
         for path, value in reversed(self.overrides):
             if _under(key_path, path):
                 return self.file, key_path, f" (from --set {path}={value})"
-        for path in self.grid:
-            if _under(key_path, path):
-                return self.file, f'sweep.grid["{path}"]', ""
-        for number, group in enumerate(self.zip):
-            for path in group:
-                if _under(key_path, path):
-                    return self.file, f'sweep.zip.{number}["{path}"]', ""
+        axes = [(path, f'sweep.grid["{path}"]') for path in self.grid]
+        axes += [(path, f'sweep.zip.{n}["{path}"]') for n, group in enumerate(self.zip) for path in group]
+        for path, axis in axes:
+            if _under(key_path, path) and (raw_point is None or self._swept(raw_point, path, workload_index)):
+                return self.file, axis, ""
         head, _, rest = key_path.partition(".")
         if head == "platform":
             return self.platform_file, rest, ""
@@ -154,7 +171,7 @@ def validate_point(exp: Experiment, raw_point: dict, *, workload_index: int | No
     index = workload_index if workload_index is not None else exp.workload_index_of(raw_point)
 
     def locate(key_path: str) -> tuple[Path, str, str]:
-        return exp._origin(key_path, index, baseline)
+        return exp._origin(key_path, index, baseline, raw_point)
 
     try:
         clock_hz = platform_clock_hz(raw_point.get("platform"))

@@ -49,7 +49,7 @@ def set_path(data: dict, dotted: str, value: object) -> None:
         elif isinstance(node, dict):
             key = part
         else:
-            raise PathError(f"{where} is a {type(node).__name__}, not a mapping: cannot set {part!r} in it")
+            raise PathError(f"{where} holds {node!r}, not a mapping: cannot set {part!r} in it")
         if last:
             if is_parameter(node[key] if _has(node, key) else None) and not isinstance(value, (dict, list)):
                 node[key]["value"] = value
