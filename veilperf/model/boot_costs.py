@@ -36,10 +36,6 @@ class MonitorCall:
     inside: float
     after: float
 
-    @property
-    def total(self) -> float:
-        return self.before + self.inside + self.after
-
 
 @dataclass(frozen=True, slots=True)
 class BootCosts:
