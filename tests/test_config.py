@@ -9,6 +9,7 @@ import pytest
 
 from veilperf import cli
 from veilperf.config.checks import check_experiment, check_file, file_kind
+from veilperf.config.overrides import get_path
 from veilperf.config.loader import (
     Experiment,
     load_experiment,
@@ -68,6 +69,15 @@ def test_set_path_refuses_impossible_paths(path, fragment):
         set_path({"seed": 1, "steps": [{}]}, path, 0)
 
 
+def test_get_path_reads_what_set_path_wrote():
+    data: dict = {}
+    set_path(data, "a.b", [10, {"c": 20}])
+    assert get_path(data, "a.b.1.c") == 20
+    assert get_path(data, "a.b.0") == 10
+    assert get_path(data, "a.x", "absent") == "absent"
+    assert get_path(data, "") is data
+
+
 @pytest.mark.parametrize(("text", "expected"), [
     ("setup.vcpus=4", ("setup.vcpus", 4)),
     ("platform.params.switch_one_way=3us", ("platform.params.switch_one_way", "3us")),
@@ -100,7 +110,7 @@ def test_parse_override_errors(text, fragment):
 
 def test_experiment_inlines_platform_and_keeps_raw_units(exp):
     assert exp.name == "fixture" and exp.kind == "workload" and exp.replications == 2
-    assert exp.platform_file == FIXTURES / "../../../configs/platforms/milan.yaml"
+    assert exp.platform_file.resolve() == MILAN.resolve()
     assert exp.base["platform"] == load_yaml(MILAN)
     assert exp.base["setup"] == {"mode": "veil", "vcpus": 1}
     assert not exp.base.keys() & {"workload", "workloads", "sweep", "replications", "baseline"}
@@ -184,6 +194,13 @@ def test_source_of_points_into_the_file_the_value_came_from(exp):
     assert exp.source_of("platform.params.switch_one_way.value") == (
         EXPERIMENT, 'sweep.grid["platform.params.switch_one_way"]')
     assert exp.source_of("setup.static.service_vcpus") == (EXPERIMENT, 'sweep.zip.0["setup.static.service_vcpus"]')
+
+
+def test_error_above_an_override_names_the_file_and_the_override():
+    exp = load_experiment(EXPERIMENT, ["workload.loop=open"])
+    with pytest.raises(ConfigError, match=r"needs a positive arrival_rate \(after --set workload.loop=open\)") as caught:
+        validate_point(exp, exp.resolve(0, {}))
+    assert (caught.value.file, caught.value.key_path) == (str(FIXTURES / "workload.yaml"), "")
 
 
 def test_point_error_names_the_workload_file_of_that_point(exp):

@@ -19,6 +19,7 @@ from typing import Annotated, Any, Callable, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
+from veilperf.config.overrides import get_path
 from veilperf.errors import ConfigError
 
 __all__ = ["Locator", "to_config_error", "did_you_mean"]
@@ -98,19 +99,10 @@ def _locate(root: type[BaseModel], loc: tuple) -> _Located:
     return found
 
 
-def _lookup(data: Any, parts: list[str | int]) -> Any:
-    for part in parts:
-        try:
-            data = data[part]
-        except (KeyError, IndexError, TypeError):
-            return _MISSING
-    return data
-
-
 def _fits(located: _Located, data: Any) -> bool:
     """False when a union branch was taken that cannot match the input's shape."""
     for depth, chose_model in located.branches:
-        value = _lookup(data, located.parts[:depth])
+        value = get_path(data, ".".join(str(p) for p in located.parts[:depth]), _MISSING)
         if value is not _MISSING and chose_model != isinstance(value, dict):
             return False
     return True

@@ -10,6 +10,7 @@ Typical use::
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ from pydantic import ValidationError
 
 from veilperf.config.errors_map import to_config_error
 from veilperf.config.experiment import POINT_KEYS, ExperimentFile
-from veilperf.config.overrides import PathError, parse_override, set_path
+from veilperf.config.overrides import PathError, get_path, parse_override, set_path
 from veilperf.config.run_config import RunConfig
 from veilperf.config.services import Services
 from veilperf.config.yaml_file import load_yaml
@@ -48,18 +49,6 @@ def default_baseline() -> dict[str, object]:
 
 def _under(key_path: str, prefix: str) -> bool:
     return key_path == prefix or key_path.startswith(prefix + ".")
-
-
-def _lookup(data: Any, dotted: str) -> Any:
-    """The value at a dotted path, or None where the path does not exist."""
-    for part in dotted.split("."):
-        if isinstance(data, dict):
-            data = data.get(part)
-        elif isinstance(data, list) and part.isdigit() and int(part) < len(data):
-            data = data[int(part)]
-        else:
-            return None
-    return data
 
 
 @dataclass(frozen=True)
@@ -112,8 +101,7 @@ class Experiment:
 
     def _swept(self, raw_point: Mapping[str, Any], axis_path: str, workload_index: int | None) -> bool:
         """True when the point's value at ``axis_path`` differs from the file's (a sweep set it)."""
-        unswept = self.resolve(workload_index, {}) if workload_index is not None else self.base
-        return _lookup(raw_point, axis_path) != _lookup(unswept, axis_path)
+        return get_path(raw_point, axis_path) != get_path(self.resolve(workload_index, {}), axis_path)
 
     def _origin(self, key_path: str, workload_index: int | None, baseline: bool,
                 raw_point: Mapping[str, Any] | None = None) -> tuple[Path, str, str]:
@@ -131,12 +119,14 @@ class Experiment:
         for path, axis in axes:
             if _under(key_path, path) and (raw_point is None or self._swept(raw_point, path, workload_index)):
                 return self.file, axis, ""
+        inside = [f"{path}={value}" for path, value in self.overrides if _under(path, key_path)]
+        note = f" (after --set {', '.join(inside)})" if inside else ""
         head, _, rest = key_path.partition(".")
         if head == "platform":
-            return self.platform_file, rest, ""
+            return self.platform_file, rest, note
         if head == "workload" and workload_index is not None and workload_index < len(self.workload_files):
-            return self.workload_files[workload_index], rest, ""
-        return self.file, key_path, ""
+            return self.workload_files[workload_index], rest, note
+        return self.file, key_path, note
 
     def workload_index_of(self, raw_point: Mapping[str, Any]) -> int | None:
         """Which workload a raw point holds (by name), or None if that cannot be told."""
@@ -185,7 +175,7 @@ def validate_point(exp: Experiment, raw_point: dict, *, workload_index: int | No
 
 
 def _load_referenced(experiment_file: Path, key: str, reference: str) -> tuple[Path, dict]:
-    path = experiment_file.parent / reference
+    path = Path(os.path.normpath(experiment_file.parent / reference))
     if not path.is_file():
         raise ConfigError(experiment_file, key, f"file {reference!r} not found (looked for {path})")
     return path, load_yaml(path)

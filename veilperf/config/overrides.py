@@ -7,7 +7,7 @@ from typing import Any
 from veilperf.config.yaml_file import parse_yaml_value
 from veilperf.errors import ConfigError
 
-__all__ = ["PathError", "parse_override", "set_path", "is_parameter"]
+__all__ = ["PathError", "parse_override", "set_path", "get_path", "is_parameter"]
 
 
 class PathError(ValueError):
@@ -59,6 +59,19 @@ def set_path(data: dict, dotted: str, value: object) -> None:
         if not _has(node, key) or node[key] is None:
             node[key] = {}
         node = node[key]
+
+
+def get_path(data: Any, dotted: str, default: Any = None) -> Any:
+    """The value at ``dotted`` inside ``data`` (numeric parts index lists), or ``default``;
+    the empty path is ``data`` itself."""
+    for part in dotted.split(".") if dotted else ():
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+        elif isinstance(data, list) and part.isdigit() and int(part) < len(data):
+            data = data[int(part)]
+        else:
+            return default
+    return data
 
 
 def _has(node: dict | list, key: Any) -> bool:
