@@ -14,12 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from veilperf import __version__
 from veilperf.errors import ConfigError
 from veilperf.sweep.executors import InProcessExecutor, open_executor
 from veilperf.sweep.manifest import git_commit, manifest_text
 from veilperf.sweep.options import Shard, SweepError, default_jobs
-from veilperf.sweep.points import Point, expand, validate
+from veilperf.sweep.points import Point, expand, validate_raw_point
 from veilperf.sweep.progress import progress_bar
 from veilperf.sweep.store import ResultsStore
 from veilperf.sweep.worker import Runner, run_batch
@@ -66,7 +65,8 @@ class SweepSummary:
 
 def plan(files: Sequence[str | Path], overrides: Sequence[str] = (), *, results_dir: str | Path = "results",
          shard: Shard | None = None, force: bool = False) -> list[ExperimentPlan]:
-    """Load, expand and validate every experiment (all before anything runs); read what is cached.
+    """Load and expand every experiment, read what is cached, and validate every point that will
+    run (cached points were validated when they ran) -- all before anything runs.
 
     Raises ConfigError (naming file and key) for the first bad file or point. Writes nothing.
     """
@@ -80,15 +80,20 @@ def plan(files: Sequence[str | Path], overrides: Sequence[str] = (), *, results_
             raise ConfigError(file, "name", f"experiment name {exp.name!r} is also used by {seen[exp.name]}; "
                                             "results would collide in one directory")
         seen[exp.name] = str(file)
-        text = Path(file).read_text(encoding="utf-8")
-        points = expand(exp)
-        selected = [p for p in points if shard is None or shard.holds(p.point_id)]
         store = ResultsStore(Path(results_dir) / exp.name)
         finished = set() if force else store.finished_ids()
-        todo = [p for p in selected if p.point_id not in finished]
-        plans.append(ExperimentPlan(exp, text, store, points, selected, todo))
-    for planned in plans:
-        validate(planned.exp, planned.todo)
+
+        def is_todo(point: Point) -> bool:
+            return point.point_id not in finished and (shard is None or shard.holds(point.point_id))
+
+        def check(point: Point, raw: dict) -> None:
+            if is_todo(point):
+                validate_raw_point(exp, point, raw)
+
+        points = expand(exp, check)
+        selected = [p for p in points if shard is None or shard.holds(p.point_id)]
+        todo = [p for p in selected if is_todo(p)]
+        plans.append(ExperimentPlan(exp, Path(file).read_text(encoding="utf-8"), store, points, selected, todo))
     return plans
 
 
@@ -111,12 +116,6 @@ def _batches(plans: list[ExperimentPlan], workers: int) -> list[tuple[Experiment
     total = sum(len(p.todo) for p in plans)
     size = max(1, min(MAX_BATCH, math.ceil(total / (workers * BATCHES_PER_WORKER))))
     return [(planned, planned.todo[i:i + size]) for planned in plans for i in range(0, len(planned.todo), size)]
-
-
-def _identity(point: Point, commit: str) -> dict:
-    return {"experiment": point.experiment, "point_id": point.point_id, "pair_key": point.pair_key,
-            "role": point.role, "replication": point.replication, "seed": point.seed,
-            "veilperf_version": __version__, "git_commit": commit}
 
 
 def run_sweep(files: Sequence[str | Path], overrides: Sequence[str] = (), *, results_dir: str | Path = "results",
@@ -153,7 +152,7 @@ def _execute(plans, summaries, runner, commit, jobs, executor, scheduler) -> Non
                 if batch is None:
                     return
                 planned, points = batch
-                pending[pool.submit(run_batch, runner, planned.exp, points)] = batch
+                pending[pool.submit(run_batch, runner, planned.exp, points, commit)] = batch
 
         refill()
         with progress_bar(total) as progress:
@@ -162,7 +161,7 @@ def _execute(plans, summaries, runner, commit, jobs, executor, scheduler) -> Non
                     done, _ = wait(pending, return_when=FIRST_COMPLETED)
                     for future in done:
                         planned, points = pending.pop(future)
-                        _store_batch(planned, points, future, summaries[id(planned)], commit)
+                        _store_batch(planned, future, summaries[id(planned)])
                         progress.advance(len(points))
                     refill()
             finally:
@@ -170,19 +169,16 @@ def _execute(plans, summaries, runner, commit, jobs, executor, scheduler) -> Non
                     future.cancel()
 
 
-def _store_batch(planned: ExperimentPlan, points: list[Point], future: Future, summary: ExperimentSummary,
-                 commit: str) -> None:
+def _store_batch(planned: ExperimentPlan, future: Future, summary: ExperimentSummary) -> None:
     try:
-        records = future.result()
+        table = future.result()
     except Exception as exc:
         raise SweepError(f"a worker failed while running {planned.exp.name} ({type(exc).__name__}: {exc}); "
                          "finished points are saved: run the sweep again to resume") from exc
-    rows = []
-    for point, record in zip(points, records):
-        rows.append({**record, **_identity(point, commit)})
-        if record["error"]:
-            summary.failures.append((point.point_id, record["error"]))
-    planned.store.write_part(rows)
+    planned.store.write_part(table)
+    for point_id, error in zip(table.column("point_id").to_pylist(), table.column("error").to_pylist()):
+        if error:
+            summary.failures.append((point_id, error))
 
 
 def summary_lines(summary: SweepSummary, max_failures: int = 20) -> list[str]:

@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
+from veilperf.config.loader import validate_point
 from veilperf.errors import ConfigError
 from veilperf.sweep.identity import derive_seed, digest
 
-__all__ = ["Point", "expand", "raw_point", "validate", "axis_combinations"]
+__all__ = ["Point", "expand", "raw_point", "validate_raw_point", "axis_combinations"]
 
 TREATMENT = "treatment"
 BASELINE = "baseline"
@@ -88,7 +89,7 @@ def _workload_name(exp: Any, workload_index: int | None) -> str:
     return str(exp.workloads[workload_index].get("name", f"workload{workload_index}"))
 
 
-def _points_of(exp: Any, workload_index: int | None, assignments: dict[str, Any]) -> Iterator[Point]:
+def _points_of(exp: Any, workload_index: int | None, assignments: dict[str, Any]) -> Iterator[tuple[Point, dict]]:
     treatment = exp.resolve(workload_index, assignments, baseline=False)
     paired = bool(exp.baseline)
     baseline = exp.resolve(workload_index, assignments, baseline=True) if paired else None
@@ -103,25 +104,27 @@ def _points_of(exp: Any, workload_index: int | None, assignments: dict[str, Any]
                 experiment=exp.name, point_id=digest(raw), pair_key=pair_key, role=role,
                 replication=replication, seed=seed, workload_index=workload_index,
                 workload=_workload_name(exp, workload_index), assignments=assignments,
-            )
+            ), raw
 
 
-def expand(exp: Any) -> list[Point]:
-    """All points of ``exp`` in a stable order, each point id once (see the module docstring)."""
+def expand(exp: Any, visit: Callable[[Point, dict], None] | None = None) -> list[Point]:
+    """All points of ``exp`` in a stable order, each point id once (see the module docstring).
+
+    ``visit(point, raw)`` is called once per distinct point with its raw config (valid only during
+    the call), e.g. to validate it without resolving it a second time.
+    """
     by_id: dict[str, Point] = {}
     for workload_index in _workload_indices(exp):
         for assignments in axis_combinations(exp):
-            for point in _points_of(exp, workload_index, assignments):
+            for point, raw in _points_of(exp, workload_index, assignments):
                 known = by_id.get(point.point_id)
+                if known is None and visit is not None:
+                    visit(point, raw)
                 if known is None or (point.role == BASELINE and known.role == TREATMENT):
                     by_id[point.point_id] = point
     return list(by_id.values())
 
 
-def validate(exp: Any, points: list[Point]) -> None:
-    """Validate every point's config before any runs; the first bad one raises ConfigError."""
-    from veilperf.config.loader import validate_point
-
-    for point in points:
-        validate_point(exp, raw_point(exp, point), workload_index=point.workload_index,
-                       baseline=point.role == BASELINE)
+def validate_raw_point(exp: Any, point: Point, raw: dict) -> None:
+    """Validate one point's raw config; raises ConfigError naming the file and key it came from."""
+    validate_point(exp, raw, workload_index=point.workload_index, baseline=point.role == BASELINE)

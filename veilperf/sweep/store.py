@@ -4,12 +4,12 @@ Layout::
 
     runs.parquet     one row per run (the table users and the analysis read)
     manifest.yaml    the experiment as run (see :mod:`veilperf.sweep.manifest`)
-    parts/           part files of a sweep in progress, one per finished batch
+    parts/           part files of a sweep in progress, one per finished batch (Arrow IPC)
 
 Crash safety: every file is written to a temporary sibling and renamed into place, so a sweep
 killed at any moment (SIGKILL included) leaves only whole files. Finished batches go to
-``parts/<time>-<hash>.parquet`` as they come in; at the end they are compacted into
-``runs.parquet`` (again by rename) and then deleted. A finished point is one with a row, in
+``parts/<time>-<hash>.arrow`` as they come in; at the end they are compacted into
+``runs.parquet`` (again by rename) and then deleted. Parts are Arrow IPC files (fast to write). A finished point is one with a row, in
 ``runs.parquet`` or in a part, whose ``error`` is empty; a rerun skips those and recomputes the
 rest (points that failed are retried).
 """
@@ -21,12 +21,19 @@ import time
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.feather as feather
 import pyarrow.parquet as pq
 import yaml
 
-from veilperf.sweep.table import merge_tables, records_to_table, write_table_atomic
+from veilperf.sweep.table import merge_tables, write_table_atomic
 
 __all__ = ["ResultsStore"]
+
+
+def _read(path: Path, columns: list[str] | None = None) -> pa.Table:
+    if path.suffix == ".arrow":
+        return feather.read_table(path, columns=columns, memory_map=False)
+    return pq.read_table(path, columns=columns)
 
 
 class ResultsStore:
@@ -42,7 +49,7 @@ class ResultsStore:
         """Finished part files, oldest first (names start with the write time)."""
         if not self.parts_dir.is_dir():
             return []
-        return sorted(self.parts_dir.glob("[0-9]*.parquet"))
+        return sorted(self.parts_dir.glob("[0-9]*.arrow"))
 
     def _sources(self) -> list[Path]:
         return ([self.runs_path] if self.runs_path.exists() else []) + self.part_paths()
@@ -51,24 +58,25 @@ class ResultsStore:
         """Point ids with a successful row in ``runs.parquet`` or a part file."""
         finished: set[str] = set()
         for path in self._sources():
-            table = pq.read_table(path, columns=["point_id", "error"])
+            table = _read(path, columns=["point_id", "error"])
             for point_id, error in zip(table.column("point_id").to_pylist(), table.column("error").to_pylist()):
                 if not error:
                     finished.add(point_id)
         return finished
 
-    def write_part(self, records: list[dict]) -> Path:
+    def write_part(self, table: pa.Table) -> Path:
         """Store one finished batch as a new part file (atomic)."""
         self.parts_dir.mkdir(parents=True, exist_ok=True)
-        ids = "".join(sorted(record["point_id"] for record in records))
-        name = f"{time.time_ns():020d}-{hashlib.sha256(ids.encode()).hexdigest()[:12]}.parquet"
-        path = self.parts_dir / name
-        write_table_atomic(records_to_table(records), path)
+        ids = "".join(sorted(table.column("point_id").to_pylist()))
+        path = self.parts_dir / f"{time.time_ns():020d}-{hashlib.sha256(ids.encode()).hexdigest()[:12]}.arrow"
+        tmp = path.with_name(f".{path.name}.tmp")
+        feather.write_feather(table, tmp, compression="uncompressed")
+        tmp.replace(path)
         return path
 
     def read_all(self) -> list[pa.Table]:
         """``runs.parquet`` then every part, in write order."""
-        return [pq.read_table(path) for path in self._sources()]
+        return [_read(path) for path in self._sources()]
 
     def compact(self, keep: set[str] | None = None) -> int:
         """Merge ``runs.parquet`` and the parts into ``runs.parquet`` (last row per point wins; only

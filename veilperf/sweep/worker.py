@@ -1,8 +1,9 @@
-"""What runs on a worker: one batch of points of one experiment, each to a record.
+"""What runs on a worker: one batch of points of one experiment, to one Arrow table.
 
-Batches keep per-point overhead low: the experiment is shipped once per batch and each point's raw
-config is rebuilt on the worker from its small :class:`~veilperf.sweep.points.Point`. A point that
-raises becomes a record with an ``error`` (exception type and message); the batch goes on.
+Batches keep per-point overhead low: the experiment is shipped once per batch, each point's raw
+config is rebuilt on the worker from its small :class:`~veilperf.sweep.points.Point`, and the
+records become a table on the worker (in parallel), so the main process only writes it. A point
+that raises becomes a row with an ``error`` (exception type and message); the batch goes on.
 """
 
 from __future__ import annotations
@@ -10,16 +11,27 @@ from __future__ import annotations
 import time
 from typing import Any, Callable
 
-from veilperf.sweep.points import Point, raw_point
+import pyarrow as pa
 
-__all__ = ["Runner", "run_batch"]
+from veilperf import __version__
+from veilperf.sweep.points import Point, raw_point
+from veilperf.sweep.table import records_to_table
+
+__all__ = ["Runner", "run_batch", "identity_columns"]
 
 Runner = Callable[[dict], dict]
 """Simulates one raw point and returns its flat record (default: ``veilperf.run.run_resolved``)."""
 
 
-def run_batch(runner: Runner | None, exp: Any, points: list[Point]) -> list[dict]:
-    """Run ``points`` one after the other; return one record per point, in order."""
+def identity_columns(point: Point, commit: str) -> dict:
+    """The columns that say which run a row is."""
+    return {"experiment": point.experiment, "point_id": point.point_id, "pair_key": point.pair_key,
+            "role": point.role, "replication": point.replication, "seed": point.seed,
+            "veilperf_version": __version__, "git_commit": commit}
+
+
+def run_batch(runner: Runner | None, exp: Any, points: list[Point], commit: str) -> pa.Table:
+    """Run ``points`` one after the other; one row per point, in order."""
     if runner is None:
         from veilperf.run import run_resolved as runner
     records = []
@@ -32,8 +44,9 @@ def run_batch(runner: Runner | None, exp: Any, points: list[Point]) -> list[dict
         except Exception as exc:  # a failing point is recorded and the sweep goes on
             record = _failure_record(raw, exc)
         record.setdefault("wall_s", time.perf_counter() - start)  # the run layer's own is simulation only
+        record.update(identity_columns(point, commit))
         records.append(record)
-    return records
+    return records_to_table(records)
 
 
 def _failure_record(raw: dict, exc: Exception) -> dict:
