@@ -9,7 +9,6 @@ import pytest
 
 from veilperf import cli
 from veilperf.config.checks import check_experiment, check_file, file_kind
-from veilperf.config.overrides import get_path
 from veilperf.config.loader import (
     Experiment,
     load_experiment,
@@ -19,6 +18,7 @@ from veilperf.config.loader import (
     set_path,
     validate_point,
 )
+from veilperf.config.overrides import get_path
 from veilperf.errors import ConfigError
 
 ROOT = Path(__file__).parents[1]

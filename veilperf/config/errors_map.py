@@ -66,11 +66,15 @@ def _looks_like_tag(part: str) -> bool:
 
 
 def _choose_branch(tp: Any, tag: str) -> Any:
+    """The union branch a tag names: a model by class name, else the scalar branch for a
+    validator or type tag; None for tags not understood (e.g. discriminator values)."""
     branches = [_unwrap(b) for b in get_args(tp)]
     for branch in branches:
         if _is_model(branch) and re.search(rf"\b{re.escape(branch.__name__)}\b", tag):
             return branch
-    return next((b for b in branches if not _is_model(b)), None)
+    if "[" in tag or tag in ("str", "int", "float", "bool"):
+        return next((b for b in branches if not _is_model(b)), None)
+    return None
 
 
 def _locate(root: type[BaseModel], loc: tuple) -> _Located:
@@ -80,7 +84,8 @@ def _locate(root: type[BaseModel], loc: tuple) -> _Located:
         tp = _unwrap(tp)
         if isinstance(part, str) and (_is_union(tp) or (tp is None and _looks_like_tag(part))):
             tp = _choose_branch(tp, part) if tp is not None else None
-            found.branches.append((len(found.parts), _is_model(tp)))
+            if tp is not None:
+                found.branches.append((len(found.parts), _is_model(tp)))
             continue
         found.parts.append(part)
         found.container = tp if _is_model(tp) else None
