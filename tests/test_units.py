@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from veilperf.units import UnitError, format_duration, parse_bandwidth, parse_duration, parse_rate, parse_size
 
@@ -107,3 +109,18 @@ def test_format_duration(ns, text):
 def test_format_duration_round_trips_through_parse():
     for ns in (12.0, 4_140.0, 2.5e6, 7e9):
         assert math.isclose(parse_duration(format_duration(ns).replace(" ", "")), ns, rel_tol=1e-2)
+
+
+@settings(derandomize=True, max_examples=200, deadline=None)
+@given(value=st.floats(min_value=0, max_value=1e6, allow_nan=False, allow_infinity=False),
+       unit=st.sampled_from([("ns", 1.0), ("us", 1e3), ("ms", 1e6), ("s", 1e9)]))
+def test_duration_is_number_times_unit_scale(value, unit):
+    name, scale = unit
+    assert parse_duration(f"{value!r}{name}") == pytest.approx(value * scale)
+
+
+@settings(derandomize=True, max_examples=200, deadline=None)
+@given(cycles=st.integers(min_value=0, max_value=10**9),
+       clock_ghz=st.floats(min_value=0.5, max_value=5.0, allow_nan=False))
+def test_cycles_are_cycles_over_clock(cycles, clock_ghz):
+    assert parse_duration(f"{cycles}cycles", clock_hz=clock_ghz * 1e9) == pytest.approx(cycles / clock_ghz)
