@@ -8,6 +8,8 @@ import time
 from typing import Any
 
 from veilperf.config.run_config import RunConfig
+from veilperf.model.boot import simulate_boot
+from veilperf.model.system import simulate_workload
 from veilperf.units import parse_rate
 
 LONG_LIST = 4  # lists longer than this are stored as JSON text in one column
@@ -57,11 +59,7 @@ def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
 def simulate(cfg: RunConfig) -> dict[str, Any]:
     """Simulate a validated config; returns the metrics (workload or boot model)."""
     if cfg.kind == "boot":
-        from veilperf.model.boot import simulate_boot
-
         return simulate_boot(cfg)
-    from veilperf.model.system import simulate_workload
-
     return simulate_workload(cfg)
 
 

@@ -3,17 +3,19 @@
 An op is a tuple whose first item is its code:
 
     (COMPUTE, time_source)
-    (SYSCALL, name, kernel_source, bytes_in, bytes_out, repeat, vdso)
+    (SYSCALL, name, kernel_source, bytes_in, bytes_out, repeat, vdso, home_extra, crossings)
     (CALL, domain, handler_source, bytes)
     (KCI, op_name, pages)
 
-Each random time source has its own stream keyed by (thread, op position), so runs that differ
+``home_extra`` (ns of constant work in the caller's domain per call, e.g. argument copies) and
+``crossings`` (domain round trips per call) come from the syscall path's ``template``, so the hot
+loop adds constants instead of recomputing costs. Each random time source has its own stream keyed by (thread, op position), so runs that differ
 only in Veil's costs draw identical workload values (common random numbers).
 """
 
 from __future__ import annotations
 
-from typing import Callable, Iterator
+from typing import Callable, NamedTuple
 
 import numpy as np
 
@@ -24,11 +26,31 @@ from veilperf.model.sampling import BLOCK, stream, time_source
 COMPUTE, SYSCALL, CALL, KCI = range(4)
 
 Op = tuple
-IterationSource = Callable[[], list[Op]]
-"""Returns the ops of the next iteration of one thread."""
+SyscallTemplate = Callable[[float, float, bool], tuple[float, int]]
+"""(bytes_in, bytes_out, vdso) -> (home_extra ns, crossings) for one call on a syscall path."""
 
 
-def compile_steps(steps: list[Step], seed: int, thread: int) -> list[Op]:
+def no_extra(bytes_in: float, bytes_out: float, vdso: bool) -> tuple[float, int]:
+    """Template of a path that adds nothing to a system call."""
+    return 0.0, 0
+
+
+class IterationSource(NamedTuple):
+    """``next_ops()`` returns one iteration's ops; ``simple`` says they are only compute and
+    system calls (eligible for the aggregated fast loop)."""
+
+    next_ops: Callable[[], list[Op]]
+    simple: bool
+
+
+def _syscall(name: str, kernel, bytes_in: float, bytes_out: float, repeat: int, vdso: bool,
+             template: SyscallTemplate) -> Op:
+    home_extra, crossings = template(bytes_in, bytes_out, vdso)
+    return (SYSCALL, name, kernel, bytes_in, bytes_out, repeat, vdso, home_extra, crossings)
+
+
+def compile_steps(steps: list[Step], seed: int, thread: int,
+                  template: SyscallTemplate = no_extra) -> list[Op]:
     """Compile a step list for one thread."""
     ops: list[Op] = []
     for position, step in enumerate(steps):
@@ -37,8 +59,8 @@ def compile_steps(steps: list[Step], seed: int, thread: int) -> list[Op]:
             ops.append((COMPUTE, time_source(step.compute, seed, *key)))
         elif step.syscall is not None:
             s = step.syscall
-            ops.append((SYSCALL, s.name, time_source(s.kernel, seed, *key), s.bytes_in, s.bytes_out,
-                        s.repeat, s.vdso))
+            ops.append(_syscall(s.name, time_source(s.kernel, seed, *key), s.bytes_in, s.bytes_out,
+                                s.repeat, s.vdso, template))
         elif step.call is not None:
             c = step.call
             ops.append((CALL, BY_NAME[c.domain], time_source(c.handler, seed, *key), c.bytes))
@@ -47,9 +69,9 @@ def compile_steps(steps: list[Step], seed: int, thread: int) -> list[Op]:
     return ops
 
 
-def _mix_op(entry: MixEntry, seed: int, thread: int, position: int) -> Op:
-    return (SYSCALL, entry.name, time_source(entry.kernel, seed, thread, position),
-            entry.bytes_in, entry.bytes_out, 1, entry.vdso)
+def _mix_op(entry: MixEntry, seed: int, thread: int, position: int, template: SyscallTemplate) -> Op:
+    return _syscall(entry.name, time_source(entry.kernel, seed, thread, position),
+                    entry.bytes_in, entry.bytes_out, 1, entry.vdso, template)
 
 
 class _IndexSampler:
@@ -73,23 +95,19 @@ class _IndexSampler:
         return value
 
 
-def _mix_source(mix: SyscallMix, seed: int, thread: int) -> IterationSource:
+def _mix_source(mix: SyscallMix, seed: int, thread: int, template: SyscallTemplate) -> IterationSource:
     gap = (COMPUTE, time_source(mix.gap, seed, thread, 0))
-    calls = [_mix_op(entry, seed, thread, 2 + i) for i, entry in enumerate(mix.calls)]
+    iterations = [[gap, _mix_op(entry, seed, thread, 2 + i, template)] for i, entry in enumerate(mix.calls)]
     pick = _IndexSampler([e.weight for e in mix.calls], stream(seed, thread, 1))
-    return lambda: [gap, calls[pick()]]
+    return IterationSource(lambda: iterations[pick()], True)
 
 
-def iteration_source(workload: WorkloadSpec, seed: int, thread: int) -> IterationSource:
+def iteration_source(workload: WorkloadSpec, seed: int, thread: int,
+                     template: SyscallTemplate = no_extra) -> IterationSource:
     """The ops one thread runs per iteration (or per request, for open-loop workloads)."""
     if workload.mix is not None:
-        return _mix_source(workload.mix, seed, thread)
+        return _mix_source(workload.mix, seed, thread, template)
     steps = workload.replay[thread] if workload.replay is not None else workload.steps
-    ops = compile_steps(steps, seed, thread)
-    return lambda: ops
+    ops = compile_steps(steps, seed, thread, template)
+    return IterationSource(lambda: ops, all(op[0] in (COMPUTE, SYSCALL) for op in ops))
 
-
-def all_ops(source: IterationSource, iterations: int) -> Iterator[Op]:
-    """Every op of ``iterations`` iterations (for closed-form checks in tests and tools)."""
-    for _ in range(iterations):
-        yield from source()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from veilperf.model.domains import UNT
+from veilperf.model.program import no_extra
 from veilperf.model.sampling import draw
 
 if TYPE_CHECKING:
@@ -24,6 +25,7 @@ class NativeSyscalls:
     def __init__(self, log: "LogService | None") -> None:
         self.log = log
         self.needs_sync = log is not None
+        self.template = no_extra
 
     def run(self, runner: "ThreadRunner", op: "Op") -> None:
         kernel = op[2]

@@ -110,6 +110,12 @@ class Ocalls:
         self.log = log
         self.needs_sync = log is not None
 
+    def template(self, bytes_in: float, bytes_out: float, vdso: bool) -> tuple[float, int]:
+        """Per call: both deep copies in DomEnc, one exit/re-entry round trip (none for vDSO)."""
+        if vdso:
+            return 0.0, 0
+        return self.costs.copy_ns(bytes_in) + self.costs.copy_ns(bytes_out), 1
+
     def run(self, runner: "ThreadRunner", op: "Op") -> None:
         if _served_in_enclave(runner, op, self.metrics):
             return
@@ -150,6 +156,12 @@ class RemoteOcalls:
         self.costs = costs
         self.metrics = metrics
         self.pool = pool
+
+    def template(self, bytes_in: float, bytes_out: float, vdso: bool) -> tuple[float, int]:
+        """Per call: both deep copies in DomEnc; no domain crossing."""
+        if vdso:
+            return 0.0, 0
+        return self.costs.copy_ns(bytes_in) + self.costs.copy_ns(bytes_out), 0
 
     def run_sync(self, runner: "ThreadRunner", op: "Op") -> "Gen":
         if _served_in_enclave(runner, op, self.metrics):
