@@ -7,17 +7,17 @@ import json
 import time
 from typing import Any
 
+from veilperf.config.loader import platform_clock_hz
 from veilperf.config.run_config import RunConfig
 from veilperf.model.boot import simulate_boot
 from veilperf.model.system import simulate_workload
-from veilperf.units import parse_rate
 
 LONG_LIST = 4  # lists longer than this are stored as JSON text in one column
 
 
 def validate_raw(raw_point: dict) -> RunConfig:
     """Validate a raw point dict (unit strings, platform and workload inlined)."""
-    clock = parse_rate(raw_point["platform"]["clock"]["value"])
+    clock = platform_clock_hz(raw_point.get("platform"))
     return RunConfig.model_validate(raw_point, context={"clock_hz": clock})
 
 
