@@ -1,0 +1,303 @@
+"""Every figure, drawn from stored results alone. A figure whose data is absent is skipped with a
+note. Each builder takes a :class:`FigureData` and returns a Figure, or a string saying why not."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+from veilperf.analysis.claims import BOOT_CLAIM_S, SERVICE_CLAIM_PCT
+from veilperf.analysis.pairing import failed, overheads, point_key, with_columns
+from veilperf.analysis.plotting import CLAIM_BAND_COLOR, CLAIM_LINE_COLOR, STYLE, new_figure, save_figure
+from veilperf.analysis.profile import at_calibration, calibration_point, describe_point, param_column
+
+GIB = 2**30
+SWITCH = param_column("switch_one_way")
+MEMORY, VCPUS, ACCEPTANCE, VCPU_MODEL = "cfg.boot.memory", "cfg.setup.vcpus", "cfg.boot.acceptance", "cfg.setup.vcpu_model"
+DOMAIN_COLORS = {"mon": "#264653", "ser": "#2a9d8f", "enc": "#e9c46a", "unt": "#8ab17d",
+                 "switching": "#e76f51", "idle": "#d9d9d9"}
+_VCPU_COLUMN = re.compile(r"^vcpu(\d+)\.(\w+)_ns$")
+MAX_VCPUS_SHOWN = 8
+PLAIN = FuncFormatter(lambda value, _: f"{value:g}")
+
+
+@dataclass(frozen=True)
+class FigureData:
+    """Successful runs, their overheads, and the calibration point figures are drawn at."""
+
+    runs: pd.DataFrame
+    over: pd.DataFrame
+    calibration: dict[str, float]
+
+    @classmethod
+    def build(cls, runs: pd.DataFrame, manifests: dict[str, dict[str, Any]]) -> FigureData:
+        """Compute overheads and the calibration point for ``runs``."""
+        over = overheads(runs)
+        ok = runs[~failed(runs)]
+        ok = with_columns(ok, point=point_key(ok))
+        ok = ok.merge(over[["experiment", "point", "setting"]].drop_duplicates(), on=["experiment", "point"], how="left")
+        return cls(ok, over, calibration_point(runs, over.attrs["axes"], manifests))
+
+    def caption(self, frame: pd.DataFrame, keep: tuple[str, ...] = ()) -> str:
+        """Which calibrated values of the parameters swept in ``frame`` a figure is drawn at."""
+        shown = {c: v for c, v in self.calibration.items()
+                 if c not in keep and c in frame and frame[c].nunique() > 1}
+        return f"at {describe_point(shown)}" if shown else "calibrated platform values"
+
+    @staticmethod
+    def label(row: pd.Series) -> str:
+        """``service`` plus the point's setting, e.g. ``log, rules=file``."""
+        setting = row.get("setting")
+        return f"{row['service']}, {setting}" if isinstance(setting, str) and setting else str(row["service"])
+
+
+def _errors(frame: pd.DataFrame) -> np.ndarray:
+    return np.vstack([frame["overhead_pct"] - frame["ci_low"], frame["ci_high"] - frame["overhead_pct"]])
+
+
+def _workload_points(data: FigureData, keep: tuple[str, ...] = ()) -> tuple[pd.DataFrame, str]:
+    """Workload overhead rows at calibration (except ``keep``), and the caption saying so."""
+    rows = data.over[data.over["kind"] == "workload"]
+    return at_calibration(rows, data.calibration, keep), data.caption(rows, keep)
+
+
+def _grouped_bars(ax, frame: pd.DataFrame, series: pd.Series) -> None:
+    """Bars with CIs: one group per workload, one bar per value of ``series``."""
+    workloads = sorted(frame["workload"].unique())
+    names = sorted(series.unique())
+    width = 0.8 / len(names)
+    cmap = matplotlib.colormaps["tab10"]
+    for i, name in enumerate(names):
+        subset = frame[series == name].groupby("workload", sort=True).first()
+        x = np.array([workloads.index(w) for w in subset.index]) - 0.4 + width * (i + 0.5)
+        ax.bar(x, subset["overhead_pct"], width, yerr=_errors(subset), capsize=2, label=name,
+               color=cmap(i % 10), edgecolor="black", linewidth=0.4)
+    ax.set_xticks(range(len(workloads)), workloads, rotation=30, ha="right")
+    ax.axhline(0, color="black", linewidth=0.8)
+
+
+def overhead_by_service(data: FigureData) -> Figure | str:
+    """Overhead per workload per service, with 95% CIs and the paper's 2-64% band as a reference."""
+    frame, caption = _workload_points(data)
+    if frame.empty:
+        return "no workload results with baselines"
+    series = frame.apply(lambda r: f"{data.label(r)} [{r['experiment']}]", axis=1)
+    figure = new_figure(max(7.0, 0.9 * frame["workload"].nunique() + 3.0), 4.8)
+    ax = figure.subplots()
+    low, high = SERVICE_CLAIM_PCT
+    ax.axhspan(low, high, color=CLAIM_BAND_COLOR, alpha=0.15, label=f"paper's claim: {low:g}–{high:g}%")
+    _grouped_bars(ax, frame, series)
+    ax.set_ylabel("overhead vs SNP CVM (%)")
+    ax.set_title(f"Overhead per workload and service\n{caption}")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return figure
+
+
+def overhead_vs_switch_cost(data: FigureData) -> Figure | str:
+    """Overhead against the one-way domain-switch cost, one line per workload and service."""
+    if SWITCH not in data.over.attrs["axes"]:
+        return "switch_one_way was not swept"
+    frame, caption = _workload_points(data, keep=(SWITCH,))
+    frame = frame[frame[SWITCH].notna() & (frame["service"] != "none")]
+    if frame.empty:
+        return "no service results over switch_one_way"
+    figure = new_figure(9.0, 5.0)
+    ax = figure.subplots()
+    keys = frame.apply(lambda r: f"{r['workload']} ({data.label(r)})", axis=1)
+    for key in sorted(keys.unique()):
+        line = frame[keys == key].sort_values(SWITCH)
+        ax.errorbar(line[SWITCH] / 1e3, line["overhead_pct"], yerr=_errors(line), marker="o",
+                    markersize=4, capsize=2, label=key)
+    ax.set_xlabel("domain switch, one way (µs)")
+    ax.set_ylabel("overhead vs SNP CVM (%)")
+    ax.set_title(f"Overhead vs domain-switch cost\n{caption}")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return figure
+
+
+def overhead_by_cause(data: FigureData) -> Figure | str:
+    """Veil-added time per unit of work, stacked by cause (switches, copies, monitor, service, queue)."""
+    frame, caption = _workload_points(data)
+    frame = frame[frame["service"] != "none"]
+    causes = sorted(c for c in frame.columns if c.startswith("cause.") and frame[c].notna().any())
+    if frame.empty or not causes:
+        return "no cause.* columns for service results"
+    per_unit = frame["completed"].where(frame["completed"] > 0) if "completed" in frame else 1.0
+    labels = frame.apply(lambda r: f"{r['workload']} — {data.label(r)} [{r['experiment']}]", axis=1)
+    order = np.argsort(labels.to_numpy(), kind="stable")[::-1]
+    figure = new_figure(9.0, 1.5 + 0.32 * len(frame))
+    ax = figure.subplots()
+    left = np.zeros(len(frame))
+    for i, cause in enumerate(causes):
+        value = (frame[cause].fillna(0.0) / per_unit / 1e3).to_numpy()[order]
+        ax.barh(range(len(frame)), value, left=left, color=matplotlib.colormaps["tab10"](i),
+                label=cause.removeprefix("cause.").removesuffix("_ns"))
+        left += value
+    ax.set_yticks(range(len(frame)), labels.to_numpy()[order])
+    ax.set_xlabel("Veil-added time per iteration or request (µs)")
+    ax.set_title(f"Overhead by cause\n{caption}")
+    ax.legend(loc="lower right")
+    return figure
+
+
+def boot_time(data: FigureData) -> Figure | str:
+    """Boot time vs memory and VCPUs (cvm vs veil, eager vs lazy) and Veil's increment with the 2 s line."""
+    frame = data.over[data.over["kind"] == "boot"]
+    if frame.empty or MEMORY not in frame or VCPUS not in frame:
+        return "no boot results with cfg.boot.memory and cfg.setup.vcpus"
+    frame = frame.assign(acceptance=frame[ACCEPTANCE] if ACCEPTANCE in frame else "default")
+    calibrated = at_calibration(frame, data.calibration)
+    small_vcpus, small_memory = frame[VCPUS].min(), frame[MEMORY].min()
+    figure = new_figure(11.0, 8.0)
+    (mem_ax, cpu_ax), (mem_inc, cpu_inc) = figure.subplots(2, 2)
+    for x_col, fixed_col, fixed, ax, inc_ax, scale, unit in (
+        (MEMORY, VCPUS, small_vcpus, mem_ax, mem_inc, GIB, "guest memory (GiB)"),
+        (VCPUS, MEMORY, small_memory, cpu_ax, cpu_inc, 1, "VCPUs"),
+    ):
+        for acceptance in sorted(frame["acceptance"].unique()):
+            curve = calibrated[(calibrated[fixed_col] == fixed) & (calibrated["acceptance"] == acceptance)]
+            curve = curve.sort_values(x_col)
+            x = curve[x_col] / scale
+            ax.plot(x, curve["baseline_cost_ns"] / 1e9, marker="o", linestyle="--", label=f"cvm, {acceptance}")
+            ax.plot(x, curve["treatment_cost_ns"] / 1e9, marker="s", label=f"veil, {acceptance}")
+            line = inc_ax.plot(x, curve["increment_ns"] / 1e9, marker="s", label=f"{acceptance}, calibrated")
+            spread = frame[(frame[fixed_col] == fixed) & (frame["acceptance"] == acceptance)]
+            spread = spread.groupby(x_col, sort=True)["increment_ns"].agg(["min", "max"])
+            if len(data.calibration) and len(spread):
+                inc_ax.fill_between(spread.index / scale, spread["min"] / 1e9, spread["max"] / 1e9,
+                                    color=line[0].get_color(), alpha=0.2, label=f"{acceptance}, assumption range")
+        fixed_text = f"{fixed / GIB:g} GiB" if fixed_col == MEMORY else f"{fixed:g} VCPU(s)"
+        for axis, what in ((ax, "boot time (s)"), (inc_ax, "Veil's boot increment (s)")):
+            axis.set_xscale("log", base=2)
+            axis.xaxis.set_major_formatter(PLAIN)
+            axis.set_xlabel(unit)
+            axis.set_ylabel(what)
+            axis.set_title(f"{what.split(' (')[0]} at {fixed_text}")
+        if (frame["increment_ns"] > 0).all():
+            inc_ax.set_yscale("log")
+            inc_ax.yaxis.set_major_formatter(PLAIN)
+            inc_ax.yaxis.set_minor_formatter(PLAIN)
+        inc_ax.axhline(BOOT_CLAIM_S, color=CLAIM_LINE_COLOR, linestyle=":", label=f"paper's claim: < {BOOT_CLAIM_S:g} s")
+        ax.legend()
+        inc_ax.legend()
+    figure.suptitle(f"Boot time, SNP CVM vs Veil\n{data.caption(frame)}")
+    return figure
+
+
+def time_per_domain(data: FigureData) -> Figure | str:
+    """Share of each VCPU's simulated time per domain (first replication, at calibration)."""
+    columns = {c: _VCPU_COLUMN.match(c).groups() for c in data.runs.columns if _VCPU_COLUMN.match(c)}
+    if not columns:
+        return "no vcpu<i>.<domain>_ns columns"
+    runs = data.runs[(data.runs["role"] == "treatment") & (data.runs["workload"] != "boot")]
+    caption = data.caption(runs)
+    runs = at_calibration(runs, data.calibration)
+    runs = runs[runs["replication"] == runs.groupby("pair_key")["replication"].transform("min")]
+    domains = [d for d in DOMAIN_COLORS if any(dom == d for _, dom in columns.values())]
+    domains += sorted({dom for _, dom in columns.values()} - set(domains))
+    bars = []
+    for _, run in runs.sort_values(["experiment", "workload", "pair_key"]).iterrows():
+        for vcpu in sorted({int(i) for i, _ in columns.values()})[:MAX_VCPUS_SHOWN]:
+            values = np.array([float(run.get(f"vcpu{vcpu}.{d}_ns", np.nan)) for d in domains])
+            if np.isnan(values).all() or np.nansum(values) <= 0:
+                continue
+            values = np.nan_to_num(values) / np.nansum(values) * 100
+            bars.append((f"{run['workload']} — {data.label(run)} — vcpu{vcpu}", values))
+    if not bars:
+        return "no per-VCPU times in treatment runs"
+    figure = new_figure(9.0, 1.5 + 0.3 * len(bars))
+    ax = figure.subplots()
+    left = np.zeros(len(bars))
+    matrix = np.array([values for _, values in bars])[::-1]
+    for j, domain in enumerate(domains):
+        ax.barh(range(len(bars)), matrix[:, j], left=left, label=domain,
+                color=DOMAIN_COLORS.get(domain, matplotlib.colormaps["tab10"](j)))
+        left += matrix[:, j]
+    ax.set_yticks(range(len(bars)), [label for label, _ in bars][::-1])
+    ax.set_xlim(0, 100)
+    ax.set_xlabel(f"share of simulated time per VCPU (%), first {MAX_VCPUS_SHOWN} VCPUs at most")
+    ax.set_title(f"Time per domain per VCPU\n{caption}")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return figure
+
+
+def latency_vs_throughput(data: FigureData) -> Figure | str:
+    """Open-loop server workloads: mean and p99 latency against achieved throughput."""
+    needed = ("cfg.workload.loop", "throughput_per_s", "latency_mean_ns", "latency_p99_ns")
+    if any(c not in data.runs for c in needed):
+        return "no open-loop runs with latency and throughput columns"
+    runs = data.runs[data.runs["cfg.workload.loop"] == "open"]
+    caption = data.caption(runs)
+    runs = at_calibration(runs, data.calibration)
+    if runs.empty:
+        return "no open-loop (server) runs"
+    points = runs.groupby(["experiment", "workload", "service", "mode", "pair_key", "role"], sort=True)[
+        list(needed[1:])].mean().reset_index()
+    figure = new_figure(12.0, 4.8)
+    axes = figure.subplots(1, 2)
+    for (experiment, workload, service, mode), line in points.groupby(
+        ["experiment", "workload", "service", "mode"], sort=True
+    ):
+        line = line.sort_values("throughput_per_s")
+        label = f"{workload}, {mode}" + ("" if service == "none" else f" + {service}") + f" [{experiment}]"
+        for ax, column in zip(axes, ("latency_mean_ns", "latency_p99_ns")):
+            ax.plot(line["throughput_per_s"], line[column] / 1e3, marker="o", markersize=4, label=label)
+    for ax, what in zip(axes, ("mean", "p99")):
+        ax.set_xlabel("throughput (requests/s)")
+        ax.set_ylabel(f"{what} latency (µs)")
+        ax.set_yscale("log")
+        ax.set_title(f"{what} latency vs throughput")
+    axes[1].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    figure.suptitle(f"Server workloads (open loop)\n{caption}")
+    return figure
+
+
+def replicas_vs_static(data: FigureData) -> Figure | str:
+    """Overhead with VCPU replicas (Veil) vs static partitioning of VCPUs per domain."""
+    frame, caption = _workload_points(data)
+    if VCPU_MODEL not in frame or frame[VCPU_MODEL].nunique() < 2:
+        return "no results comparing cfg.setup.vcpu_model replicas and static"
+    frame = frame[frame.groupby(["experiment", "workload"])[VCPU_MODEL].transform("nunique") > 1]
+    frame = frame.assign(workload=frame["workload"] + " · " + frame["service"])
+    figure = new_figure(max(7.0, 0.9 * frame["workload"].nunique() + 3.0), 4.8)
+    ax = figure.subplots()
+    _grouped_bars(ax, frame, frame[VCPU_MODEL].astype(str))
+    ax.set_ylabel("overhead vs SNP CVM (%)")
+    ax.set_title(f"VCPU replicas vs static partitioning\n{caption}")
+    ax.legend(title="VCPU model")
+    return figure
+
+
+FIGURES: dict[str, Callable[[FigureData], Figure | str]] = {
+    "overhead_by_service": overhead_by_service,
+    "overhead_vs_switch_cost": overhead_vs_switch_cost,
+    "overhead_by_cause": overhead_by_cause,
+    "boot_time": boot_time,
+    "time_per_domain": time_per_domain,
+    "latency_vs_throughput": latency_vs_throughput,
+    "replicas_vs_static": replicas_vs_static,
+}
+"""Figure name (file stem) -> builder, in the order the report shows them."""
+
+
+def render_figures(data: FigureData, out_dir: Path, fmt: str = "png") -> tuple[dict[str, Path], list[str]]:
+    """Draw and save every figure; returns ``({name: path}, notes on skipped figures)``."""
+    written: dict[str, Path] = {}
+    notes: list[str] = []
+    for name, build in FIGURES.items():
+        with matplotlib.rc_context(STYLE):
+            result = build(data)
+        if isinstance(result, str):
+            notes.append(f"{name}: skipped, {result}")
+            continue
+        written[name] = save_figure(result, Path(out_dir) / f"{name}.{fmt}", fmt)
+    return written, notes

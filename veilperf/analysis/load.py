@@ -1,0 +1,97 @@
+"""Read the results store: ``results/<experiment>/runs.parquet`` and ``manifest.yaml``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow
+import yaml
+
+from veilperf.errors import VeilperfError
+
+RUNS_FILE = "runs.parquet"
+MANIFEST_FILE = "manifest.yaml"
+
+IDENTITY_COLUMNS = ("experiment", "pair_key", "role", "replication", "workload", "service", "mode")
+"""Columns every results table must have (docs/architecture.md, records)."""
+
+METRIC_COLUMNS = ("sim_time_ns", "throughput_per_s", "boot.total_ns")
+"""A results table must have at least one of these to compute anything from."""
+
+ROLES = ("treatment", "baseline")
+
+
+class ResultsError(VeilperfError):
+    """Missing or malformed results: names the file and what is wrong with it."""
+
+    def __init__(self, file: str | Path, message: str) -> None:
+        self.file = str(file)
+        self.message = message
+        super().__init__(f"{self.file}: {message}")
+
+
+def results_files(path: str | Path) -> list[Path]:
+    """The ``runs.parquet`` files under ``path``: a file, an experiment folder, or a results root."""
+    path = Path(path)
+    if not path.exists():
+        raise ResultsError(path, "no such results directory or file")
+    if path.is_file():
+        return [path]
+    if (path / RUNS_FILE).is_file():
+        return [path / RUNS_FILE]
+    files = sorted(path.glob(f"*/{RUNS_FILE}"))
+    if not files:
+        raise ResultsError(
+            path, f"holds no {RUNS_FILE} (expected {path}/{RUNS_FILE} or {path}/<experiment>/{RUNS_FILE})"
+        )
+    return files
+
+
+def read_runs(file: Path) -> pd.DataFrame:
+    """One results table, checked for the identity columns and at least one metric."""
+    try:
+        df = pd.read_parquet(file)
+    except (OSError, ValueError, pyarrow.ArrowException) as exc:
+        raise ResultsError(file, f"not a readable Parquet results table ({exc})") from None
+    missing = [c for c in IDENTITY_COLUMNS if c not in df.columns]
+    if missing:
+        raise ResultsError(file, f"missing required column(s): {', '.join(missing)}")
+    if not any(c in df.columns for c in METRIC_COLUMNS):
+        raise ResultsError(file, f"has none of the metric columns {', '.join(METRIC_COLUMNS)}")
+    bad_roles = sorted(set(df["role"].astype(str)) - set(ROLES))
+    if bad_roles:
+        raise ResultsError(file, f"column role has value(s) {bad_roles}; expected treatment or baseline")
+    return df
+
+
+def load_results(path: str | Path) -> pd.DataFrame:
+    """All runs under ``path`` (one experiment folder, or a results root holding several).
+
+    Tables are concatenated (columns absent from one table are NaN there) and sorted by
+    experiment, pair_key, role and replication so that everything downstream is deterministic.
+    """
+    frames = [read_runs(f) for f in results_files(path)]
+    df = pd.concat(frames, ignore_index=True, sort=False) if len(frames) > 1 else frames[0]
+    df = df.sort_values(["experiment", "pair_key", "role", "replication"], kind="stable")
+    df = df.reset_index(drop=True)
+    df.attrs["source"] = str(path)
+    return df
+
+
+def load_manifests(path: str | Path) -> dict[str, dict[str, Any]]:
+    """``{experiment folder name: manifest}`` for every ``manifest.yaml`` beside a results table."""
+    manifests: dict[str, dict[str, Any]] = {}
+    for runs in results_files(path):
+        file = runs.parent / MANIFEST_FILE
+        if not file.is_file():
+            continue
+        try:
+            data = yaml.safe_load(file.read_text())
+        except yaml.YAMLError as exc:
+            raise ResultsError(file, f"not valid YAML ({exc})") from None
+        if not isinstance(data, dict):
+            raise ResultsError(file, "expected a mapping at the top level")
+        manifests[runs.parent.name] = data
+    return manifests

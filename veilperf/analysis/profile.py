@@ -1,0 +1,203 @@
+"""The platform profile behind a results table: parameter provenance, units, calibrated values.
+
+Sensitivity sweeps move platform parameters over their range; figures and the report's claims
+are read "at calibration", i.e. at the profile's own value of every swept parameter.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from veilperf.config.boot import BootPlatform
+from veilperf.config.params import BandwidthParam, CountParam, DurationParam, FrequencyParam, SizeParam
+from veilperf.config.platform import PlatformParams
+from veilperf.units import UnitError, format_duration, parse_rate
+
+SECTIONS = {"params": PlatformParams, "boot": BootPlatform}
+"""Sections of a platform profile holding parameters with provenance, and their schemas."""
+
+_COLUMN = re.compile(r"^cfg\.platform\.(params|boot)\.(\w+)\.value$")
+
+
+def param_column(name: str) -> str:
+    """The results column of a parameter: ``switch_one_way`` -> ``cfg.platform.params.switch_one_way.value``,
+    ``boot.page_map_unmap`` -> ``cfg.platform.boot.page_map_unmap.value``."""
+    section, _, field = name.rpartition(".")
+    return f"cfg.platform.{section or 'params'}.{field}.value"
+
+
+def param_name(column: str) -> str | None:
+    """Inverse of :func:`param_column` (None for columns that are not platform parameters)."""
+    match = _COLUMN.match(column)
+    if match is None:
+        return None
+    section, field = match.groups()
+    return field if section == "params" else f"{section}.{field}"
+
+
+def _param_type(name: str) -> type | None:
+    section, _, field = name.rpartition(".")
+    info = SECTIONS.get(section or "params", PlatformParams).model_fields.get(field)
+    return info.annotation if info else None
+
+
+def format_value(name: str, value: float) -> str:
+    """A parameter value (SI number) with the unit its schema gives it."""
+    kind = _param_type(name)
+    if kind is DurationParam:
+        return format_duration(float(value))
+    if kind is BandwidthParam:
+        return f"{float(value) / 1e9:.4g} GB/s"
+    if kind is SizeParam:
+        return f"{float(value):.6g} B"
+    if kind is FrequencyParam:
+        return f"{float(value) / 1e9:.4g} GHz"
+    if kind is CountParam:
+        return f"{int(value)}"
+    return f"{value}"
+
+
+def find_profile(manifest: dict[str, Any]) -> dict[str, Any] | None:
+    """The raw platform profile in a manifest: the first mapping with a ``params`` mapping, searched
+    at the top level and one level down (e.g. ``platform:`` or ``resolved: {platform: ...}``)."""
+    candidates = [manifest, *[v for v in manifest.values() if isinstance(v, dict)]]
+    for level in (candidates, [w for v in candidates[1:] for w in v.values() if isinstance(w, dict)]):
+        for candidate in level:
+            if isinstance(candidate.get("params"), dict):
+                return candidate
+    return None
+
+
+def _si_value(name: str, raw: Any, clock_hz: float | None) -> float | None:
+    """A raw parameter's value in SI units (numbers pass through), or None when unparseable."""
+    value = raw.get("value") if isinstance(raw, dict) else raw
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    kind = _param_type(name)
+    if kind is None or not isinstance(raw, dict):
+        return None
+    try:
+        return float(kind.model_validate(raw, context={"clock_hz": clock_hz}).value)
+    except (ValueError, UnitError):
+        return None
+
+
+def profile_values(manifests: dict[str, dict[str, Any]]) -> dict[str, float]:
+    """``{parameter column: calibrated value}`` from the manifests' platform profiles (first wins)."""
+    values: dict[str, float] = {}
+    for experiment in sorted(manifests):
+        profile = find_profile(manifests[experiment])
+        if profile is None:
+            continue
+        clock_raw = profile.get("clock")
+        clock_value = clock_raw.get("value") if isinstance(clock_raw, dict) else clock_raw
+        try:
+            clock_hz = float(clock_value) if isinstance(clock_value, (int, float)) else parse_rate(clock_value)
+        except (UnitError, TypeError):
+            clock_hz = None
+        for name, raw in sorted(profile_params(profile).items()):
+            value = _si_value(name, raw, clock_hz)
+            if value is not None:
+                values.setdefault(param_column(name), value)
+    return values
+
+
+def calibration_point(runs: pd.DataFrame, axes: list[str], manifests: dict[str, dict[str, Any]]) -> dict[str, float]:
+    """For every swept platform parameter, the swept value that stands for "calibrated".
+
+    The value nearest the profile's own value; without a manifest, the lower median of the swept
+    values (stated as such wherever it is used).
+    """
+    known = profile_values(manifests)
+    chosen: dict[str, float] = {}
+    for column in axes:
+        if param_name(column) is None:
+            continue
+        swept = np.sort(runs[column].dropna().astype(float).unique())
+        if swept.size == 0:
+            continue
+        if column in known:
+            chosen[column] = float(swept[np.argmin(np.abs(swept - known[column]))])
+        else:
+            chosen[column] = float(swept[(swept.size - 1) // 2])
+    return chosen
+
+
+def at_calibration(frame: pd.DataFrame, chosen: dict[str, float], keep: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Rows of ``frame`` at the calibrated value of every swept parameter except those in ``keep``."""
+    mask = pd.Series(True, index=frame.index)
+    for column, value in chosen.items():
+        if column in frame.columns and column not in keep:
+            mask &= frame[column].isna() | np.isclose(frame[column].astype(float), value, rtol=1e-9, atol=0.0)
+    return frame[mask]
+
+
+def describe_point(chosen: dict[str, float]) -> str:
+    """``switch_one_way = 2.07 us, pvalidate = 500 ns`` for captions."""
+    return ", ".join(f"{param_name(c)} = {format_value(param_name(c), v)}" for c, v in sorted(chosen.items()))
+
+
+def profile_params(profile: dict[str, Any]) -> dict[str, Any]:
+    """``{parameter name: raw mapping}`` over every section (boot ones as ``boot.<name>``)."""
+    params = {}
+    for section in SECTIONS:
+        entries = profile.get(section)
+        if isinstance(entries, dict):
+            prefix = "" if section == "params" else f"{section}."
+            params.update({f"{prefix}{name}": raw for name, raw in entries.items()})
+    return params
+
+
+def _raw_text(value: Any) -> str:
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return "[" + ", ".join(_raw_text(v) for v in value) + "]"
+    return "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+
+
+def _params_from_columns(runs: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    params: dict[str, dict[str, Any]] = {}
+    first = runs.iloc[0]
+    for column in sorted(runs.columns):
+        name = param_name(column)
+        if name is None:
+            continue
+        stem = column.removesuffix(".value")
+        params[name] = {
+            "value": format_value(name, first[column]),
+            **{f: first.get(f"{stem}.{f}") for f in ("kind", "source", "range")},
+        }
+    return params
+
+
+def parameter_table(runs: pd.DataFrame, manifests: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """Every platform parameter: name, value, kind, source, declared range, and the range swept.
+
+    Provenance comes from the manifests' platform profiles, or else from the ``cfg.platform.params``
+    columns of the results; the swept range is read from the results.
+    """
+    profiles = [p for p in (find_profile(manifests[e]) for e in sorted(manifests)) if p is not None]
+    params = profile_params(profiles[0]) if profiles else _params_from_columns(runs)
+    rows = []
+    for name in sorted(params):
+        raw = params[name] if isinstance(params[name], dict) else {"value": params[name]}
+        column = param_column(name)
+        swept = runs[column].dropna().astype(float).unique() if column in runs.columns else []
+        rows.append(
+            {
+                "parameter": name,
+                "value": _raw_text(raw.get("value")),
+                "kind": _raw_text(raw.get("kind")),
+                "range": _raw_text(raw.get("range")),
+                "swept": (
+                    f"{format_value(name, min(swept))} – {format_value(name, max(swept))} ({len(swept)} values)"
+                    if len(swept) > 1
+                    else "not swept"
+                ),
+                "source": " ".join(_raw_text(raw.get("source")).split()),
+            }
+        )
+    return pd.DataFrame(rows, columns=["parameter", "value", "kind", "range", "swept", "source"])

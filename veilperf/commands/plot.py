@@ -1,0 +1,28 @@
+"""`veilperf plot`: regenerate every figure from stored results."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from veilperf.analysis import plot
+from veilperf.analysis.plotting import FORMATS
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``plot`` sub-command."""
+    parser = subparsers.add_parser("plot", help="draw every figure from stored results (nothing is simulated)")
+    parser.add_argument("results", nargs="*", default=["results"], metavar="RESULTS",
+                        help="results root or experiment folders (default: results)")
+    parser.add_argument("--out", default="results/figures", help="folder for the figures (default: results/figures)")
+    parser.add_argument("--format", default="png", choices=FORMATS, help="file format (default: png)")
+    parser.set_defaults(handler=_handle)
+
+
+def _handle(args: argparse.Namespace) -> int:
+    written, notes = plot(args.results, args.out, args.format)
+    for path in written:
+        print(path)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    return 0
