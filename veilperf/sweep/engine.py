@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -17,7 +17,7 @@ from typing import Any, Sequence
 from veilperf.errors import ConfigError
 from veilperf.sweep.executors import InProcessExecutor, open_executor
 from veilperf.sweep.manifest import git_commit, manifest_text
-from veilperf.sweep.options import Shard, SweepError, default_jobs
+from veilperf.sweep.options import Shard, SweepError, check_executor, default_jobs
 from veilperf.sweep.points import Point, expand, validate_raw_point
 from veilperf.sweep.progress import progress_bar
 from veilperf.sweep.store import ResultsStore
@@ -123,53 +123,61 @@ def run_sweep(files: Sequence[str | Path], overrides: Sequence[str] = (), *, res
               shard: Shard | None = None, force: bool = False, runner: Runner | None = None) -> SweepSummary:
     """Run every experiment in ``files``; see the module docstring. ``runner`` defaults to
     ``veilperf.run.run_resolved`` (a replacement must be picklable for process and Dask workers)."""
+    check_executor(executor, scheduler)
     start = time.perf_counter()
     plans = plan(files, overrides, results_dir=results_dir, shard=shard, force=force)
     summaries = {id(p): ExperimentSummary(p.exp.name, p.store.directory, len(p.selected),
                                           run=len(p.todo), cached=len(p.selected) - len(p.todo)) for p in plans}
     commit = git_commit()
-    for planned in plans:
-        planned.store.write_manifest(manifest_text(planned.exp, planned.text, points=len(planned.points),
-                                                   shard=str(shard) if shard else None, commit=commit))
     if any(p.todo for p in plans):
-        _execute(plans, summaries, runner, commit, jobs or default_jobs(), executor, scheduler)
+        with open_executor(executor, jobs or default_jobs(), scheduler) as (pool, workers):
+            _write_manifests(plans, shard, commit)
+            _execute(pool, workers, plans, summaries, runner, commit)
+    else:
+        _write_manifests(plans, shard, commit)
     if shard is None:
         for planned in plans:
             planned.store.compact(keep={p.point_id for p in planned.points})
     return SweepSummary(list(summaries.values()), time.perf_counter() - start, shard)
 
 
-def _execute(plans, summaries, runner, commit, jobs, executor, scheduler) -> None:
-    total = sum(len(p.todo) for p in plans)
-    with open_executor(executor, jobs, scheduler) as (pool, workers):
-        queue = iter(_batches(plans, workers))
-        window = 1 if isinstance(pool, InProcessExecutor) else 2 * workers
-        pending: dict[Future, tuple[ExperimentPlan, list[Point]]] = {}
-
-        def refill() -> None:
-            while len(pending) < window:
-                batch = next(queue, None)
-                if batch is None:
-                    return
-                planned, points = batch
-                pending[pool.submit(run_batch, runner, planned.exp, points, commit)] = batch
-
-        refill()
-        with progress_bar(total) as progress:
-            try:
-                while pending:
-                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        planned, points = pending.pop(future)
-                        _store_batch(planned, future, summaries[id(planned)])
-                        progress.advance(len(points))
-                    refill()
-            finally:
-                for future in pending:
-                    future.cancel()
+def _write_manifests(plans: list[ExperimentPlan], shard: Shard | None, commit: str) -> None:
+    for planned in plans:
+        planned.store.write_manifest(manifest_text(planned.exp, planned.text, points=len(planned.points),
+                                                   shard=str(shard) if shard else None, commit=commit))
 
 
-def _store_batch(planned: ExperimentPlan, future: Future, summary: ExperimentSummary) -> None:
+def _execute(pool: Executor, workers: int, plans: list[ExperimentPlan], summaries: dict[int, ExperimentSummary],
+             runner: Runner | None, commit: str) -> None:
+    """Keep up to two batches per worker in flight; store each finished batch at once."""
+    queue = iter(_batches(plans, workers))
+    window = 1 if isinstance(pool, InProcessExecutor) else 2 * workers
+    pending: dict[Future, ExperimentPlan] = {}
+
+    def refill() -> None:
+        while len(pending) < window:
+            batch = next(queue, None)
+            if batch is None:
+                return
+            planned, points = batch
+            pending[pool.submit(run_batch, runner, planned.exp, points, commit)] = planned
+
+    refill()
+    with progress_bar(sum(len(p.todo) for p in plans)) as progress:
+        try:
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    planned = pending.pop(future)
+                    rows = _store_batch(planned, future, summaries[id(planned)])
+                    progress.advance(rows)
+                refill()
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+def _store_batch(planned: ExperimentPlan, future: Future, summary: ExperimentSummary) -> int:
     try:
         table = future.result()
     except Exception as exc:
@@ -179,6 +187,7 @@ def _store_batch(planned: ExperimentPlan, future: Future, summary: ExperimentSum
     for point_id, error in zip(table.column("point_id").to_pylist(), table.column("error").to_pylist()):
         if error:
             summary.failures.append((point_id, error))
+    return table.num_rows
 
 
 def summary_lines(summary: SweepSummary, max_failures: int = 20) -> list[str]:

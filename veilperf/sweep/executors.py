@@ -40,8 +40,6 @@ def open_executor(kind: str, jobs: int, scheduler: str | None = None) -> Iterato
         with _dask_executor(jobs, scheduler) as opened:
             yield opened
         return
-    if scheduler is not None:
-        raise SweepError("--scheduler needs --executor dask")
     if jobs == 1:
         yield InProcessExecutor(), 1
         return

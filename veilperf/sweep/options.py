@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from veilperf.errors import VeilperfError
 
-__all__ = ["SweepError", "Shard", "parse_shard", "default_jobs", "check_jobs", "EXECUTORS"]
+__all__ = ["SweepError", "Shard", "parse_shard", "default_jobs", "check_jobs", "check_executor", "EXECUTORS"]
 
 EXECUTORS = ("local", "dask")
 
@@ -56,3 +56,11 @@ def check_jobs(jobs: int) -> int:
     if jobs < 1:
         raise SweepError(f"--jobs {jobs}: expected a positive number of workers")
     return jobs
+
+
+def check_executor(executor: str, scheduler: str | None) -> None:
+    """``executor`` is known, and ``--scheduler`` comes only with the Dask executor."""
+    if executor not in EXECUTORS:
+        raise SweepError(f"--executor {executor}: expected one of {', '.join(EXECUTORS)}")
+    if scheduler is not None and executor != "dask":
+        raise SweepError("--scheduler needs --executor dask")

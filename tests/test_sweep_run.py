@@ -1,0 +1,168 @@
+"""Sweeps that really simulate: same table on every executor, crash safety, failures, bad input."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.feather as feather
+import pytest
+
+from veilperf.errors import ConfigError
+from veilperf.sweep.collect import collect
+from veilperf.sweep.engine import plan, run_sweep
+from veilperf.sweep.options import parse_shard
+
+FIXTURES = Path(__file__).parent / "fixtures" / "sweep"
+EXPERIMENT = FIXTURES / "experiment.yaml"
+FAILING = FIXTURES / "failing.yaml"
+PROVENANCE = ["wall_s", "git_commit"]  # wall-clock time, and a commit that moves while others work
+
+
+def table(results: Path, name: str = "sweeptest", drop: list[str] = PROVENANCE) -> pd.DataFrame:
+    frame = pd.read_parquet(results / name / "runs.parquet")
+    return frame.drop(columns=drop).sort_values("point_id").reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> Path:
+    """The fixture experiment run in this process (--jobs 1)."""
+    results = tmp_path_factory.mktemp("jobs1")
+    summary = run_sweep([EXPERIMENT], results_dir=results, jobs=1)
+    assert (summary.failed, summary.experiments[0].run) == (0, 16)
+    return results
+
+
+def test_reference_table_is_complete_and_paired(reference):
+    frame = table(reference)
+    assert len(frame) == 16 and (frame["error"] == "").all()
+    assert frame["sim_time_ns"].gt(0).all()
+    pairs = frame.groupby(["pair_key", "replication"])
+    assert pairs.size().eq(2).all()
+    assert pairs["seed"].nunique().eq(1).all()
+    assert sorted(pairs["role"].apply(lambda roles: tuple(sorted(roles))).unique()) == [("baseline", "treatment")]
+    assert not (reference / "sweeptest" / "parts").exists()
+
+
+def test_two_local_processes_give_the_same_table(reference, tmp_path):
+    run_sweep([EXPERIMENT], results_dir=tmp_path, jobs=2)
+    pd.testing.assert_frame_equal(table(tmp_path), table(reference))
+
+
+def test_dask_local_cluster_gives_the_same_table(reference, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None, silence_logs=40) as cluster:
+        run_sweep([EXPERIMENT], results_dir=tmp_path, executor="dask", scheduler=cluster.scheduler_address)
+    pd.testing.assert_frame_equal(table(tmp_path), table(reference))
+
+
+def test_rerun_uses_the_cache_and_force_recomputes(reference, tmp_path):
+    run_sweep([EXPERIMENT], results_dir=tmp_path, jobs=1)
+    first = table(tmp_path, drop=[])
+    again = run_sweep([EXPERIMENT], results_dir=tmp_path, jobs=1)
+    assert (again.experiments[0].run, again.experiments[0].cached) == (0, 16)
+    pd.testing.assert_frame_equal(table(tmp_path, drop=[]), first)  # wall_s too: nothing recomputed
+    forced = run_sweep([EXPERIMENT], results_dir=tmp_path, jobs=1, force=True)
+    assert (forced.experiments[0].run, forced.experiments[0].cached) == (16, 0)
+    pd.testing.assert_frame_equal(table(tmp_path), table(reference))
+
+
+def test_failing_points_are_recorded_and_the_rest_complete(tmp_path):
+    summary = run_sweep([FAILING], results_dir=tmp_path, jobs=2)
+    frame = table(tmp_path, "sweepfail")
+    # grid {40 KiB, 32 B} x 2 replications treatments + their 4 baselines (Log disabled there)
+    assert len(frame) == 8
+    bad = frame[frame["error"] != ""]
+    assert len(bad) == summary.failed == 2
+    assert (bad["role"] == "treatment").all() and (bad["cfg.setup.services.log.ring_size"].isna()).all()
+    assert bad["error"].str.startswith("ValueError: ring capacity").all()
+    good = frame[frame["error"] == ""]
+    assert len(good) == 6 and good["sim_time_ns"].notna().all()
+    assert (good.loc[good["role"] == "treatment", "cfg.setup.services.log.ring_size"] == 40 * 1024).all()
+    rerun = run_sweep([FAILING], results_dir=tmp_path, jobs=1)
+    assert (rerun.experiments[0].run, rerun.experiments[0].cached, rerun.failed) == (2, 6, 2)
+
+
+def test_bad_point_fails_before_anything_runs_naming_file_and_key(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(EXPERIMENT.read_text().replace("[1.6us, 6us]", "[1.6us, 6 parsecs]")
+                   .replace("name: sweeptest", "name: sweepbad")
+                   .replace("../../../configs", str(FIXTURES / "../../../configs"))
+                   .replace("tiny-workload.yaml", str(FIXTURES / "tiny-workload.yaml")))
+    calls = []
+    with pytest.raises(ConfigError) as info:
+        run_sweep([EXPERIMENT, bad], results_dir=tmp_path / "results", jobs=1, runner=calls.append)
+    assert info.value.file == str(bad)
+    assert "platform.params.switch_one_way" in info.value.key_path
+    assert calls == [] and not (tmp_path / "results").exists()
+
+
+def test_two_experiments_with_one_name_are_refused(tmp_path):
+    with pytest.raises(ConfigError, match="also used by"):
+        plan([EXPERIMENT, EXPERIMENT], results_dir=tmp_path)
+
+
+def test_shards_collected_equal_the_whole_sweep(reference, tmp_path):
+    for k in (1, 2, 3):
+        summary = run_sweep([EXPERIMENT], results_dir=tmp_path / f"shard{k}", jobs=1, shard=parse_shard(f"{k}/3"))
+        assert summary.experiments[0].points == summary.experiments[0].run
+    merged = collect([tmp_path / f"shard{k}" for k in (1, 2, 3)], tmp_path / "merged")
+    assert [(s.rows, s.expected) for s in merged] == [(16, 16)]
+    pd.testing.assert_frame_equal(table(tmp_path / "merged"), table(reference))
+
+
+def cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "veilperf.cli", *args]
+
+
+def test_sigkill_mid_sweep_loses_nothing_and_rerun_recomputes_only_the_rest(reference, tmp_path):
+    # Longer runs (overriding the zip's run length) so the kill lands mid-way.
+    args = ["sweep", str(EXPERIMENT), "--jobs", "1", "--results", str(tmp_path), "--no-plots",
+            "--set", "run.iterations=20000"]
+    parts = tmp_path / "sweeptest" / "parts"
+    process = subprocess.Popen(cli(*args), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not any(parts.glob("*.arrow")) and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.005)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL
+    assert not (tmp_path / "sweeptest" / "runs.parquet").exists()
+    survived = pd.concat([feather.read_table(p).to_pandas() for p in parts.glob("*.arrow")])
+    assert 0 < len(survived) < 16
+
+    rerun = subprocess.run(cli(*args), capture_output=True, text=True, timeout=120)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"{16 - len(survived)} run, {len(survived)} cached, 0 failed" in rerun.stdout
+    final = pd.read_parquet(tmp_path / "sweeptest" / "runs.parquet").set_index("point_id")
+    # rows finished before the kill were kept as they were, not recomputed (same wall time)
+    assert final.loc[survived["point_id"], "wall_s"].tolist() == survived["wall_s"].tolist()
+
+    clean = tmp_path / "clean"
+    run_sweep([EXPERIMENT], ["run.iterations=20000"], results_dir=clean, jobs=2)
+    pd.testing.assert_frame_equal(table(tmp_path), table(clean))
+
+
+def test_cli_bad_flags_exit_2_with_one_line(tmp_path):
+    for flags in (["--shard", "3/2"], ["--jobs", "0"], ["--scheduler", "tcp://127.0.0.1:1"]):
+        done = subprocess.run(cli("sweep", str(EXPERIMENT), "--results", str(tmp_path), *flags),
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+        assert done.stderr.startswith("veilperf: error: --")
+    assert not any(tmp_path.iterdir())
+
+
+def test_dry_run_lists_every_point_and_writes_nothing(tmp_path):
+    done = subprocess.run(cli("sweep", str(EXPERIMENT), "--dry-run", "--results", str(tmp_path)),
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("sweeptest: 16 points (8 treatment, 8 baseline), 16 to run")
+    assert len(lines) == 17 and all("platform.params.switch_one_way=" in line for line in lines[1:])
+    assert not any(tmp_path.iterdir())

@@ -1,0 +1,70 @@
+"""Results store: tables independent of batching, what counts as finished, compaction, options."""
+
+from __future__ import annotations
+
+import sys
+
+import pyarrow as pa
+import pytest
+
+from veilperf.sweep.executors import open_executor
+from veilperf.sweep.options import SweepError, check_executor, check_jobs
+from veilperf.sweep.store import ResultsStore
+from veilperf.sweep.table import merge_tables, records_to_table
+
+RECORDS = [
+    {"point_id": "b", "error": "", "completed": 3, "latency": 1},
+    {"point_id": "a", "error": "", "completed": 2, "latency": 2.5, "extra": "x"},
+    {"point_id": "c", "error": "ValueError: boom"},
+]
+
+
+@pytest.mark.parametrize("cuts", [[3], [1, 2], [1, 1, 1], [2, 1]])
+def test_merged_table_does_not_depend_on_batching(cuts):
+    tables, start = [], 0
+    for size in cuts:
+        tables.append(records_to_table(RECORDS[start:start + size]))
+        start += size
+    merged = merge_tables(tables)
+    assert merged.column("point_id").to_pylist() == ["a", "b", "c"]
+    assert merged.schema.field("completed").type == pa.int64()  # null fills, no float promotion
+    assert merged.schema.field("latency").type == pa.float64()  # 1 and 2.5 make a float column
+    assert merged.column("extra").to_pylist() == ["x", None, None]
+    assert merged.column_names[:2] == ["point_id", "error"]  # identity columns first, the rest by name
+    assert merged.column_names[2:] == ["completed", "extra", "latency"]
+
+
+def test_last_row_of_a_point_wins_and_keep_filters():
+    old = records_to_table([{"point_id": "a", "error": "", "v": 1}, {"point_id": "z", "error": "", "v": 9}])
+    new = records_to_table([{"point_id": "a", "error": "", "v": 2}])
+    merged = merge_tables([old, new], keep={"a"})
+    assert merged.to_pylist() == [{"point_id": "a", "error": "", "v": 2}]
+
+
+def test_mixed_value_types_in_one_column_are_a_clear_error():
+    with pytest.raises(SweepError, match="'v'"):
+        records_to_table([{"point_id": "a", "v": 1}, {"point_id": "b", "v": "text"}])
+
+
+def test_finished_ids_skip_failures_and_leftover_temporaries(tmp_path):
+    store = ResultsStore(tmp_path / "exp")
+    store.write_part(records_to_table(RECORDS))
+    (store.parts_dir / ".00000000000000000001-deadbeef.arrow.tmp").write_bytes(b"half a file")
+    assert store.finished_ids() == {"a", "b"}
+    assert store.compact(keep={"a", "b", "c"}) == 3
+    assert not store.parts_dir.exists()
+    assert store.finished_ids() == {"a", "b"}
+
+
+def test_option_errors():
+    with pytest.raises(SweepError, match="--jobs"):
+        check_jobs(0)
+    with pytest.raises(SweepError, match="--scheduler needs --executor dask"):
+        check_executor("local", "tcp://127.0.0.1:8786")
+
+
+def test_missing_dask_is_one_clear_error(monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # makes `import distributed` fail
+    with pytest.raises(SweepError, match=r"pip install 'veilperf\[dask\]'"):
+        with open_executor("dask", 1):
+            pass
