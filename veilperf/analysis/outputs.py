@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -13,7 +14,7 @@ from veilperf.analysis.load import load_manifests, load_results
 from veilperf.analysis.report import render_report, write_text
 
 
-def load_figure_data(paths: Sequence[str | Path]) -> tuple[FigureData, dict[str, dict]]:
+def load_figure_data(paths: Sequence[str | Path]) -> tuple[FigureData, dict[str, dict[str, Any]]]:
     """Runs and manifests of every results path (experiment folders or results roots), combined."""
     frames = [load_results(p) for p in paths]
     runs = pd.concat(frames, ignore_index=True, sort=False) if len(frames) > 1 else frames[0]
@@ -30,10 +31,11 @@ def plot(paths: Sequence[str | Path], out_dir: str | Path, fmt: str = "png") -> 
     return list(figures.values()), notes
 
 
-def report(results_dir: str | Path, out: str | Path, fmt: str = "png") -> tuple[list[Path], list[str]]:
-    """Render the figures beside ``out`` (in ``figures/``) and write the report; returns files and notes."""
+def report(paths: Sequence[str | Path], out: str | Path, fmt: str = "png") -> tuple[list[Path], list[str]]:
+    """Render the figures into ``figures/`` beside ``out`` and write the report there; returns every
+    file written (the report last) and notes on skipped figures."""
     out = Path(out)
-    data, manifests = load_figure_data([results_dir])
+    data, manifests = load_figure_data(paths)
     figures, notes = render_figures(data, out.parent / "figures", fmt)
     written = write_text(out, render_report(data, manifests, figures, notes, out))
     return [*figures.values(), written], notes
@@ -44,7 +46,5 @@ def regenerate(results_dir: str | Path, experiments: Sequence[str] | None = None
     (default: every experiment in ``results_dir``). Used by `veilperf sweep` when it finishes."""
     root = Path(results_dir)
     paths = [root / name for name in sorted(experiments)] if experiments else [root]
-    out = root / "REPORT.md"
-    data, manifests = load_figure_data(paths)
-    figures, notes = render_figures(data, root / "figures", "png")
-    return [*figures.values(), write_text(out, render_report(data, manifests, figures, notes, out))]
+    written, _ = report(paths, root / "REPORT.md")
+    return written

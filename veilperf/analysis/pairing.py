@@ -119,8 +119,9 @@ def sweep_axes(df: pd.DataFrame) -> list[str]:
 
 
 def with_columns(frame: pd.DataFrame, **columns: pd.Series) -> pd.DataFrame:
-    """``frame`` with extra columns, added in one step (results tables have hundreds of columns)."""
-    return pd.concat([frame, pd.DataFrame(columns, index=frame.index)], axis=1)
+    """``frame`` with columns added (or replaced) in one step (results tables have hundreds of columns)."""
+    kept = frame.drop(columns=[c for c in columns if c in frame.columns])
+    return pd.concat([kept, pd.DataFrame(columns, index=frame.index)], axis=1)
 
 
 def point_key(df: pd.DataFrame) -> pd.Series:

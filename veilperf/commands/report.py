@@ -21,7 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _handle(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path(args.results) / "REPORT.md"
-    written, notes = report(args.results, out)
+    written, notes = report([args.results], out)
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
     print(written[-1])

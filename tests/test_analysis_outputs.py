@@ -1,0 +1,134 @@
+"""Figures, the reproduction report and their commands, from a results store the test writes
+(synthetic numbers; nothing is simulated)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from fixtures.analysis.synthetic import write_results
+from veilperf import cli
+from veilperf.analysis import overheads, regenerate
+from veilperf.analysis.claims import boot_claim, normal_claim, service_claim
+from veilperf.analysis.figures import FIGURES
+from veilperf.analysis.outputs import load_figure_data, plot, report
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory) -> Path:
+    return write_results(tmp_path_factory.mktemp("results"))
+
+
+@pytest.fixture(scope="module")
+def data(results):
+    return load_figure_data([results])[0]
+
+
+def main(argv: list[str], monkeypatch) -> int:
+    """The real CLI entry point, with only the commands under test registered."""
+    monkeypatch.setattr(cli, "COMMANDS", ("plot", "report"))
+    return cli.main(argv)
+
+
+def test_every_figure_is_drawn_and_rendering_twice_gives_identical_files(results, tmp_path):
+    first, notes = plot([results], tmp_path / "a", "png")
+    second, _ = plot([results], tmp_path / "b", "png")
+    assert notes == []
+    assert sorted(p.stem for p in first) == sorted(FIGURES)
+    for a, b in zip(first, second):
+        assert a.read_bytes() == b.read_bytes(), a.name
+
+
+@pytest.mark.parametrize("fmt", ["svg", "pdf"])
+def test_vector_formats_are_byte_identical_across_renders(data, tmp_path, fmt):
+    from veilperf.analysis.plotting import save_figure
+
+    paths = [save_figure(FIGURES["boot_time"](data), tmp_path / f"{i}.{fmt}", fmt) for i in range(2)]
+    text = paths[0].read_bytes()
+    assert text == paths[1].read_bytes()
+    assert b"CreationDate" not in text and b"<dc:date>" not in text
+
+
+def test_figures_without_data_are_skipped_with_a_note(results, tmp_path):
+    written, notes = plot([results / "normal"], tmp_path, "png")
+    assert [p.stem for p in written] == ["overhead_by_service", "time_per_domain"]
+    skipped = {note.split(":")[0] for note in notes}
+    assert skipped == set(FIGURES) - {"overhead_by_service", "time_per_domain"}
+
+
+def test_boot_claim_matches_the_closed_form_of_the_synthetic_boot(data):
+    # Synthetic veil increment: 0.25 s + 50 us per VCPU + pages_touched * (pvalidate + 1.5 us)
+    # (eager touches every 4 KiB page); noise < 10 ms. Default guest, pvalidate 0.5 us:
+    claim = boot_claim(data.over, data.calibration)
+    simulated = float(re.search(r"eager \+([\d.]+) s", claim.simulated).group(1))
+    assert simulated == pytest.approx(0.25 + 5e-5 + 262_144 * 2.0e-6, abs=0.011)
+    assert claim.verdict == "holds"
+    # eager, pvalidate 0.1 us: 4 GiB -> 0.25 + 1,048,576 * 1.6 us = 1.93 s < 2 s; 16 GiB -> 7.0 s.
+    row = next(line for line in claim.details if line.startswith("| eager | pvalidate = 100 ns"))
+    assert "| 4 VCPU / 4 GiB |" in row
+    # lazy touches 1/16 of the pages: at 0.5 us, 16 GiB -> 0.25 + 262,144 * 2 us = 0.77 s, 128 GiB -> 4.4 s
+    assert "| lazy | pvalidate = 500 ns | 0.28" in "\n".join(claim.details)
+
+
+def test_service_and_normal_claims_report_plainly(data):
+    services = service_claim(data.over, data.calibration)
+    # synthetic overheads: gzip/enc 4%, sqlite/enc 15%, kvstore/enc ~90% (above), log: gzip 1.5% (below), find 80%
+    assert services.verdict == "partly"
+    assert "3 of 7 points inside, 1 below, 3 above" in services.conditions
+    assert "static" not in "\n".join(services.details)  # a design alternative, not Veil as built
+    assert normal_claim(data.over, data.calibration).verdict == "holds"
+    slowed = data.over.assign(overhead_pct=data.over["overhead_pct"] + 1.0)
+    assert normal_claim(slowed, data.calibration).verdict == "does not hold"
+    nothing = data.over.iloc[0:0]
+    assert {c.verdict for c in (boot_claim(nothing, {}), service_claim(nothing, {}))} == {"no data"}
+
+
+def test_report_embeds_existing_figures_and_tables_provenance(results, tmp_path):
+    out = tmp_path / "out" / "REPORT.md"
+    written, _ = report([results], out)
+    text = out.read_text()
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+    assert len(links) == len(FIGURES) and all((out.parent / link).is_file() for link in links)
+    assert "| switch_one_way | 2.07us | derived | 1.6 us – 6 us (3 values) |" in text
+    assert "| pvalidate | 0.5us | [0.1us, 2us] | 100 ns – 2 us (3 values) |" in text
+    assert "**partly**" in text and "**holds**" in text
+    assert written[-1] == out
+
+
+def test_regenerate_writes_report_and_figures_for_the_named_experiments(results, tmp_path):
+    root = tmp_path / "results"
+    for name in ("boot", "normal"):
+        (root / name).mkdir(parents=True)
+        for file in (results / name).iterdir():
+            (root / name / file.name).write_bytes(file.read_bytes())
+    written = regenerate(root, experiments=["boot"])
+    assert written[-1] == root / "REPORT.md" and (root / "figures" / "boot_time.png").is_file()
+    assert "Experiments: boot;" in (root / "REPORT.md").read_text()
+
+
+def test_commands_write_outputs_and_fail_cleanly_on_bad_results(results, tmp_path, monkeypatch, capsys):
+    assert main(["plot", str(results / "boot"), "--out", str(tmp_path / "fig"), "--format", "svg"], monkeypatch) == 0
+    assert (tmp_path / "fig" / "boot_time.svg").is_file()
+    assert main(["report", str(results), "--out", str(tmp_path / "r" / "REPORT.md")], monkeypatch) == 0
+    assert (tmp_path / "r" / "REPORT.md").is_file()
+    capsys.readouterr()
+
+    broken = tmp_path / "broken" / "exp"
+    broken.mkdir(parents=True)
+    pd.DataFrame({"experiment": ["exp"], "sim_time_ns": [1.0]}).to_parquet(broken / "runs.parquet")
+    assert main(["report", str(broken.parent), "--out", str(tmp_path / "b" / "REPORT.md")], monkeypatch) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and str(broken / "runs.parquet") in err and "pair_key" in err
+    assert not (tmp_path / "b").exists()
+    assert main(["plot", str(tmp_path / "nowhere")], monkeypatch) == 2
+    assert "no such results directory" in capsys.readouterr().err
+
+
+def test_overheads_of_the_synthetic_store_recover_its_toy_costs(data):
+    gzip = data.over[(data.over["workload"] == "gzip") & (data.over["experiment"] == "logging")].iloc[0]
+    assert gzip["overhead_pct"] == pytest.approx(1.5, rel=0.02)  # 150 ns added to 10 us per iteration
+    assert gzip["ci_low"] <= gzip["overhead_pct"] <= gzip["ci_high"]
+    assert overheads(data.runs).shape[0] == data.over.shape[0]
