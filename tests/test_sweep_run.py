@@ -73,6 +73,14 @@ def test_rerun_uses_the_cache_and_force_recomputes(reference, tmp_path):
     pd.testing.assert_frame_equal(table(tmp_path), table(reference))
 
 
+def test_points_no_longer_in_the_experiment_leave_the_table(reference, tmp_path):
+    run_sweep([EXPERIMENT], results_dir=tmp_path, jobs=1)
+    fewer = run_sweep([EXPERIMENT], ["replications=1"], results_dir=tmp_path, jobs=1)
+    assert (fewer.experiments[0].run, fewer.experiments[0].cached) == (0, 8)
+    expected = table(reference)
+    pd.testing.assert_frame_equal(table(tmp_path), expected[expected["replication"] == 0].reset_index(drop=True))
+
+
 def test_failing_points_are_recorded_and_the_rest_complete(tmp_path):
     summary = run_sweep([FAILING], results_dir=tmp_path, jobs=2)
     frame = table(tmp_path, "sweepfail")
@@ -150,7 +158,8 @@ def test_sigkill_mid_sweep_loses_nothing_and_rerun_recomputes_only_the_rest(refe
 
 
 def test_cli_bad_flags_exit_2_with_one_line(tmp_path):
-    for flags in (["--shard", "3/2"], ["--jobs", "0"], ["--scheduler", "tcp://127.0.0.1:1"]):
+    for flags in (["--shard", "3/2"], ["--jobs", "0"], ["--jobs", "x"], ["--executor", "slurm"],
+                  ["--scheduler", "tcp://127.0.0.1:1"]):
         done = subprocess.run(cli("sweep", str(EXPERIMENT), "--results", str(tmp_path), *flags),
                               capture_output=True, text=True, timeout=60)
         assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr

@@ -5,10 +5,11 @@ from __future__ import annotations
 import sys
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from veilperf.sweep.executors import open_executor
-from veilperf.sweep.options import SweepError, check_executor, check_jobs
+from veilperf.sweep.options import SweepError, check_executor, parse_jobs
 from veilperf.sweep.store import ResultsStore
 from veilperf.sweep.table import merge_tables, records_to_table
 
@@ -51,14 +52,17 @@ def test_finished_ids_skip_failures_and_leftover_temporaries(tmp_path):
     store.write_part(records_to_table(RECORDS))
     (store.parts_dir / ".00000000000000000001-deadbeef.arrow.tmp").write_bytes(b"half a file")
     assert store.finished_ids() == {"a", "b"}
-    assert store.compact(keep={"a", "b", "c"}) == 3
-    assert not store.parts_dir.exists()
+    store.compact(keep={"a", "b", "c"})
+    assert not store.parts_dir.exists() and pq.read_table(store.runs_path).num_rows == 3
     assert store.finished_ids() == {"a", "b"}
 
 
 def test_option_errors():
-    with pytest.raises(SweepError, match="--jobs"):
-        check_jobs(0)
+    for text in ("0", "-1", "two"):
+        with pytest.raises(SweepError, match="--jobs"):
+            parse_jobs(text)
+    with pytest.raises(SweepError, match="--executor"):
+        check_executor("slurm", None)
     with pytest.raises(SweepError, match="--scheduler needs --executor dask"):
         check_executor("local", "tcp://127.0.0.1:8786")
 

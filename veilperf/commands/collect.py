@@ -8,8 +8,9 @@ import argparse
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "collect", help="merge results of `veilperf sweep --shard K/N` runs",
-        description="Merge runs.parquet and unfinished part files from result directories (experiment "
-                    "directories or results roots) into <results>/<experiment>/runs.parquet.")
+        description="Merge runs.parquet and part files from result directories (experiment directories "
+                    "or results roots) into <results>/<experiment>/runs.parquet. Exit status: 0 complete, "
+                    "1 points missing (shards not collected), 2 bad input.")
     parser.add_argument("dirs", nargs="+", metavar="DIR", help="results directories written by shards")
     parser.add_argument("--results", default="results", metavar="DIR",
                         help="where merged results go (default: results/); replaced, so list it among DIR to keep it")
@@ -19,10 +20,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def handle(args: argparse.Namespace) -> int:
     from veilperf.sweep.collect import collect
 
-    incomplete = 0
+    incomplete = False
     for summary in collect(args.dirs, args.results):
-        expected = f"/{summary.expected}" if summary.expected is not None else ""
-        print(f"{summary.experiment}: {summary.rows}{expected} points from {summary.sources} "
-              f"director{'y' if summary.sources == 1 else 'ies'} -> {summary.directory}/runs.parquet")
-        incomplete += summary.expected is not None and summary.rows < summary.expected
+        missing = (summary.expected or 0) - summary.rows
+        note = f" (incomplete: {missing} points missing, collect the other shards too)" if missing > 0 else ""
+        print(f"{summary.experiment}: {summary.rows} points from {summary.sources} "
+              f"director{'y' if summary.sources == 1 else 'ies'} -> {summary.directory}/runs.parquet{note}")
+        incomplete = incomplete or missing > 0
     return 1 if incomplete else 0

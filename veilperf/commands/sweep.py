@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-from veilperf.sweep.options import EXECUTORS, check_jobs, parse_shard
+from veilperf.sweep.options import EXECUTORS, check_executor, parse_jobs, parse_shard
 
 MAX_FAILURES_SHOWN = 20
 
@@ -17,10 +16,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "store one row per run in <results>/<experiment>/runs.parquet. Exit status: 0 all "
                     "points ran, 1 some points failed (listed at the end), 2 bad input.")
     parser.add_argument("files", nargs="+", metavar="FILE", help="experiment YAML files")
-    parser.add_argument("--jobs", "-j", type=int, default=None,
+    parser.add_argument("--jobs", "-j", default=None, metavar="N",
                         help="worker processes (default: all cores; 1 runs in this process)")
-    parser.add_argument("--executor", choices=EXECUTORS, default="local",
-                        help="local processes (default) or a Dask cluster")
+    parser.add_argument("--executor", default="local", metavar="|".join(EXECUTORS),
+                        help="local processes (default) or a Dask cluster (needs veilperf[dask])")
     parser.add_argument("--scheduler", metavar="ADDR",
                         help="Dask scheduler address, e.g. tcp://host:8786 (default: start a LocalCluster)")
     parser.add_argument("--shard", metavar="K/N", help="run only shard K of N (merge with `veilperf collect`)")
@@ -37,7 +36,8 @@ def handle(args: argparse.Namespace) -> int:
     from veilperf.sweep import engine
 
     shard = parse_shard(args.shard) if args.shard else None
-    jobs = check_jobs(args.jobs) if args.jobs is not None else None
+    jobs = parse_jobs(args.jobs) if args.jobs is not None else None
+    check_executor(args.executor, args.scheduler)
     if args.dry_run:
         plans = engine.plan(args.files, args.overrides, results_dir=args.results, shard=shard, force=args.force)
         print("\n".join(engine.describe_points(plans)))
@@ -46,7 +46,6 @@ def handle(args: argparse.Namespace) -> int:
                                executor=args.executor, scheduler=args.scheduler, shard=shard, force=args.force)
     print("\n".join(engine.summary_lines(summary, MAX_FAILURES_SHOWN)))
     if shard is None and not args.no_plots:
-        names = [e.name for e in summary.experiments]
-        if not engine.regenerate_analysis(args.results, names):
-            print("plots: skipped (veilperf.analysis.regenerate is not available)", file=sys.stderr)
+        written = engine.regenerate_analysis(args.results, [e.name for e in summary.experiments])
+        print(f"report and figures: {len(written)} files under {args.results}/ (skip with --no-plots)")
     return 1 if summary.failed else 0

@@ -2,7 +2,9 @@
 in batches on an executor, store each finished batch at once, compact, summarise.
 
 Library entry points: :func:`plan` (no side effects; what ``--dry-run`` shows) and
-:func:`run_sweep`.
+:func:`run_sweep`. After a sweep (not a shard), ``runs.parquet`` holds exactly the experiment's
+current points: rows of points the experiment no longer has (an axis value edited away, other
+``--set`` values) are dropped, as the manifest now describes the new run.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+from veilperf.config.loader import load_experiment
 from veilperf.errors import ConfigError
 from veilperf.sweep.executors import InProcessExecutor, open_executor
 from veilperf.sweep.manifest import git_commit, manifest_text
@@ -70,8 +73,6 @@ def plan(files: Sequence[str | Path], overrides: Sequence[str] = (), *, results_
 
     Raises ConfigError (naming file and key) for the first bad file or point. Writes nothing.
     """
-    from veilperf.config.loader import load_experiment
-
     plans: list[ExperimentPlan] = []
     seen: dict[str, str] = {}
     for file in files:
@@ -121,12 +122,14 @@ def _batches(plans: list[ExperimentPlan], workers: int) -> list[tuple[Experiment
 def run_sweep(files: Sequence[str | Path], overrides: Sequence[str] = (), *, results_dir: str | Path = "results",
               jobs: int | None = None, executor: str = "local", scheduler: str | None = None,
               shard: Shard | None = None, force: bool = False, runner: Runner | None = None) -> SweepSummary:
-    """Run every experiment in ``files``; see the module docstring. ``runner`` defaults to
-    ``veilperf.run.run_resolved`` (a replacement must be picklable for process and Dask workers)."""
+    """Run the unfinished points of every experiment in ``files`` and store them under
+    ``results_dir``; everything is validated before anything runs, a point that raises is recorded
+    with its error. ``jobs`` defaults to all cores; ``runner`` to ``veilperf.run.run_resolved`` (a
+    replacement must be picklable for process and Dask workers)."""
     check_executor(executor, scheduler)
     start = time.perf_counter()
     plans = plan(files, overrides, results_dir=results_dir, shard=shard, force=force)
-    summaries = {id(p): ExperimentSummary(p.exp.name, p.store.directory, len(p.selected),
+    summaries = {p.exp.name: ExperimentSummary(p.exp.name, p.store.directory, len(p.selected),
                                           run=len(p.todo), cached=len(p.selected) - len(p.todo)) for p in plans}
     commit = git_commit()
     if any(p.todo for p in plans):
@@ -147,7 +150,7 @@ def _write_manifests(plans: list[ExperimentPlan], shard: Shard | None, commit: s
                                                    shard=str(shard) if shard else None, commit=commit))
 
 
-def _execute(pool: Executor, workers: int, plans: list[ExperimentPlan], summaries: dict[int, ExperimentSummary],
+def _execute(pool: Executor, workers: int, plans: list[ExperimentPlan], summaries: dict[str, ExperimentSummary],
              runner: Runner | None, commit: str) -> None:
     """Keep up to two batches per worker in flight; store each finished batch at once."""
     queue = iter(_batches(plans, workers))
@@ -169,7 +172,7 @@ def _execute(pool: Executor, workers: int, plans: list[ExperimentPlan], summarie
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
                     planned = pending.pop(future)
-                    rows = _store_batch(planned, future, summaries[id(planned)])
+                    rows = _store_batch(planned, future, summaries[planned.exp.name])
                     progress.advance(rows)
                 refill()
         finally:
@@ -194,7 +197,8 @@ def summary_lines(summary: SweepSummary, max_failures: int = 20) -> list[str]:
     """Human summary: per experiment run / cached / failed and where results went, then failures."""
     lines = []
     for e in summary.experiments:
-        where = f"{e.directory}/parts (merge shards with `veilperf collect`)" if summary.shard else f"{e.directory}/runs.parquet"
+        where = (f"{e.directory}/parts (merge shards with `veilperf collect`)" if summary.shard
+                 else f"{e.directory}/runs.parquet")
         lines.append(f"{e.name}: {e.points} points: {e.run - len(e.failures)} run, {e.cached} cached, "
                      f"{len(e.failures)} failed -> {where}")
     total = sum(e.points for e in summary.experiments)
@@ -208,11 +212,8 @@ def summary_lines(summary: SweepSummary, max_failures: int = 20) -> list[str]:
     return lines
 
 
-def regenerate_analysis(results_dir: str | Path, experiments: list[str]) -> bool:
-    """Call ``veilperf.analysis.regenerate`` (plots and report) if the analysis layer provides it."""
-    try:
-        from veilperf.analysis import regenerate
-    except ImportError:
-        return False
-    regenerate(Path(results_dir), experiments=experiments)
-    return True
+def regenerate_analysis(results_dir: str | Path, experiments: list[str]) -> list[Path]:
+    """Figures and REPORT.md for ``experiments`` (the analysis layer's ``regenerate``)."""
+    from veilperf.analysis import regenerate
+
+    return regenerate(Path(results_dir), experiments=experiments)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from veilperf.errors import VeilperfError
 
-__all__ = ["SweepError", "Shard", "parse_shard", "default_jobs", "check_jobs", "check_executor", "EXECUTORS"]
+__all__ = ["SweepError", "Shard", "parse_shard", "default_jobs", "parse_jobs", "check_executor", "EXECUTORS"]
 
 EXECUTORS = ("local", "dask")
 
@@ -51,10 +51,14 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
-def check_jobs(jobs: int) -> int:
-    """``--jobs`` must be a positive number of workers."""
+def parse_jobs(text: str) -> int:
+    """``--jobs`` must be a positive whole number of workers."""
+    try:
+        jobs = int(text)
+    except ValueError:
+        jobs = 0
     if jobs < 1:
-        raise SweepError(f"--jobs {jobs}: expected a positive number of workers")
+        raise SweepError(f"--jobs {text}: expected a positive number of workers")
     return jobs
 
 

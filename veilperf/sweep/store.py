@@ -78,24 +78,24 @@ class ResultsStore:
         """``runs.parquet`` then every part, in write order."""
         return [_read(path) for path in self._sources()]
 
-    def compact(self, keep: set[str] | None = None) -> int:
-        """Merge ``runs.parquet`` and the parts into ``runs.parquet`` (last row per point wins; only
-        points in ``keep`` when given), then delete the merged parts. Returns the row count."""
+    def compact(self, keep: set[str]) -> None:
+        """Merge ``runs.parquet`` and the parts into ``runs.parquet``, keeping the last row of each
+        point in ``keep`` (rows of other points are dropped); then delete the merged parts and any
+        temporary file a killed sweep left behind."""
         parts = self.part_paths()
-        table = merge_tables(self.read_all(), keep)
-        if parts or keep is None or table.num_rows != self._row_count():
+        if parts or not self.runs_path.exists() or not self._ids(self.runs_path) <= keep:
             self.directory.mkdir(parents=True, exist_ok=True)
-            write_table_atomic(table, self.runs_path)
+            write_table_atomic(merge_tables(self.read_all(), keep), self.runs_path)
         for path in parts:
             path.unlink()
-        for leftover in self.parts_dir.glob(".*.tmp") if self.parts_dir.is_dir() else []:
-            leftover.unlink()  # a temporary file of a killed sweep
+        for leftover in [*self.directory.glob(".*.tmp"), *self.parts_dir.glob(".*.tmp")]:
+            leftover.unlink()
         if self.parts_dir.is_dir() and not any(self.parts_dir.iterdir()):
             self.parts_dir.rmdir()
-        return table.num_rows
 
-    def _row_count(self) -> int:
-        return pq.ParquetFile(self.runs_path).metadata.num_rows if self.runs_path.exists() else -1
+    @staticmethod
+    def _ids(path: Path) -> set[str]:
+        return set(_read(path, columns=["point_id"]).column("point_id").to_pylist())
 
     def read_manifest(self) -> dict | None:
         """The manifest, or None when there is none yet."""
