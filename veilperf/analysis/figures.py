@@ -4,6 +4,7 @@ note. Each builder takes a :class:`FigureData` and returns a Figure, or a string
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,7 @@ import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from veilperf.analysis.claims import BOOT_CLAIM_S, SERVICE_CLAIM_PCT
 from veilperf.analysis.pairing import failed, overheads, point_key, with_columns
@@ -25,6 +26,7 @@ SWITCH = param_column("switch_one_way")
 MEMORY, VCPUS, ACCEPTANCE, VCPU_MODEL = "cfg.boot.memory", "cfg.setup.vcpus", "cfg.boot.acceptance", "cfg.setup.vcpu_model"
 DOMAIN_COLORS = {"mon": "#264653", "ser": "#2a9d8f", "enc": "#e9c46a", "unt": "#8ab17d",
                  "switching": "#e76f51", "idle": "#d9d9d9"}
+"""The parts of a VCPU's time (docs/architecture.md); other vcpu<i>.*_ns columns overlap them."""
 _VCPU_COLUMN = re.compile(r"^vcpu(\d+)\.(\w+)_ns$")
 MAX_VCPUS_SHOWN = 8
 PLAIN = FuncFormatter(lambda value, _: f"{value:g}")
@@ -51,7 +53,7 @@ class FigureData:
         """Which calibrated values of the parameters swept in ``frame`` a figure is drawn at."""
         shown = {c: v for c, v in self.calibration.items()
                  if c not in keep and c in frame and frame[c].nunique() > 1}
-        return f"at {describe_point(shown)}" if shown else "calibrated platform values"
+        return textwrap.fill(f"at {describe_point(shown)}", 100) if shown else "calibrated platform values"
 
     @staticmethod
     def label(row: pd.Series) -> str:
@@ -184,8 +186,9 @@ def boot_time(data: FigureData) -> Figure | str:
             axis.set_title(f"{what.split(' (')[0]} at {fixed_text}")
         if (frame["increment_ns"] > 0).all():
             inc_ax.set_yscale("log")
+            inc_ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
             inc_ax.yaxis.set_major_formatter(PLAIN)
-            inc_ax.yaxis.set_minor_formatter(PLAIN)
+            inc_ax.yaxis.set_minor_formatter(NullFormatter())
         inc_ax.axhline(BOOT_CLAIM_S, color=CLAIM_LINE_COLOR, linestyle=":", label=f"paper's claim: < {BOOT_CLAIM_S:g} s")
         ax.legend()
         inc_ax.legend()
@@ -203,7 +206,6 @@ def time_per_domain(data: FigureData) -> Figure | str:
     runs = at_calibration(runs, data.calibration)
     runs = runs[runs["replication"] == runs.groupby("pair_key")["replication"].transform("min")]
     domains = [d for d in DOMAIN_COLORS if any(dom == d for _, dom in columns.values())]
-    domains += sorted({dom for _, dom in columns.values()} - set(domains))
     bars = []
     for _, run in runs.sort_values(["experiment", "workload", "pair_key"]).iterrows():
         for vcpu in sorted({int(i) for i, _ in columns.values()})[:MAX_VCPUS_SHOWN]:
@@ -220,7 +222,7 @@ def time_per_domain(data: FigureData) -> Figure | str:
     matrix = np.array([values for _, values in bars])[::-1]
     for j, domain in enumerate(domains):
         ax.barh(range(len(bars)), matrix[:, j], left=left, label=domain,
-                color=DOMAIN_COLORS.get(domain, matplotlib.colormaps["tab10"](j)))
+                color=DOMAIN_COLORS[domain])
         left += matrix[:, j]
     ax.set_yticks(range(len(bars)), [label for label, _ in bars][::-1])
     ax.set_xlim(0, 100)
