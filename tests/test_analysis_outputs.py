@@ -97,7 +97,8 @@ def test_report_embeds_figures_identical_to_a_separate_render(results, rendered,
     text = out.read_text()
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
     assert len(links) == len(FIGURES) and all((out.parent / link).is_file() for link in links)
-    assert "| switch_one_way | 2.07us | derived | 1.6 us – 6 us (3 values) |" in text
+    assert "| switch_one_way | 2.07us | derived | [1.6us, 6us] | 1.6 us – 6 us (3 values) |" in text
+    assert "| clock | 2.8GHz | measured |  | not swept |" in text
     assert "| pvalidate | 0.5us | [0.1us, 2us] | 100 ns – 2 us (3 values) |" in text
     assert "**partly**" in text and "**holds**" in text
     assert written[-1] == out

@@ -163,12 +163,12 @@ def service_claim(over: pd.DataFrame, calibration: dict[str, float]) -> Claim:
                         f"{above} above; over the whole sensitivity sweep {services['overhead_pct'].min():.1f}–"
                         f"{services['overhead_pct'].max():.1f}%")
     rows = [
-        [r["workload"], r["service"], r["setting"], r["experiment"], f"{r['overhead_pct']:.2f}",
+        [r["workload"], r["service"], r["setting"], r["experiment"], r["basis"], f"{r['overhead_pct']:.2f}",
          f"[{r['ci_low']:.2f}, {r['ci_high']:.2f}]", str(int(r["n"])),
          "inside" if low <= r["overhead_pct"] <= high else ("below" if r["overhead_pct"] < low else "above")]
         for _, r in frame.sort_values(["service", "workload", "experiment", "pair_key"]).iterrows()
     ]
-    claim.details += _table(["workload", "service", "setting", "experiment", "overhead %", "95% CI", "n", "vs 2–64%"], rows)
+    claim.details += _table(["workload", "service", "setting", "experiment", "measured by", "overhead %", "95% CI", "n", "vs 2–64%"], rows)
     return claim
 
 

@@ -20,12 +20,16 @@ from veilperf.units import UnitError, format_duration, parse_rate
 SECTIONS = {"params": PlatformParams, "boot": BootPlatform}
 """Sections of a platform profile holding parameters with provenance, and their schemas."""
 
-_COLUMN = re.compile(r"^cfg\.platform\.(params|boot)\.(\w+)\.value$")
+_COLUMN = re.compile(r"^cfg\.platform\.(?:(params|boot)\.)?(\w+)\.value$")
+CLOCK = "clock"
+"""The profile's top-level clock, a parameter with provenance like the others."""
 
 
 def param_column(name: str) -> str:
     """The results column of a parameter: ``switch_one_way`` -> ``cfg.platform.params.switch_one_way.value``,
     ``boot.page_map_unmap`` -> ``cfg.platform.boot.page_map_unmap.value``."""
+    if name == CLOCK:
+        return f"cfg.platform.{CLOCK}.value"
     section, _, field = name.rpartition(".")
     return f"cfg.platform.{section or 'params'}.{field}.value"
 
@@ -36,13 +40,24 @@ def param_name(column: str) -> str | None:
     if match is None:
         return None
     section, field = match.groups()
+    if section is None:
+        return field if field == CLOCK else None
     return field if section == "params" else f"{section}.{field}"
 
 
 def _param_type(name: str) -> type | None:
+    if name == CLOCK:
+        return FrequencyParam
     section, _, field = name.rpartition(".")
     info = SECTIONS.get(section or "params", PlatformParams).model_fields.get(field)
     return info.annotation if info else None
+
+
+def _format_size(size: float) -> str:
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if abs(size) >= scale:
+            return f"{size / scale:.4g} {unit}"
+    return f"{size:.4g} B"
 
 
 def format_value(name: str, value: float) -> str:
@@ -53,7 +68,7 @@ def format_value(name: str, value: float) -> str:
     if kind is BandwidthParam:
         return f"{float(value) / 1e9:.4g} GB/s"
     if kind is SizeParam:
-        return f"{float(value):.6g} B"
+        return _format_size(float(value))
     if kind is FrequencyParam:
         return f"{float(value) / 1e9:.4g} GHz"
     if kind is CountParam:
@@ -143,7 +158,7 @@ def describe_point(chosen: dict[str, float]) -> str:
 
 def profile_params(profile: dict[str, Any]) -> dict[str, Any]:
     """``{parameter name: raw mapping}`` over every section (boot ones as ``boot.<name>``)."""
-    params = {}
+    params = {CLOCK: profile[CLOCK]} if isinstance(profile.get(CLOCK), dict) else {}
     for section in SECTIONS:
         entries = profile.get(section)
         if isinstance(entries, dict):

@@ -89,7 +89,7 @@ def render_report(
         "",
         "## Calibrated parameters",
         "",
-        *_table(table.loc[~assumption, ["parameter", "value", "kind", "swept", "source"]]),
+        *_table(table.loc[~assumption, ["parameter", "value", "kind", "range", "swept", "source"]]),
         "",
         "## Assumptions (no measurement found) and the range swept",
         "",
