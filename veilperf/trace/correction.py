@@ -1,0 +1,144 @@
+"""Remove strace's own cost from a trace: per-thread timelines of (compute gap, call, kernel time).
+
+strace stops the traced thread at every system-call entry and exit; each stop costs the tracee
+context switches and waiting for the tracer, so both the ``-T`` kernel times and the gaps between
+calls are inflated, and a busy machine makes that waiting longer. The total overhead ``O`` is
+
+* known when the untraced wall time ``W`` of the same command is given: ``O = traced span - W``
+  (if ``W`` exceeds the span, timing noise dominates and the trace-only estimate below is used);
+* or measured some other way and given directly (for a server: the load phase's duration
+  traced minus untraced, as the closed-loop client sees the server slowed by strace);
+* otherwise estimated from the trace alone as ``calls x (shortest kernel time) + gaps x (shortest
+  gap)``, which assumes the cheapest call and the tightest gap took ~0 real time (a lower bound
+  on the overhead when the machine was busy).
+
+``O`` is removed in two parts. (1) A uniform part: the shortest kernel time off every call and the
+shortest gap off every gap between two calls of a thread (scaled down if ``O`` is smaller), so
+nothing goes negative. (2) Any remainder is what strace added beyond a fixed cost per stop (the
+traced run went slower overall: cache pollution, waiting for the tracer's CPU on a busy machine);
+it is taken off all gaps and kernel times in proportion to their length (one factor ``scale``),
+which keeps the compute/kernel split the trace shows. The total removed is exact unless
+everything runs out (``unremoved_ns``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from veilperf.trace.events import ParsedTrace, SyscallEvent
+
+
+@dataclass(frozen=True)
+class Correction:
+    """How strace overhead is taken off: ``kernel' = (kernel - kernel_ns) * scale`` and
+    ``gap' = (gap - gap_ns) * scale`` for every call and every gap between two calls."""
+
+    total_ns: float
+    per_call_ns: float
+    kernel_ns: float
+    gap_ns: float
+    scale: float
+    unremoved_ns: float
+    method: str  # "untraced wall time" | "trace minima"
+
+
+@dataclass(frozen=True)
+class TimedCall:
+    """One call of a corrected timeline: the compute gap before it, then the call."""
+
+    gap_ns: float
+    kernel_ns: float
+    call: SyscallEvent
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """One thread's (or lane's) corrected calls."""
+
+    calls: list[TimedCall]
+
+    @property
+    def total_ns(self) -> float:
+        return math.fsum(c.gap_ns + c.kernel_ns for c in self.calls)
+
+
+def raw_gaps(calls: list[SyscallEvent]) -> list[float | None]:
+    """Compute time before each call of a thread (or lane); ``None`` before a thread's first call
+    (nothing is known there: in a lane, that is idle time between two threads)."""
+    return [None] + [max(0.0, b.start_ns - a.end_ns) if a.tid == b.tid else None
+                     for a, b in zip(calls, calls[1:])]
+
+
+def estimate(trace: ParsedTrace, untraced_wall_ns: float | None, overhead_ns: float | None = None,
+             threads: list[list[SyscallEvent]] | None = None) -> tuple[Correction, list[str]]:
+    """The correction for ``trace``, and notes on how it was obtained. ``overhead_ns``, the total
+    time strace added measured some other way (e.g. a server's load phase, traced minus untraced),
+    replaces the estimate from ``untraced_wall_ns``; give at most one of them. ``threads`` (default:
+    all of the trace's threads) are the call sequences the correction is taken from."""
+    if threads is None:
+        threads = list(trace.calls.values())
+    kernels = [c.kernel_ns for calls in threads for c in calls]
+    gaps = [g for calls in threads for g in raw_gaps(calls) if g is not None]
+    min_kernel, min_gap = min(kernels), min(gaps, default=0.0)
+    fixed = len(kernels) * min_kernel + len(gaps) * min_gap
+    notes = []
+    if overhead_ns is not None:
+        total, method = min(overhead_ns, trace.span_ns), "measured total overhead"
+        notes.append(f"strace overhead measured outside the trace: {overhead_ns / 1e9:.6f} s over "
+                     f"{len(kernels)} calls")
+    elif untraced_wall_ns is None:
+        total, method = fixed, "trace minima"
+        notes.append("no untraced wall time given: overhead from the trace alone (shortest kernel "
+                     "time and shortest gap per call); an underestimate if the machine was busy")
+    elif trace.span_ns < untraced_wall_ns:
+        total, method = fixed, "trace minima"
+        notes.append(f"the untraced run ({untraced_wall_ns / 1e9:.6f} s) was slower than the traced "
+                     f"span ({trace.span_ns / 1e9:.6f} s), i.e. timing noise exceeds strace's cost: "
+                     "overhead from the trace alone (shortest kernel time and shortest gap per call)")
+    else:
+        method = "untraced wall time"
+        total = trace.span_ns - untraced_wall_ns
+        notes.append(f"strace overhead = traced span {trace.span_ns / 1e9:.6f} s - untraced wall "
+                     f"{untraced_wall_ns / 1e9:.6f} s = {total / 1e9:.6f} s over {len(kernels)} calls")
+    share = min(1.0, total / fixed) if fixed > 0 else 0.0
+    kernel_ns, gap_ns = share * min_kernel, share * min_gap
+    rest = total - share * fixed
+    gap_left = math.fsum(gaps) - len(gaps) * gap_ns
+    kernel_left = math.fsum(kernels) - len(kernels) * kernel_ns
+    left = gap_left + kernel_left
+    scale = max(0.0, 1.0 - rest / left) if left > 0 else 1.0
+    unremoved = max(0.0, rest - left)
+    notes.append(f"uniform part: {kernel_ns:.0f} ns off every kernel time, {gap_ns:.0f} ns off every "
+                 f"gap; the remaining {rest / 1e9:.6f} s off all gaps and kernel times in proportion "
+                 f"(x{scale:.4f})")
+    if unremoved > 0:
+        notes.append(f"{unremoved / 1e9:.6f} s of overhead could not be removed (nothing left)")
+    correction = Correction(total - unremoved, total / len(kernels), kernel_ns, gap_ns, scale,
+                            unremoved, method)
+    return correction, notes
+
+
+def corrected_timeline(calls: list[SyscallEvent], correction: Correction) -> Timeline:
+    """Apply ``correction`` to one thread's (or lane's) calls."""
+    timed = []
+    for gap, call in zip(raw_gaps(calls), calls):
+        kernel = max(0.0, call.kernel_ns - correction.kernel_ns) * correction.scale
+        gap = 0.0 if gap is None else max(0.0, gap - correction.gap_ns) * correction.scale
+        timed.append(TimedCall(gap, kernel, call))
+    return Timeline(timed)
+
+
+def lanes(trace: ParsedTrace) -> list[list[SyscallEvent]]:
+    """Fold threads whose lifetimes do not overlap into one lane each (first fit by start time),
+    so a server that spawns one short thread per request becomes as many lanes as ran at once."""
+    threads = sorted(trace.calls.values(), key=lambda calls: calls[0].start_ns)
+    folded: list[list[SyscallEvent]] = []
+    for calls in threads:
+        for lane in folded:
+            if lane[-1].end_ns <= calls[0].start_ns:
+                lane.extend(calls)
+                break
+        else:
+            folded.append(list(calls))
+    return folded

@@ -1,0 +1,248 @@
+"""Turn a parsed strace run into a workload (``veilperf.config.workload.WorkloadSpec`` shape).
+
+``replay`` keeps each thread's exact sequence (compute gap, call, compute gap, call, ...);
+``sample`` fits a ``mix``: one gap distribution and, per system-call name, a weight (its count),
+a kernel-time distribution and mean bytes in/out. Both are built from the strace-corrected
+timelines (:mod:`veilperf.trace.correction`), so the expected total time of either equals the
+traced span minus the correction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import ValidationError
+
+from veilperf.config.workload import WorkloadSpec
+from veilperf.errors import ConfigError
+from veilperf.trace.correction import Correction, Timeline, corrected_timeline, estimate, lanes
+from veilperf.trace.events import ParsedTrace, SummaryTable
+from veilperf.trace.fit import MAX_GAP_SAMPLES, MAX_KERNEL_SAMPLES, fmt_bytes, fmt_ns, time_spec
+from veilperf.trace.reader import read_trace, sha256_of
+from veilperf.trace.strace_parser import TraceError
+from veilperf.trace.syscall_bytes import VDSO_NOTE
+from veilperf.trace.yaml_out import Flow, FlowList
+
+BLOCKING = frozenset({
+    "wait4", "waitid", "poll", "ppoll", "select", "pselect6", "epoll_wait", "epoll_pwait",
+    "epoll_pwait2", "futex", "accept", "accept4", "nanosleep", "clock_nanosleep", "pause",
+    "rt_sigsuspend", "rt_sigtimedwait", "semop", "semtimedop", "msgrcv", "restart_syscall",
+})
+
+
+MIN_LANE_SHARE = 0.01
+"""Lanes with fewer calls than this share of the trace are idle helpers (e.g. Redis's bio threads,
+blocked in futex for the whole run) and are left out: simulated, their waiting would count as work."""
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """What the user tells the importer beyond the trace itself."""
+
+    mode: Literal["replay", "sample"] = "sample"
+    name: str | None = None
+    description: str | None = None
+    command: str | None = None
+    machine: str | None = None
+    date: str | None = None
+    input: str | None = None
+    wall_time_ns: float | None = None  # untraced wall time of the same run
+    overhead_ns: float | None = None  # or: total strace overhead measured another way
+    length: int | None = None  # sample mode: iterations per thread
+    coalesce: bool = False  # replay mode: merge runs of identical calls with `repeat`
+
+
+@dataclass
+class ImportResult:
+    workload: dict  # validated; ready for yaml_out.dump
+    warnings: list[str]
+    expected_total_ns: float  # sum over threads of the workload's expected time
+    traced_span_ns: float
+    correction_ns: float  # total strace overhead removed
+
+
+def import_trace(paths: list[str | Path], options: ImportOptions) -> ImportResult:
+    """Read ``paths`` (one trace run, or one ``strace -c`` table) and build the workload."""
+    parsed = read_trace(paths)
+    if isinstance(parsed, SummaryTable):
+        body, notes, expected = _from_summary(parsed, options)
+        span, removed, overhead = expected, 0.0, 0.0
+    else:
+        body, notes, expected, removed, overhead = _from_trace(parsed, options)
+        span = parsed.span_ns
+    files = [str(p) for p in paths]
+    provenance = {
+        "source": "trace",
+        "command": options.command,
+        "machine": options.machine,
+        "date": options.date or _mtime_date(paths[0]),
+        "input": options.input,
+        "trace": " ".join(files),
+        "sha256": sha256_of(paths),
+        "strace_overhead_per_call": fmt_ns(overhead),
+        "notes": "\n".join(notes),
+    }
+    name = options.name or Path(files[0]).name.split(".")[0]
+    workload = {
+        "name": name,
+        "description": options.description or f"Imported from {' '.join(files)} ({options.mode} mode)",
+        "provenance": {k: v for k, v in provenance.items() if v is not None},
+        **body,
+    }
+    try:
+        WorkloadSpec.model_validate(workload)
+    except ValidationError as exc:  # a bug here, but say where rather than write a bad file
+        first = exc.errors()[0]
+        raise ConfigError(files[0], ".".join(map(str, first["loc"])),
+                          f"imported workload is invalid: {first['msg']}") from None
+    warnings = parsed.warnings
+    return ImportResult(workload, warnings, expected, span, removed)
+
+
+def _mtime_date(path: str | Path) -> str:
+    stamp = Path(path).stat().st_mtime
+    return dt.datetime.fromtimestamp(stamp, dt.timezone.utc).date().isoformat()
+
+
+def _from_trace(trace: ParsedTrace, options: ImportOptions):
+    folded = lanes(trace)
+    kept = [lane for lane in folded if len(lane) >= MIN_LANE_SHARE * trace.call_count]
+    correction, notes = estimate(trace, options.wall_time_ns, options.overhead_ns, kept)
+    timelines = [corrected_timeline(lane, correction) for lane in kept]
+    notes = _describe(trace, len(folded), timelines, correction) + notes
+    if len(kept) < len(folded):
+        dropped = [lane for lane in folded if len(lane) < MIN_LANE_SHARE * trace.call_count]
+        blocked = math.fsum(c.kernel_ns for lane in dropped for c in lane if c.name in BLOCKING)
+        notes.append(f"{len(dropped)} lanes with under {MIN_LANE_SHARE:.0%} of the calls each dropped "
+                     f"(idle helper threads: {sum(map(len, dropped))} calls, {blocked / 1e9:.3f} s "
+                     "of it blocked)")
+    if options.mode == "replay":
+        body = {"threads": len(timelines), "loop": "closed",
+                "replay": [_replay_steps(t, options.coalesce) for t in timelines]}
+        expected = sum(t.total_ns for t in timelines)
+    else:
+        body, expected = _sample_mix(timelines, options.length)
+    return body, notes, expected, correction.total_ns, correction.per_call_ns
+
+
+def _describe(trace: ParsedTrace, lane_count: int, timelines: list[Timeline],
+              correction: Correction) -> list[str]:
+    calls = [c for t in timelines for c in t.calls]
+    kernel = math.fsum(c.kernel_ns for c in calls)
+    blocked = math.fsum(c.kernel_ns for c in calls if c.call.name in BLOCKING)
+    failed = sum(c.call.failed for c in calls)
+    notes = [
+        f"{trace.call_count} system calls in {len(trace.calls)} threads/processes over a traced span "
+        f"of {trace.span_ns / 1e9:.6f} s; {failed} failed calls kept (their kernel time counts)",
+        f"threads whose lifetimes do not overlap share a lane: {len(trace.calls)} threads -> "
+        f"{lane_count} lanes (idle time between threads of a lane is not simulated)",
+        f"corrected kernel time {kernel / 1e9:.6f} s, of which {blocked / 1e9:.6f} s in calls that "
+        "can block (wait4, poll, epoll_wait, futex, accept, ...): it is waiting, counted as kernel time",
+        VDSO_NOTE,
+        f"strace overhead per call {correction.per_call_ns:.0f} ns, estimated by {correction.method}",
+    ]
+    if trace.signals:
+        notes.append("signals: " + ", ".join(f"{k} x{v}" for k, v in sorted(trace.signals.items())))
+    if trace.warnings:
+        notes.append(f"{len(trace.warnings)} trace warnings (lines skipped); first: {trace.warnings[0]}")
+    return notes
+
+
+def _bytes_fields(b_in: float, b_out: float) -> dict:
+    fields = {}
+    if b_in > 0:
+        fields["bytes_in"] = fmt_bytes(b_in)
+    if b_out > 0:
+        fields["bytes_out"] = fmt_bytes(b_out)
+    return fields
+
+
+def _syscall(name: str, kernel: float, b_in: float, b_out: float, repeat: int = 1) -> Flow:
+    entry = Flow(name=name, kernel=fmt_ns(kernel), **_bytes_fields(b_in, b_out))
+    if repeat > 1:
+        entry["repeat"] = repeat
+    return entry
+
+
+def _compact(spec: str | dict) -> str | Flow:
+    """An empirical distribution written on one line."""
+    if isinstance(spec, dict):
+        return Flow(dist=spec["dist"], samples=FlowList(spec["samples"]))
+    return spec
+
+
+def _replay_steps(timeline: Timeline, coalesce: bool) -> list[dict]:
+    """Exact steps; with ``coalesce``, a run of calls with equal name and bytes becomes one step
+    with ``repeat`` and their mean kernel time, followed by the run's inner gaps as one compute."""
+    steps: list[dict] = []
+    calls = timeline.calls
+    i = 0
+    while i < len(calls):
+        first = calls[i].call
+        j = i + 1
+        if coalesce:
+            while j < len(calls) and (calls[j].call.name, calls[j].call.bytes_in, calls[j].call.bytes_out) == \
+                    (first.name, first.bytes_in, first.bytes_out):
+                j += 1
+        run = calls[i:j]
+        if run[0].gap_ns > 0:
+            steps.append({"compute": fmt_ns(run[0].gap_ns)})
+        kernel = math.fsum(c.kernel_ns for c in run) / len(run)
+        steps.append({"syscall": _syscall(first.name, kernel, first.bytes_in, first.bytes_out, len(run))})
+        inner = math.fsum(c.gap_ns for c in run[1:])
+        if inner > 0:
+            steps.append({"compute": fmt_ns(inner)})
+        i = j
+    return steps
+
+
+def _sample_mix(timelines: list[Timeline], length: int | None) -> tuple[dict, float]:
+    calls = [c for t in timelines for c in t.calls]
+    by_name: dict[str, list] = defaultdict(list)
+    for c in calls:
+        by_name[c.call.name].append(c)
+    entries = []
+    for name, group in sorted(by_name.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        kernel = time_spec([c.kernel_ns for c in group], MAX_KERNEL_SAMPLES)
+        b_in = math.fsum(c.call.bytes_in for c in group) / len(group)
+        b_out = math.fsum(c.call.bytes_out for c in group) / len(group)
+        entries.append(Flow(name=name, weight=len(group), kernel=_compact(kernel),
+                            **_bytes_fields(b_in, b_out)))
+    gap = time_spec([c.gap_ns for c in calls], MAX_GAP_SAMPLES)
+    if isinstance(gap, dict):
+        gap["samples"] = FlowList(gap["samples"])
+    threads = len(timelines)
+    iterations = length or max(1, round(len(calls) / threads))
+    per_call = math.fsum(c.gap_ns + c.kernel_ns for c in calls) / len(calls)
+    body = {"threads": threads, "loop": "closed", "iterations": iterations,
+            "mix": {"gap": gap, "calls": entries}}
+    return body, per_call * iterations * threads
+
+
+def _from_summary(table: SummaryTable, options: ImportOptions):
+    if options.mode != "sample":
+        raise TraceError(table.file, None, "an strace -c table has no call sequence; use --mode sample")
+    if options.wall_time_ns is None:
+        raise TraceError(table.file, None, "an strace -c table has no time between calls; give "
+                         "--wall-time (the untraced run's wall time)")
+    calls = table.total_calls
+    kernel = table.total_seconds * 1e9
+    gap = max(0.0, (options.wall_time_ns - kernel) / calls)
+    entries = [Flow(name=r.name, weight=r.calls, kernel=fmt_ns(r.seconds * 1e9 / r.calls))
+               for r in sorted(table.rows, key=lambda r: (-r.calls, r.name))]
+    notes = [
+        f"from an strace -c table: {calls} calls, {kernel / 1e9:.6f} s kernel (system CPU) time; "
+        f"the gap is the untraced wall time minus kernel time spread evenly over calls ({fmt_ns(gap)})",
+        "no sequence, threads, bytes or per-call distributions in a -c table: one thread, fixed "
+        "kernel time per call name, no bytes; strace -c times exclude tracer overhead, none removed",
+        VDSO_NOTE,
+    ] + table.warnings
+    iterations = options.length or calls
+    body = {"threads": 1, "loop": "closed", "iterations": iterations,
+            "mix": {"gap": fmt_ns(gap), "calls": entries}}
+    return body, notes, iterations * (gap + kernel / calls)

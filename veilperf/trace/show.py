@@ -1,0 +1,140 @@
+"""`veilperf workload show`: what a workload asks of the system, from its expected values.
+
+Rates assume every thread has a CPU of its own (no contention): the expected length of a thread is
+the sum of its compute and kernel times, and the run lasts as long as its longest thread.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from veilperf.config.errors_map import to_config_error
+from veilperf.config.workload import Distribution, Step, WorkloadSpec
+from veilperf.config.yaml_file import load_yaml
+from veilperf.units import format_duration
+
+TOP = 10
+
+
+@dataclass
+class CallStats:
+    calls: float = 0.0
+    kernel_ns: float = 0.0
+    bytes_in: float = 0.0
+    bytes_out: float = 0.0
+
+
+@dataclass
+class WorkloadSummary:
+    """Expected totals of one run of the workload at its own length."""
+
+    name: str
+    body: str
+    threads: int
+    iterations: int | None
+    wall_ns: float  # longest thread
+    compute_ns: float  # summed over threads
+    kernel_ns: float
+    by_call: dict[str, CallStats] = field(default_factory=dict)
+
+    @property
+    def calls(self) -> float:
+        return sum(s.calls for s in self.by_call.values())
+
+    @property
+    def bytes_total(self) -> float:
+        return sum(s.bytes_in + s.bytes_out for s in self.by_call.values())
+
+    @property
+    def compute_share(self) -> float:
+        busy = self.compute_ns + self.kernel_ns
+        return self.compute_ns / busy if busy > 0 else 0.0
+
+    def per_second(self, amount: float) -> float:
+        return amount / self.wall_ns * 1e9 if self.wall_ns > 0 else math.nan
+
+
+def load_workload(path: str | Path) -> WorkloadSpec:
+    """Read and validate a workload file (ConfigError naming the file and key path if bad)."""
+    data = load_yaml(path)
+    try:
+        return WorkloadSpec.model_validate(data)
+    except ValidationError as exc:
+        raise to_config_error(exc, WorkloadSpec, data, lambda key_path: (Path(path), key_path, "")) from None
+
+
+def _mean(spec: float | Distribution) -> float:
+    return spec.expected if isinstance(spec, Distribution) else spec
+
+
+def _add_steps(steps: list[Step], times: float, by_call: dict[str, CallStats]) -> tuple[float, float]:
+    """Add ``times`` passes over ``steps`` to ``by_call``; return (compute, kernel) of one pass."""
+    compute = kernel = 0.0
+    for step in steps:
+        if step.compute is not None:
+            compute += _mean(step.compute)
+        elif step.syscall is not None:
+            s, stats = step.syscall, by_call[step.syscall.name]
+            stats.calls += s.repeat * times
+            stats.kernel_ns += s.repeat * _mean(s.kernel) * times
+            stats.bytes_in += s.repeat * s.bytes_in * times
+            stats.bytes_out += s.repeat * s.bytes_out * times
+            kernel += s.repeat * _mean(s.kernel)
+    return compute, kernel
+
+
+def summarize(spec: WorkloadSpec) -> WorkloadSummary:
+    """Expected compute, kernel time, calls and bytes of ``spec`` (closed loop, own length)."""
+    by_call: dict[str, CallStats] = defaultdict(CallStats)
+    if spec.replay is not None:
+        passes = [_add_steps(steps, 1, by_call) for steps in spec.replay]
+        return WorkloadSummary(spec.name, "replay", spec.threads, 1, max(c + k for c, k in passes),
+                               sum(c for c, _ in passes), sum(k for _, k in passes), dict(by_call))
+    iterations = spec.iterations or 1
+    runs = iterations * spec.threads
+    if spec.mix is not None:
+        total_weight = sum(e.weight for e in spec.mix.calls)
+        for entry in spec.mix.calls:
+            share = runs * entry.weight / total_weight
+            stats = by_call[entry.name]
+            stats.calls += share
+            stats.kernel_ns += share * _mean(entry.kernel)
+            stats.bytes_in += share * entry.bytes_in
+            stats.bytes_out += share * entry.bytes_out
+        compute = _mean(spec.mix.gap)
+        kernel = sum(s.kernel_ns for s in by_call.values()) / runs
+        body = "mix"
+    else:
+        compute, kernel = _add_steps(spec.steps, runs, by_call)
+        body = "steps"
+    return WorkloadSummary(spec.name, body, spec.threads, spec.iterations, iterations * (compute + kernel),
+                           runs * compute, runs * kernel, dict(by_call))
+
+
+def render(summary: WorkloadSummary, console: Console) -> None:
+    """Print the overview and the top system calls."""
+    s = summary
+    length = f"{s.iterations} iteration(s) per thread" if s.iterations else "1 iteration (no length set)"
+    console.print(f"[bold]{s.name}[/bold]: {s.body}, {s.threads} thread(s), {length}")
+    console.print(f"  expected run time    {format_duration(s.wall_ns)} (longest thread, own CPU each)")
+    console.print(f"  system calls         {s.calls:,.0f} ({s.per_second(s.calls):,.0f}/s)")
+    console.print(f"  bytes across calls   {s.bytes_total:,.0f} B ({s.per_second(s.bytes_total) / 1e6:,.2f} MB/s)")
+    console.print(f"  compute share        {100 * s.compute_share:.1f}% "
+                  f"(kernel {format_duration(s.kernel_ns)}, compute {format_duration(s.compute_ns)})")
+    table = Table(title=f"top {TOP} system calls by count")
+    for column in ("syscall", "calls", "% calls", "mean kernel", "% kernel time", "mean in", "mean out"):
+        table.add_column(column, justify="left" if column == "syscall" else "right")
+    ranked = sorted(s.by_call.items(), key=lambda kv: -kv[1].calls)[:TOP]
+    for name, c in ranked:
+        table.add_row(name, f"{c.calls:,.0f}", f"{100 * c.calls / s.calls:.1f}",
+                      format_duration(c.kernel_ns / c.calls),
+                      f"{100 * c.kernel_ns / s.kernel_ns:.1f}" if s.kernel_ns > 0 else "-",
+                      f"{c.bytes_in / c.calls:,.0f} B", f"{c.bytes_out / c.calls:,.0f} B")
+    console.print(table)

@@ -1,0 +1,196 @@
+"""Parse ``strace -f -tt -T`` output (one file, or ``-ff`` per-thread files) into a ParsedTrace.
+
+Accepted line shapes (each optionally prefixed by a thread id, ``1234  `` or ``[pid 1234] ``, and
+required to carry a ``-tt`` (``HH:MM:SS.ffffff``) or ``-ttt`` (``1700000000.123456``) timestamp)::
+
+    read(3, "..."..., 4096) = 4096 <0.000012>               complete call
+    openat(AT_FDCWD, "/x", O_RDONLY) = -1 ENOENT (No ...) <0.000008>   failed call
+    wait4(-1,  <unfinished ...>                             entry of a call another thread interrupts
+    <... wait4 resumed>[...], 0, NULL) = 5943 <0.073>       its completion (-T covers the whole call)
+    --- SIGCHLD {si_signo=SIGCHLD, ...} ---                 a signal delivery
+    +++ exited with 0 +++  /  +++ killed by SIGKILL +++     a thread's end
+
+Lines that cannot be read are skipped with a warning naming the file and line; a trace without any
+usable call raises :class:`TraceError`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from veilperf.errors import ConfigError
+from veilperf.trace.events import ParsedTrace, SyscallEvent
+from veilperf.trace.syscall_bytes import bytes_moved
+
+
+class TraceError(ConfigError):
+    """A trace that cannot be used: ``"<file>: line N: <what is wrong>"``."""
+
+    def __init__(self, file: str, line: int | None, message: str) -> None:
+        super().__init__(file, f"line {line}" if line else "trace", message)
+
+
+MAX_WARNINGS_LISTED = 20  # further warnings are counted, not listed
+OVERLAP_TOLERANCE_NS = 1000.0  # -tt and -T print whole microseconds
+
+_PREFIX = re.compile(
+    r"^(?:\[pid\s+(?P<pid1>\d+)\]\s+|(?P<pid2>\d+)\s+(?=\d))?"
+    r"(?:(?P<h>\d\d):(?P<m>\d\d):(?P<s>\d\d)|(?P<epoch>\d{9,11}))\.(?P<frac>\d{6}|\d{9})\s+(?P<body>.*)$"
+)
+_SIGNAL = re.compile(r"^--- (?P<sig>SIG[A-Z0-9]+|stopped by SIG[A-Z0-9]+)\b.* ---$")
+_EXIT = re.compile(r"^\+\+\+ (?P<how>exited with \d+|killed by SIG[A-Z0-9]+(?: \(core dumped\))?) \+\+\+$")
+_UNFINISHED = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)\((?P<args>.*) <unfinished \.\.\.>$")
+_RESUMED = re.compile(r"^<\.\.\. (?P<name>[A-Za-z_][A-Za-z0-9_]*) resumed>(?P<rest>.*)$")
+_CALL = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)\((?P<rest>.*)$")
+_TAIL = re.compile(r"^(?P<args>.*)\)\s+=\s+(?P<ret>.*?)(?:\s+<(?P<dur>\d+\.\d+)>)?$")
+_RET = re.compile(
+    r"^(?P<val>-?\d+|0x[0-9a-fA-F]+|\?)(?:<.*?>)?(?:\s+(?P<errno>E[A-Z0-9_]+))?(?:\s+\(.*\))?$"
+)
+_DAY_NS = 86_400e9
+
+
+@dataclass
+class _Pending:
+    name: str
+    start_ns: float
+    line: int
+
+
+class _FileParser:
+    """State for reading one file: pending unfinished calls, day wrap, last line read."""
+
+    def __init__(self, trace: ParsedTrace, path: str, default_tid: int) -> None:
+        self.trace = trace
+        self.path = path
+        self.default_tid = default_tid
+        self.pending: dict[int, _Pending] = {}
+        self.day_offset = 0.0
+        self.last_clock = None
+
+    def warn(self, line: int, message: str) -> None:
+        self.trace.warnings.append(f"{self.path}: line {line}: {message}")
+
+    def timestamp(self, m: re.Match) -> float:
+        frac = m["frac"]
+        sub = int(frac) * (1000 if len(frac) == 6 else 1)
+        if m["epoch"]:  # relative to the first second seen: float ns keep their precision
+            seconds = int(m["epoch"])
+            if self.trace.epoch_base_s is None:
+                self.trace.epoch_base_s = seconds
+            return (seconds - self.trace.epoch_base_s) * 1e9 + sub
+        clock = (int(m["h"]) * 3600 + int(m["m"]) * 60 + int(m["s"])) * 1e9 + sub
+        if self.last_clock is not None and clock < self.last_clock - _DAY_NS / 2:
+            self.day_offset += _DAY_NS  # the trace ran past midnight
+        self.last_clock = clock
+        return clock + self.day_offset
+
+    def feed(self, number: int, text: str, is_last: bool) -> None:
+        """Read one line (without its newline)."""
+        if not text.strip() or text.startswith("strace: "):
+            return
+        m = _PREFIX.match(text)
+        if not m:
+            why = "truncated last line" if is_last else "no -tt timestamp (record with strace -f -tt -T)"
+            self.warn(number, f"{why}; skipped: {text[:80]!r}")
+            return
+        tid = int(m["pid1"] or m["pid2"] or self.default_tid)
+        ts = self.timestamp(m)
+        body = m["body"].rstrip()
+        if self.handle(number, tid, ts, body):
+            self.trace.first_ns = ts if self.trace.first_ns is None else min(self.trace.first_ns, ts)
+            self.trace.last_ns = ts if self.trace.last_ns is None else max(self.trace.last_ns, ts)
+        elif is_last:
+            self.warn(number, f"truncated last line; skipped: {body[:80]!r}")
+        else:
+            self.warn(number, f"unreadable line; skipped: {body[:80]!r}")
+
+    def handle(self, number: int, tid: int, ts: float, body: str) -> bool:
+        """Apply one event; False when the body is not a recognised strace event."""
+        if m := _SIGNAL.match(body):
+            self.trace.signals[m["sig"].removeprefix("stopped by ")] += 1
+            return True
+        if m := _EXIT.match(body):
+            self.trace.exits[tid] = m["how"]
+            self.trace.exit_ns[tid] = ts
+            return True
+        if m := _UNFINISHED.match(body):
+            if tid in self.pending:
+                self.warn(number, f"thread {tid} starts {m['name']} while "
+                          f"{self.pending[tid].name} (line {self.pending[tid].line}) is unfinished; "
+                          "the earlier call is dropped")
+            self.pending[tid] = _Pending(m["name"], ts, number)
+            return True
+        if m := _RESUMED.match(body):
+            tail = _TAIL.match(m["rest"])
+            if not tail:
+                return False
+            started = self.pending.pop(tid, None)
+            if started is None or started.name != m["name"]:
+                if started is not None:
+                    self.pending[tid] = started
+                self.warn(number, f"{m['name']} resumed without its unfinished start in thread {tid}; skipped")
+                return True
+            return self.complete(number, tid, m["name"], started.start_ns, tail)
+        if (m := _CALL.match(body)) and (tail := _TAIL.match(m["rest"])):
+            return self.complete(number, tid, m["name"], ts, tail)
+        return False
+
+    def complete(self, number: int, tid: int, name: str, start: float, tail: re.Match) -> bool:
+        ret_match = _RET.match(tail["ret"].strip())
+        if not ret_match:
+            return False
+        val = ret_match["val"]
+        ret = None if val == "?" else int(val, 16 if val.startswith("0x") else 10)
+        if tail["dur"] is None and val != "?":
+            self.warn(number, f"{name} has no -T duration (record with strace -T); skipped")
+            return True
+        kernel = float(tail["dur"]) * 1e9 if tail["dur"] else 0.0
+        errno = ret_match["errno"] if ret is None or ret < 0 else None
+        if ret is not None and ret < 0 and errno is None:
+            errno = "E?"
+        calls = self.trace.calls.setdefault(tid, [])
+        if calls and start < calls[-1].end_ns - OVERLAP_TOLERANCE_NS:
+            self.warn(number, f"thread {tid}: {name} starts before its previous call "
+                      f"({calls[-1].source}) ended; skipped")
+            return True
+        b_in, b_out = bytes_moved(name, ret if errno is None else None)
+        calls.append(SyscallEvent(tid, name, start, kernel, ret, errno, b_in, b_out, f"{self.path}:{number}"))
+        if self.trace.last_ns is None or start + kernel > self.trace.last_ns:
+            self.trace.last_ns = start + kernel
+        return True
+
+    def finish(self) -> None:
+        for tid, pending in sorted(self.pending.items()):
+            self.warn(pending.line, f"thread {tid}: {pending.name} never resumed (trace ends); dropped")
+        self.pending.clear()
+
+
+def parse_strace(trace: ParsedTrace, path: str, lines: list[str], default_tid: int) -> None:
+    """Add the events of one file's ``lines`` to ``trace``; ``default_tid`` for lines without a pid."""
+    parser = _FileParser(trace, path, default_tid)
+    last = len(lines)
+    for number, text in enumerate(lines, start=1):
+        parser.feed(number, text, is_last=number == last)
+    parser.finish()
+
+
+def finish_trace(trace: ParsedTrace) -> ParsedTrace:
+    """Give calls that never return (``exit_group``) the time until their thread's exit line, drop
+    empty threads, cap the warning list, and refuse a trace without usable calls."""
+    for tid, calls in trace.calls.items():
+        last = calls[-1]
+        if last.ret is None and last.kernel_ns == 0.0 and tid in trace.exit_ns:
+            end = max(trace.exit_ns[tid], last.start_ns)
+            calls[-1] = SyscallEvent(last.tid, last.name, last.start_ns, end - last.start_ns,
+                                     None, None, 0, 0, last.source)
+    trace.calls = {tid: calls for tid, calls in sorted(trace.calls.items()) if calls}
+    if not trace.calls:
+        detail = f" ({len(trace.warnings)} lines skipped; first: {trace.warnings[0]})" if trace.warnings else ""
+        raise TraceError(", ".join(trace.files), None,
+                         "no system call with a -T duration found; record with "
+                         f"`strace -f -tt -T -o FILE command`{detail}")
+    if len(trace.warnings) > MAX_WARNINGS_LISTED:
+        extra = len(trace.warnings) - MAX_WARNINGS_LISTED
+        trace.warnings = trace.warnings[:MAX_WARNINGS_LISTED] + [f"... and {extra} more skipped lines"]
+    return trace

@@ -1,0 +1,66 @@
+"""Parse an ``strace -c`` / ``strace -f -c`` summary table.
+
+    % time     seconds  usecs/call     calls    errors syscall
+    ------ ----------- ----------- --------- --------- ----------------
+     96.76    0.074349       37174         2         1 wait4
+    ...
+    ------ ----------- ----------- --------- --------- ----------------
+    100.00    0.076838          40      1912         6 total
+
+The ``seconds`` column is system CPU time (``-w`` makes it wall time); the table has no sequence and
+no time between calls.
+"""
+
+from __future__ import annotations
+
+import re
+
+from veilperf.trace.events import SummaryRow, SummaryTable
+from veilperf.trace.strace_parser import TraceError
+
+HEADER = re.compile(r"^\s*% time\s+seconds\s+usecs/call\s+calls\s+errors\s+syscall\s*$")
+_ROW = re.compile(
+    r"^\s*(?P<pct>\d+\.\d+)\s+(?P<sec>\d+\.\d+)\s+(?P<usec>\d+)\s+(?P<calls>\d+)\s+"
+    r"(?:(?P<errors>\d+)\s+)?(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*$"
+)
+_RULE = re.compile(r"^[-\s]+$")
+
+
+def is_summary(lines: list[str]) -> bool:
+    """True when the text looks like an ``strace -c`` table (its header line is present)."""
+    return any(HEADER.match(line) for line in lines[:50])
+
+
+def parse_summary(path: str, lines: list[str]) -> SummaryTable:
+    """Read the table; unreadable rows are skipped with a warning, a missing total is an error."""
+    rows: list[SummaryRow] = []
+    warnings: list[str] = []
+    total: SummaryRow | None = None
+    in_table = False
+    for number, text in enumerate(lines, start=1):
+        if HEADER.match(text):
+            in_table = True
+            continue
+        if not in_table or not text.strip() or _RULE.match(text) or text.startswith("strace: "):
+            continue
+        m = _ROW.match(text)
+        if not m:
+            warnings.append(f"{path}: line {number}: unreadable summary row; skipped: {text[:80]!r}")
+            continue
+        row = SummaryRow(m["name"], float(m["sec"]), int(m["calls"]), int(m["errors"] or 0))
+        if row.name == "total":
+            total = row
+            break
+        if row.calls == 0 or row.errors > row.calls:
+            warnings.append(f"{path}: line {number}: impossible counts for {row.name}; skipped")
+            continue
+        rows.append(row)
+    if total is None:
+        raise TraceError(path, None, "strace -c table has no 'total' row (truncated?)")
+    if not rows:
+        raise TraceError(path, None, "strace -c table has no system-call rows")
+    listed = sum(r.calls for r in rows)
+    if listed != total.calls:
+        warnings.append(f"{path}: rows sum to {listed} calls but the total row says {total.calls}; "
+                        "using the rows")
+    return SummaryTable(path, rows, listed, sum(r.seconds for r in rows), warnings)
