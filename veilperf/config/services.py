@@ -7,10 +7,16 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from veilperf.config.types import Duration, Rate, Size, Strict
+from veilperf.services.syscall_classes import CLASS_NAMES
 
 
 class EncService(Strict):
-    """VeilS-Enc: every application thread of the workload runs inside an enclave (DomEnc)."""
+    """VeilS-Enc: every application thread of the workload runs inside an enclave (DomEnc).
+
+    ``enclave_size`` is an assumption (no enclave image size is published for Veil): the bytes
+    measured and permission-changed at creation. ``timer_hz`` is the guest's CONFIG_HZ (250 on
+    Debian/Ubuntu x86-64 kernels; 100-1000 possible).
+    """
 
     enabled: bool = False
     enclave_size: Size = 16 * 1024**2  # bytes measured and permission-changed at creation
@@ -24,7 +30,7 @@ class AuditRules(Strict):
 
     select: Literal["all", "names", "classes"] = "all"
     names: list[str] = []
-    classes: list[Literal["file", "network", "process", "memory", "ipc", "time", "other"]] = []
+    classes: list[str] = []  # names in veilperf.services.syscall_classes.CLASS_NAMES
 
     @model_validator(mode="after")
     def _has_selection(self):
@@ -32,7 +38,28 @@ class AuditRules(Strict):
             raise ValueError("select: names needs a non-empty names list")
         if self.select == "classes" and not self.classes:
             raise ValueError("select: classes needs a non-empty classes list")
+        unknown = [c for c in self.classes if c not in CLASS_NAMES]
+        if unknown:
+            raise ValueError(f"unknown syscall class(es) {', '.join(unknown)}; "
+                             f"known: {', '.join(CLASS_NAMES)}")
         return self
+
+
+class AuditRecordSizes(Strict):
+    """Bytes of each record of one Linux audit syscall event, as the kernel formats it.
+
+    Measured from the example event in the RHEL 7 Security Guide, "Understanding Audit Log Files"
+    (``cat /etc/ssh/sshd_config`` under a file watch), counting the kernel's text from
+    ``audit(<time>:<serial>):`` on: SYSCALL 349 B, CWD 51 B, PATH 215 B, PROCTITLE 88 B; the EOE
+    record the kernel ends every syscall event with (kernel/auditsc.c, audit_log_exit) is only
+    that 29 B header. Real sizes vary with path lengths, the command line and the SELinux label.
+    """
+
+    syscall: Size = 349.0
+    cwd: Size = 51.0
+    path: Size = 215.0
+    proctitle: Size = 88.0
+    eoe: Size = 29.0
 
 
 class LogService(Strict):
@@ -40,12 +67,18 @@ class LogService(Strict):
 
     enabled: bool = False
     rules: AuditRules = AuditRules()
-    record_size: Size = 256.0  # bytes of one audit record
+    # event: each audited call produces the Linux audit event's records (SYSCALL, CWD + PATH for
+    # calls naming a path, PROCTITLE, EOE), each handed to the service on its own;
+    # single: one record of record_size per audited call (a leaner hook, for comparison)
+    record_model: Literal["event", "single"] = "event"
+    record_sizes: AuditRecordSizes = AuditRecordSizes()
+    record_size: Size = 256.0  # bytes of the one record per call of record_model single
     transit_buffer: Size = 1024.0
     ring_size: Size = 40 * 1024.0
     record_align: Size = 64.0
+    # assumption (no reader is described): an auditd-like reader drains the ring every 10 ms
     reader_period: Duration | None = 10e6  # ns between ring drains; None: never read
-    read_chunk: Size = 128.0  # bytes returned per read call
+    read_chunk: Size = 128.0  # bytes returned per read call (prototype, veil-facts.md)
     records_per_call: int = Field(default=1, ge=1)  # what-if: batching
 
 
@@ -53,8 +86,10 @@ class KciService(Strict):
     """VeilS-Kci: kernel text write-protected for DomUnt; permission changes through the service."""
 
     enabled: bool = False
+    # assumption (Kci is not in the released code): a call lists its pages' frame numbers in the
+    # 4,088-byte calling area, as the monitor's validation calls do with 510 pages per call
     pages_per_call: int = Field(default=510, ge=1)
-    hash_pages: bool = True
+    hash_pages: bool = True  # measure pages made executable or read-only before protecting them
 
 
 class Services(Strict):

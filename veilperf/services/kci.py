@@ -2,8 +2,9 @@
 
 Kernel text and module pages are write-protected for DomUnt; every run-time permission change
 (module load/unload, JIT, text patching) goes through the service, which hashes the pages it is
-asked to make executable and changes their permissions with one RMPADJUST per page, in calls of
-at most ``pages_per_call`` pages, each ending with a global TLB flush. Without the service (cvm,
+asked to protect (text and read-only data) and changes their permissions with one RMPADJUST per
+page, in calls of at most ``pages_per_call`` pages, each ending with a global TLB flush. An unload
+only gives the pages back (RMPADJUST, no hash). Without the service (cvm,
 or veil with Kci off) the kernel changes permissions itself and the op costs nothing extra.
 """
 

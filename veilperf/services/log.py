@@ -1,11 +1,20 @@
 """VeilS-Log: tamper-proof audit log kept by DomSer.
 
-Per audited system call (prototype, veil-facts.md): the kernel's audit hook copies the record into
-a per-CPU transit buffer (<= 1 KiB, longer records truncated) and makes one service call; the
+Per audit record (prototype, veil-facts.md): the kernel's audit hook copies the record into a
+per-CPU transit buffer (<= 1 KiB, longer records truncated) and makes one service call; the
 service copies the record, rounded up to 64 B, into a ring (40 KiB) that wraps. A reader drains
 the ring periodically, one service call per 128 B read. Records overwritten before being read are
 lost. What-if: ``records_per_call`` > 1 batches records per call (the transit buffer is assumed to
 hold the batch).
+
+Which records an audited system call produces is the record model: ``event`` (default) follows
+Linux audit, whose syscall event is several records, each ending in its own audit_log_end() (the
+natural place for the hook): SYSCALL, then CWD and one PATH for calls naming a path (a lower bound:
+rename or create name more), PROCTITLE, and EOE. ``single`` is one record per audited call.
+
+The baseline is a CVM auditing nothing; formatting the records is not modelled on either side
+(it is the same kernel work with or without Veil), so the overhead is what Veil adds to keep them:
+the transit copies, the service calls, the ring copies and the reader's calls.
 """
 
 from __future__ import annotations
@@ -19,7 +28,7 @@ from veilperf.config.services import LogService as LogSettings
 from veilperf.model.domains import SER, UNT
 from veilperf.model.vcpu import COPY, MONITOR, SERVICE, SWITCH
 from veilperf.services.log_ring import LogRing
-from veilperf.services.syscall_classes import syscall_class
+from veilperf.services.syscall_classes import names_path, syscall_class
 
 if TYPE_CHECKING:
     from veilperf.model.costs import PlatformCosts
@@ -34,46 +43,69 @@ class LogService:
         self.settings = settings
         self.costs = costs
         self.ring = LogRing(settings.ring_size, settings.record_align)
-        self.record_bytes = min(settings.record_size, settings.transit_buffer)
-        self._audited: dict[str, bool] = {}
-        self._batched: dict[int, int] = {}
+        self._plans: dict[str, tuple[tuple[float, float, float], ...]] = {}
+        self._batches: dict[int, list[tuple[float, float, float]]] = {}
+        self.events = 0
         self.records = 0
+        self.record_bytes = 0.0
         self.calls = 0
         self.read_calls = 0
 
     def audited(self, name: str) -> bool:
-        """Whether the audit rules produce a record for system call ``name``."""
-        hit = self._audited.get(name)
-        if hit is None:
-            rules = self.settings.rules
-            if rules.select == "all":
-                hit = True
-            elif rules.select == "names":
-                hit = name in rules.names
-            else:
-                hit = syscall_class(name) in rules.classes
-            self._audited[name] = hit
-        return hit
+        """Whether the audit rules produce records for system call ``name``."""
+        rules = self.settings.rules
+        if rules.select == "all":
+            return True
+        if rules.select == "names":
+            return name in rules.names
+        return syscall_class(name) in rules.classes
+
+    def records_for(self, name: str) -> tuple[float, ...]:
+        """Sizes in bytes (after truncation to the transit buffer) of the records system call
+        ``name`` produces; empty when the audit rules do not select it."""
+        settings = self.settings
+        if not self.audited(name):
+            return ()
+        if settings.record_model == "single":
+            sizes: tuple[float, ...] = (settings.record_size,)
+        else:
+            r = settings.record_sizes
+            named = (r.cwd, r.path) if names_path(name) else ()
+            sizes = (r.syscall, *named, r.proctitle, r.eoe)
+        return tuple(min(size, settings.transit_buffer) for size in sizes)
+
+    def _plan(self, name: str) -> tuple[tuple[float, float, float], ...]:
+        """Per record of ``name``: (bytes, transit copy ns, ring copy ns), computed once."""
+        plan = self._plans.get(name)
+        if plan is None:
+            copy, aligned = self.costs.copy_ns, self.ring.aligned
+            plan = tuple((size, copy(size), copy(aligned(size))) for size in self.records_for(name))
+            self._plans[name] = plan
+        return plan
 
     def on_syscall(self, runner: "ThreadRunner", name: str) -> "Gen":
-        """The audit hook after a system call: transit copy, then (per batch) one service call."""
-        if not self.audited(name):
+        """The audit hook after a system call: per record a transit copy, then (per batch of
+        ``records_per_call``) one service call that copies the batch into the ring."""
+        plan = self._plan(name)
+        if not plan:
             return
-        costs = self.costs
-        runner.charge_cause(UNT, costs.copy_ns(self.record_bytes), COPY)
-        self.records += 1
-        vcpu_index = runner.vcpu.index
-        batched = self._batched.get(vcpu_index, 0) + 1
-        if batched < self.settings.records_per_call:
-            self._batched[vcpu_index] = batched
-            return
-        self._batched[vcpu_index] = 0
-        ring_copy = costs.copy_ns(self.ring.aligned(self.record_bytes))
-        yield from runner.domain_call(SER, batched * ring_copy, 0.0, SERVICE)
-        self.calls += 1
-        yield from runner.flush()  # the append happens at this simulated instant
-        for _ in range(batched):
-            self.ring.append(self.record_bytes)
+        per_call = self.settings.records_per_call
+        self.events += 1
+        batch = self._batches.setdefault(runner.vcpu.index, [])
+        for record in plan:
+            runner.charge_cause(UNT, record[1], COPY)
+            self.records += 1
+            self.record_bytes += record[0]
+            batch.append(record)
+            if len(batch) < per_call:
+                continue
+            ring_copy = sum(r[2] for r in batch)
+            yield from runner.domain_call(SER, ring_copy, 0.0, SERVICE)
+            self.calls += 1
+            yield from runner.flush()  # the append happens at this simulated instant
+            for r in batch:
+                self.ring.append(r[0])
+            batch.clear()
 
     def reader(self, env: simpy.Environment, vcpus: list["Vcpu"], ledger: "Ledger") -> "Gen":
         """Drain the ring every ``reader_period``; the reads' cost is stolen from the app VCPUs
@@ -107,8 +139,9 @@ class LogService:
         """Counters for the run record (``log.*``)."""
         ring = self.ring
         return {
+            "log.events": self.events,
             "log.records": self.records,
-            "log.bytes": self.records * self.record_bytes,
+            "log.bytes": self.record_bytes,
             "log.calls": self.calls,
             "log.appended": ring.appended,
             "log.lost": ring.lost,
