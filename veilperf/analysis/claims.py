@@ -20,22 +20,23 @@ BOOT_CLAIM_S = 2.0
 """Paper (via its published summary): Veil grows boot time by less than 2 s (claim checked)."""
 
 NORMAL_TOLERANCE_PCT = 0.5
-""""No discernible slowdown" is not quantified by the paper; this project reads it as |overhead| at
+"""The paper does not quantify "no discernible slowdown"; this project reads it as |overhead| at
 most 0.5% (the acceptance tolerance of the normal-execution experiment, issue 5)."""
 
 DEFAULT_GUEST = (1, 2**30)
 """The prototype's default guest: 1 VCPU, 1 GiB (veil-facts.md [P])."""
 
+GIB = 2**30
+MEMORY, VCPUS, ACCEPTANCE = "cfg.boot.memory", "cfg.setup.vcpus", "cfg.boot.acceptance"
+VCPU_MODEL = "cfg.setup.vcpu_model"
+
 WHAT_IFS = {
-    "cfg.setup.vcpu_model": lambda v: v == "static",
+    VCPU_MODEL: lambda v: v == "static",
     "cfg.setup.services.enc.switchless": lambda v: v is True or v == 1,
     "cfg.setup.services.log.records_per_call": lambda v: isinstance(v, (int, float)) and v > 1,
 }
 """Design alternatives the paper did not measure (static partitioning, switchless ocalls, batched
 audit records): kept out of the claims, shown in the figures."""
-
-GIB = 2**30
-MEMORY, VCPUS, ACCEPTANCE = "cfg.boot.memory", "cfg.setup.vcpus", "cfg.boot.acceptance"
 
 
 @dataclass
@@ -87,11 +88,11 @@ def boot_claim(over: pd.DataFrame, calibration: dict[str, float]) -> Claim:
     frame = frame.assign(acceptance=frame[ACCEPTANCE] if ACCEPTANCE in frame else "default")
     assumptions = _assumption_columns(frame, calibration)
     default = frame[(frame[VCPUS] == DEFAULT_GUEST[0]) & (frame[MEMORY] == DEFAULT_GUEST[1])]
-    default_name = "default guest (1 VCPU / 1 GiB)"
+    guest, guest_shape = "default guest", "1 VCPU / 1 GiB"
     if default.empty:
         smallest = frame.sort_values([MEMORY, VCPUS]).iloc[0]
         default = frame[(frame[VCPUS] == smallest[VCPUS]) & (frame[MEMORY] == smallest[MEMORY])]
-        default_name = f"smallest simulated guest ({_guest(smallest)}; the 1 VCPU / 1 GiB default is absent)"
+        guest, guest_shape = "smallest simulated guest", f"{_guest(smallest)}; the 1 VCPU / 1 GiB default is absent"
 
     rows, holds_default = [], []
     for key, group in frame.groupby(["acceptance", *assumptions], sort=True):
@@ -108,24 +109,25 @@ def boot_claim(over: pd.DataFrame, calibration: dict[str, float]) -> Claim:
             f"{worst['increment_ns'] / 1e9:.3f} s ({_guest(worst)})",
         ])
     claim.details += _table(
-        ["acceptance", "assumption", f"increment, {default_name.split(' (')[0]}", "< 2 s",
+        ["acceptance", "assumption", f"increment, {guest}", "< 2 s",
          "largest guest < 2 s", "largest increment (guest)"], rows)
 
     calibrated = at_calibration(default, calibration)
     per_acceptance = ", ".join(
-        f"{r['acceptance']} +{r['increment_ns'] / 1e9:.3f} s [{r['increment_ci_low'] / 1e9:.3f}, {r['increment_ci_high'] / 1e9:.3f}]"
+        f"{r['acceptance']} +{r['increment_ns'] / 1e9:.3f} s "
+        f"[{r['increment_ci_low'] / 1e9:.3f}, {r['increment_ci_high'] / 1e9:.3f}]"
         for _, r in calibrated.sort_values("acceptance").iterrows()
     )
     spread = default["increment_ns"] / 1e9
-    claim.simulated = (f"{default_name}, calibrated: {per_acceptance}; over the assumption range "
+    claim.simulated = (f"{guest} ({guest_shape}), calibrated: {per_acceptance}; over the assumption range "
                        f"{spread.min():.3f}–{spread.max():.3f} s")
     calibrated_holds = bool((calibrated["increment_ns"] < BOOT_CLAIM_S * 1e9).all()) and len(calibrated) > 0
     if all(holds_default):
         claim.verdict = "holds"
-        claim.conditions = f"for the {default_name.split(' (')[0]} under every assumption setting simulated ({len(rows)})"
+        claim.conditions = f"for the {guest} under every assumption setting simulated ({len(rows)})"
     elif calibrated_holds:
         claim.verdict = "holds at calibration only"
-        claim.conditions = (f"for the {default_name.split(' (')[0]} at calibrated values, but not under "
+        claim.conditions = (f"for the {guest} at calibrated values, but not under "
                             f"{holds_default.count(False)} of {len(rows)} assumption settings (table below)")
     else:
         claim.verdict = "does not hold"
@@ -168,7 +170,8 @@ def service_claim(over: pd.DataFrame, calibration: dict[str, float]) -> Claim:
          "inside" if low <= r["overhead_pct"] <= high else ("below" if r["overhead_pct"] < low else "above")]
         for _, r in frame.sort_values(["service", "workload", "experiment", "pair_key"]).iterrows()
     ]
-    claim.details += _table(["workload", "service", "setting", "experiment", "measured by", "overhead %", "95% CI", "n", "vs 2–64%"], rows)
+    header = ["workload", "service", "setting", "experiment", "measured by", "overhead %", "95% CI", "n", "vs 2–64%"]
+    claim.details += _table(header, rows)
     return claim
 
 
@@ -187,8 +190,9 @@ def normal_claim(over: pd.DataFrame, calibration: dict[str, float]) -> Claim:
     claim.verdict = "holds" if holds else "does not hold"
     claim.conditions = (f"'discernible' read as |overhead| > {NORMAL_TOLERANCE_PCT:g}% (project tolerance, "
                         "not a paper number)")
-    rows = [[r["workload"], r["setting"], r["experiment"], f"{r['overhead_pct']:.3f}", f"[{r['ci_low']:.3f}, {r['ci_high']:.3f}]",
-             str(int(r["n"]))] for _, r in frame.sort_values(["workload", "experiment", "pair_key"]).iterrows()]
+    rows = [[r["workload"], r["setting"], r["experiment"], f"{r['overhead_pct']:.3f}",
+             f"[{r['ci_low']:.3f}, {r['ci_high']:.3f}]", str(int(r["n"]))]
+            for _, r in frame.sort_values(["workload", "experiment", "pair_key"]).iterrows()]
     claim.details += _table(["workload", "setting", "experiment", "overhead %", "95% CI", "n"], rows)
     return claim
 

@@ -16,14 +16,13 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from veilperf.analysis.claims import BOOT_CLAIM_S, SERVICE_CLAIM_PCT
+from veilperf.analysis.claims import (ACCEPTANCE, BOOT_CLAIM_S, GIB, MEMORY, SERVICE_CLAIM_PCT, VCPU_MODEL,
+                                      VCPUS)
 from veilperf.analysis.pairing import failed, overheads, point_key, with_columns
 from veilperf.analysis.plotting import CLAIM_BAND_COLOR, CLAIM_LINE_COLOR, STYLE, new_figure, save_figure
 from veilperf.analysis.profile import at_calibration, calibration_point, describe_point, param_column
 
-GIB = 2**30
 SWITCH = param_column("switch_one_way")
-MEMORY, VCPUS, ACCEPTANCE, VCPU_MODEL = "cfg.boot.memory", "cfg.setup.vcpus", "cfg.boot.acceptance", "cfg.setup.vcpu_model"
 DOMAIN_COLORS = {"mon": "#264653", "ser": "#2a9d8f", "enc": "#e9c46a", "unt": "#8ab17d",
                  "switching": "#e76f51", "idle": "#d9d9d9"}
 """The parts of a VCPU's time (docs/architecture.md); other vcpu<i>.*_ns columns overlap them."""
@@ -46,7 +45,8 @@ class FigureData:
         over = overheads(runs)
         ok = runs[~failed(runs)]
         ok = with_columns(ok, point=point_key(ok))
-        ok = ok.merge(over[["experiment", "point", "setting"]].drop_duplicates(), on=["experiment", "point"], how="left")
+        settings = over[["experiment", "point", "setting"]].drop_duplicates()
+        ok = ok.merge(settings, on=["experiment", "point"], how="left")
         return cls(ok, over, calibration_point(runs, over.attrs["axes"], manifests))
 
     def caption(self, frame: pd.DataFrame, keep: tuple[str, ...] = ()) -> str:
@@ -195,7 +195,8 @@ def boot_time(data: FigureData) -> Figure | str:
             axis.set_title(f"{what.split(' (')[0]} at {fixed_text}")
         if (frame["increment_ns"] > 0).all():
             _log_y(inc_ax)
-        inc_ax.axhline(BOOT_CLAIM_S, color=CLAIM_LINE_COLOR, linestyle=":", label=f"paper's claim: < {BOOT_CLAIM_S:g} s")
+        inc_ax.axhline(BOOT_CLAIM_S, color=CLAIM_LINE_COLOR, linestyle=":",
+                       label=f"paper's claim: < {BOOT_CLAIM_S:g} s")
         ax.legend()
         inc_ax.legend()
     figure.suptitle(f"Boot time, SNP CVM vs Veil\n{data.caption(frame)}")

@@ -211,7 +211,8 @@ def overheads(df: pd.DataFrame) -> pd.DataFrame:
     """
     missing = [c for c in IDENTITY_COLUMNS if c not in df.columns]
     if missing:
-        raise ResultsError(df.attrs.get("source", "<results table>"), f"missing required column(s): {', '.join(missing)}")
+        source = df.attrs.get("source", "<results table>")
+        raise ResultsError(source, f"missing required column(s): {', '.join(missing)}")
     paired = pair_runs(df)
     axes = sweep_axes(df)
     carried = sorted(set(axes) | {c for c in DESCRIPTOR_COLUMNS if c in df.columns})

@@ -77,13 +77,14 @@ def format_value(name: str, value: float) -> str:
 
 
 def find_profile(manifest: dict[str, Any]) -> dict[str, Any] | None:
-    """The raw platform profile in a manifest: the first mapping with a ``params`` mapping, searched
-    at the top level and one level down (e.g. ``platform:`` or ``resolved: {platform: ...}``)."""
-    candidates = [manifest, *[v for v in manifest.values() if isinstance(v, dict)]]
-    for level in (candidates, [w for v in candidates[1:] for w in v.values() if isinstance(w, dict)]):
+    """The raw platform profile in a manifest: the first mapping holding a ``params`` mapping, at the
+    top level or nested up to two levels down (the sweep writes it under ``platform:``)."""
+    level = [manifest]
+    for _ in range(3):
         for candidate in level:
             if isinstance(candidate.get("params"), dict):
                 return candidate
+        level = [v for candidate in level for v in candidate.values() if isinstance(v, dict)]
     return None
 
 
