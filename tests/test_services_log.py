@@ -1,0 +1,128 @@
+"""VeilS-Log: the ring's losses in closed form, the cost of each record, the audit rules."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from services_support import nominal, run_pair
+
+from veilperf.model.system import simulate_workload
+from veilperf.services.syscall_classes import names_path, syscall_class
+
+RING = 40 * 1024
+READ_CHUNK = 128
+GAP = 10e6  # ns of compute around each burst
+
+
+def _aligned(size: float) -> float:
+    return math.ceil(size / 64) * 64
+
+
+@pytest.mark.parametrize("record_size, burst", [
+    (256, 100),   # 160 fit: the reader keeps up
+    (256, 160),   # exactly full: still nothing lost
+    (256, 200),   # 40 lost per period
+    (100, 400),   # 100 B -> 128 B in the ring: 320 fit, 80 lost per period
+])
+def test_ring_losses_match_closed_form(make_cfg, milan_raw, record_size, burst):
+    """A deterministic producer writes a burst of B audited calls (one record each) in the middle
+    of every iteration of length T; the reader drains the ring once per period P.
+
+    The ring holds C = floor(capacity / a) records of aligned size a = ceil(size / 64) x 64. A
+    burst into an empty ring keeps min(B, C) records and overwrites the oldest max(0, B - C), so
+    with one burst per period lost = N x max(0, B - C) over N periods, whatever B.
+
+    The drain costs s = ceil(min(B, C) x a / 128) read calls (two switches, monitor work, a 128 B
+    copy each), stolen from the thread's VCPU and paid at its next flush, so every iteration after
+    a drain lasts T + s. With P = T + s each drain falls s into the first compute half of the next
+    iteration, after the previous burst and before the next: exactly one burst per period. The run
+    ends before the N-th drain: N - 1 drains read min(B, C) records each.
+    """
+    n = nominal(milan_raw)
+    kernel = 1e3
+    a = _aligned(record_size)
+    per_record = kernel + n.copy(record_size) + n.round_trip + n.copy(a)
+    period_records = min(burst, RING // a)
+    iteration = GAP + burst * per_record
+    steal = math.ceil(period_records * a / READ_CHUNK) * (n.round_trip + n.copy(READ_CHUNK))
+    assert steal < GAP / 2  # the drains stay inside the compute half
+    periods = 6
+    steps = [{"compute": f"{GAP / 2}ns"},
+             {"syscall": {"name": "write", "kernel": f"{kernel}ns", "repeat": burst}},
+             {"compute": f"{GAP / 2}ns"}]
+    log = {"enabled": True, "record_model": "single", "record_size": f"{record_size}B",
+           "reader_period": f"{iteration + steal}ns"}
+    record = simulate_workload(make_cfg(steps, setup={"mode": "veil", "services": {"log": log}},
+                                        run={"iterations": periods}))
+    assert record["log.records"] == record["log.appended"] == periods * burst
+    assert record["log.lost"] == periods * max(0, burst - RING // a)
+    assert record["log.read_bytes"] == (periods - 1) * period_records * a
+    assert record["log.read_calls"] == (periods - 1) * math.ceil(period_records * a / READ_CHUNK)
+    assert record["log.ring_high_water_bytes"] == period_records * a
+    assert record["sim_time_ns"] == pytest.approx(periods * iteration + (periods - 1) * steal, rel=1e-12)
+
+
+STEPS = [
+    {"compute": "30us"},
+    {"syscall": {"name": "openat", "kernel": "3us"}},
+    {"syscall": {"name": "read", "kernel": "1.5us", "bytes_out": "4096B"}},
+    {"syscall": {"name": "close", "kernel": "0.5us"}},
+    {"syscall": {"name": "accept4", "kernel": "4us"}},
+    {"syscall": {"name": "clock_gettime", "kernel": "50ns", "vdso": True}},
+]
+SIZES = {"syscall": 349, "cwd": 51, "path": 215, "proctitle": 88, "eoe": 29}  # RHEL 7 guide example
+
+
+def _event(name: str) -> list[int]:
+    """Records of one Linux audit syscall event: SYSCALL, CWD + PATH for a named path, PROCTITLE, EOE."""
+    named = [SIZES["cwd"], SIZES["path"]] if name in ("openat",) else []
+    return [SIZES["syscall"], *named, SIZES["proctitle"], SIZES["eoe"]]
+
+
+@pytest.mark.parametrize("rules, audited", [
+    ({"select": "all"}, ["openat", "read", "close", "accept4"]),
+    ({"select": "classes", "classes": ["file", "network"]}, ["openat", "close", "accept4"]),
+    ({"select": "names", "names": ["read"]}, ["read"]),
+])
+@pytest.mark.parametrize("per_call", [1, 4])
+def test_each_record_costs_its_copies_and_its_share_of_a_call(make_cfg, milan_raw, rules, audited, per_call):
+    """Reader off. Per record: a transit copy of its bytes and a ring copy of its aligned bytes;
+    per ``per_call`` records one service call (two switches + monitor work). vDSO calls are never
+    audited. A batch fills across system calls on one VCPU, so calls = floor(records / per_call)
+    and the ring holds the records of completed calls (a last partial batch is still in transit)."""
+    n = nominal(milan_raw)
+    iterations = 9
+    log = {"enabled": True, "rules": rules, "reader_period": None, "records_per_call": per_call}
+    treat, base = run_pair(make_cfg, steps=STEPS, setup={"mode": "veil", "services": {"log": log}},
+                           run={"iterations": iterations})
+    sizes = [size for name in audited for size in _event(name)] * iterations
+    calls = len(sizes) // per_call
+    appended = sizes[:calls * per_call]
+    added = (sum(n.copy(s) for s in sizes) + calls * n.round_trip
+             + sum(n.copy(_aligned(s)) for s in appended))
+    assert treat["log.events"] == len(audited) * iterations
+    assert treat["log.records"] == len(sizes)
+    assert treat["log.bytes"] == sum(sizes)
+    assert treat["log.calls"] == calls
+    assert treat["log.appended"] == len(appended) and treat["log.lost"] == 0
+    assert treat["switches_total"] == 2 * calls
+    assert treat["sim_time_ns"] - base["sim_time_ns"] == pytest.approx(added, rel=1e-9)
+
+
+def test_records_are_truncated_to_the_transit_buffer(make_cfg):
+    """A record longer than the 1 KiB transit buffer is cut to it; the ring takes 1 KiB."""
+    log = {"enabled": True, "record_model": "single", "record_size": "3000B", "reader_period": None}
+    record = simulate_workload(make_cfg([{"syscall": {"name": "write", "kernel": "1us"}}],
+                                        setup={"mode": "veil", "services": {"log": log}},
+                                        run={"iterations": 50}))
+    assert record["log.bytes"] == 50 * 1024
+    assert record["log.appended"] == 50 and record["log.lost"] == 50 - RING // 1024
+
+
+def test_audit_classes_follow_the_rule_sets():
+    """Data transfer is not a file-rule event; open/close and socket set-up are."""
+    assert [syscall_class(c) for c in ("openat", "close", "read", "sendto", "accept4", "newfstatat")] == \
+        ["file", "file", "io", "io", "network", "fileinfo"]
+    assert names_path("openat") and names_path("newfstatat") and not names_path("read")
+    assert syscall_class("no_such_call") == "other"
