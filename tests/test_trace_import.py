@@ -70,22 +70,36 @@ def test_correction_split_closed_form():
     rest = (SINGLE_SPAN - 400 * US) - SINGLE_FIXED
     left = SINGLE_SPAN - SINGLE_FIXED
     assert correction.kernel_ns == pytest.approx(2 * US) and correction.gap_ns == pytest.approx(90 * US)
-    assert correction.scale == pytest.approx(1 - rest / left)
+    assert correction.gap_scale == pytest.approx(1 - rest / left)
+    assert correction.kernel_scale == pytest.approx(correction.gap_scale)
     timeline = corrected_timeline(trace.calls[100], correction)
     assert all(c.gap_ns >= 0 and c.kernel_ns >= 0 for c in timeline.calls)
     assert timeline.calls[1].kernel_ns == 0.0  # brk, the shortest call
-    assert timeline.calls[5].gap_ns == pytest.approx((480 - 90) * US * correction.scale)
-    assert timeline.calls[4].kernel_ns == pytest.approx((20 - 2) * US * correction.scale)
+    assert timeline.calls[5].gap_ns == pytest.approx((480 - 90) * US * correction.gap_scale)
+    assert timeline.calls[4].kernel_ns == pytest.approx((20 - 2) * US * correction.kernel_scale)
 
 
 def test_correction_given_as_measured_total():
     trace = read_trace([FIX / "single.strace"])
     correction, _ = estimate(trace, None, overhead_ns=350 * US)
-    assert correction.scale == 1.0 and correction.kernel_ns == pytest.approx(2 * US * 350 / 738)
+    assert correction.gap_scale == pytest.approx(1.0) and correction.kernel_scale == pytest.approx(1.0)
+    assert correction.kernel_ns == pytest.approx(2 * US * 350 / 738)
     assert corrected_timeline(trace.calls[100], correction).total_ns == pytest.approx(1000 * US)
     everything, _ = estimate(trace, None, overhead_ns=10 * SINGLE_SPAN)  # more than the span
-    assert everything.scale == 0.0
+    assert everything.gap_scale == 0.0 and everything.kernel_scale == 0.0
     assert corrected_timeline(trace.calls[100], everything).total_ns == pytest.approx(0.0, abs=1e-6)
+
+
+def test_user_time_sets_the_compute_total():
+    trace = read_trace([FIX / "single.strace"])
+    correction, _ = estimate(trace, 400 * US, user_ns=300 * US)
+    timeline = corrected_timeline(trace.calls[100], correction)
+    assert sum(c.gap_ns for c in timeline.calls) == pytest.approx(300 * US)
+    assert sum(c.kernel_ns for c in timeline.calls) == pytest.approx(100 * US)
+    capped, _ = estimate(trace, 400 * US, user_ns=900 * US)  # more user time than wall: all compute
+    timeline = corrected_timeline(trace.calls[100], capped)
+    assert sum(c.gap_ns for c in timeline.calls) == pytest.approx(400 * US)
+    assert sum(c.kernel_ns for c in timeline.calls) == pytest.approx(0.0, abs=1e-6)
 
 
 def test_sample_mix_weights_bytes_and_expected_total():

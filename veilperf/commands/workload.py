@@ -41,6 +41,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     imp.add_argument("--strace-overhead", metavar="DURATION",
                      help="total time strace added, measured another way (e.g. a server's load "
                           "phase traced minus untraced); instead of --wall-time")
+    imp.add_argument("--user-time", metavar="DURATION",
+                     help="untraced user CPU time (e.g. from /usr/bin/time): the compute total; "
+                          "kernel times get the rest of the corrected time")
     imp.add_argument("--length", type=int, metavar="N",
                      help="sample mode: iterations per thread (default: traced calls per thread)")
     imp.add_argument("--coalesce", action="store_true",
@@ -72,6 +75,7 @@ def run_import(args: argparse.Namespace) -> int:
                             command=args.command, machine=args.machine, date=args.date,
                             input=args.input, wall_time_ns=_duration_option(args.wall_time, "--wall-time"),
                             overhead_ns=_duration_option(args.strace_overhead, "--strace-overhead"),
+                            user_ns=_duration_option(args.user_time, "--user-time"),
                             length=args.length, coalesce=args.coalesce)
     result = import_trace(args.traces, options)
     for warning in result.warnings:

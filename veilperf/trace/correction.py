@@ -15,9 +15,10 @@ calls are inflated, and a busy machine makes that waiting longer. The total over
 ``O`` is removed in two parts. (1) A uniform part: the shortest kernel time off every call and the
 shortest gap off every gap between two calls of a thread (scaled down if ``O`` is smaller), so
 nothing goes negative. (2) Any remainder is what strace added beyond a fixed cost per stop (the
-traced run went slower overall: cache pollution, waiting for the tracer's CPU on a busy machine);
-it is taken off all gaps and kernel times in proportion to their length (one factor ``scale``),
-which keeps the compute/kernel split the trace shows. The total removed is exact unless
+traced run went slower overall: cache pollution, waiting for the tracer's CPU on a busy machine,
+which also stretches ``-T`` times). When the untraced run's user CPU time is known, the gaps are
+scaled to sum to it and the kernel times to the rest; otherwise the remainder is taken off gaps and
+kernel times in proportion, keeping the split the trace shows. The total removed is exact unless
 everything runs out (``unremoved_ns``).
 """
 
@@ -31,14 +32,15 @@ from veilperf.trace.events import ParsedTrace, SyscallEvent
 
 @dataclass(frozen=True)
 class Correction:
-    """How strace overhead is taken off: ``kernel' = (kernel - kernel_ns) * scale`` and
-    ``gap' = (gap - gap_ns) * scale`` for every call and every gap between two calls."""
+    """How strace overhead is taken off: ``kernel' = (kernel - kernel_ns) * kernel_scale`` and
+    ``gap' = (gap - gap_ns) * gap_scale`` for every call and every gap between two calls."""
 
     total_ns: float
     per_call_ns: float
     kernel_ns: float
     gap_ns: float
-    scale: float
+    gap_scale: float
+    kernel_scale: float
     unremoved_ns: float
     method: str  # "untraced wall time" | "trace minima"
 
@@ -70,52 +72,65 @@ def raw_gaps(calls: list[SyscallEvent]) -> list[float | None]:
                      for a, b in zip(calls, calls[1:])]
 
 
+def _total_overhead(span_ns: float, fixed_ns: float, calls: int, untraced_wall_ns: float | None,
+                    overhead_ns: float | None) -> tuple[float, str, str]:
+    """(total overhead, method, note) from what is known."""
+    if overhead_ns is not None:
+        return (min(overhead_ns, span_ns), "measured total overhead",
+                f"strace overhead measured outside the trace: {overhead_ns / 1e9:.6f} s over {calls} calls")
+    if untraced_wall_ns is None:
+        return (fixed_ns, "trace minima", "no untraced wall time given: overhead from the trace alone "
+                "(shortest kernel time and shortest gap per call); an underestimate if the machine was busy")
+    if span_ns < untraced_wall_ns:
+        return (fixed_ns, "trace minima",
+                f"the untraced run ({untraced_wall_ns / 1e9:.6f} s) was slower than the traced span "
+                f"({span_ns / 1e9:.6f} s), i.e. timing noise exceeds strace's cost: overhead from the "
+                "trace alone (shortest kernel time and shortest gap per call)")
+    return (span_ns - untraced_wall_ns, "untraced wall time",
+            f"strace overhead = traced span {span_ns / 1e9:.6f} s - untraced wall "
+            f"{untraced_wall_ns / 1e9:.6f} s = {(span_ns - untraced_wall_ns) / 1e9:.6f} s over {calls} calls")
+
+
 def estimate(trace: ParsedTrace, untraced_wall_ns: float | None, overhead_ns: float | None = None,
-             threads: list[list[SyscallEvent]] | None = None) -> tuple[Correction, list[str]]:
-    """The correction for ``trace``, and notes on how it was obtained. ``overhead_ns``, the total
-    time strace added measured some other way (e.g. a server's load phase, traced minus untraced),
-    replaces the estimate from ``untraced_wall_ns``; give at most one of them. ``threads`` (default:
-    all of the trace's threads) are the call sequences the correction is taken from."""
+             threads: list[list[SyscallEvent]] | None = None,
+             user_ns: float | None = None) -> tuple[Correction, list[str]]:
+    """The correction for ``trace``, and notes on how it was obtained.
+
+    ``overhead_ns``, the total time strace added measured some other way (e.g. a server's load
+    phase, traced minus untraced), replaces the estimate from ``untraced_wall_ns``. ``threads``
+    (default: all of the trace's threads) are the call sequences corrected. ``user_ns``, the
+    untraced run's user CPU time, sets the compute total (gaps), the rest going to kernel times;
+    without it, the remainder is taken off gaps and kernel times in proportion."""
     if threads is None:
         threads = list(trace.calls.values())
     kernels = [c.kernel_ns for calls in threads for c in calls]
     gaps = [g for calls in threads for g in raw_gaps(calls) if g is not None]
     min_kernel, min_gap = min(kernels), min(gaps, default=0.0)
     fixed = len(kernels) * min_kernel + len(gaps) * min_gap
-    notes = []
-    if overhead_ns is not None:
-        total, method = min(overhead_ns, trace.span_ns), "measured total overhead"
-        notes.append(f"strace overhead measured outside the trace: {overhead_ns / 1e9:.6f} s over "
-                     f"{len(kernels)} calls")
-    elif untraced_wall_ns is None:
-        total, method = fixed, "trace minima"
-        notes.append("no untraced wall time given: overhead from the trace alone (shortest kernel "
-                     "time and shortest gap per call); an underestimate if the machine was busy")
-    elif trace.span_ns < untraced_wall_ns:
-        total, method = fixed, "trace minima"
-        notes.append(f"the untraced run ({untraced_wall_ns / 1e9:.6f} s) was slower than the traced "
-                     f"span ({trace.span_ns / 1e9:.6f} s), i.e. timing noise exceeds strace's cost: "
-                     "overhead from the trace alone (shortest kernel time and shortest gap per call)")
-    else:
-        method = "untraced wall time"
-        total = trace.span_ns - untraced_wall_ns
-        notes.append(f"strace overhead = traced span {trace.span_ns / 1e9:.6f} s - untraced wall "
-                     f"{untraced_wall_ns / 1e9:.6f} s = {total / 1e9:.6f} s over {len(kernels)} calls")
+    total, method, note = _total_overhead(trace.span_ns, fixed, len(kernels), untraced_wall_ns, overhead_ns)
+    notes = [note]
     share = min(1.0, total / fixed) if fixed > 0 else 0.0
     kernel_ns, gap_ns = share * min_kernel, share * min_gap
-    rest = total - share * fixed
     gap_left = math.fsum(gaps) - len(gaps) * gap_ns
     kernel_left = math.fsum(kernels) - len(kernels) * kernel_ns
-    left = gap_left + kernel_left
-    scale = max(0.0, 1.0 - rest / left) if left > 0 else 1.0
-    unremoved = max(0.0, rest - left)
+    target = max(0.0, gap_left + kernel_left - (total - share * fixed))  # what the lanes keep
+    unremoved = max(0.0, total - share * fixed - gap_left - kernel_left)
+    if user_ns is None:
+        gap_target = target * gap_left / (gap_left + kernel_left) if gap_left + kernel_left > 0 else 0.0
+        how = "the rest off all gaps and kernel times in proportion"
+    else:
+        gap_target = min(user_ns, target) if gap_left > 0 else 0.0
+        if kernel_left == 0:
+            gap_target = target
+        how = f"gaps scaled to the untraced user CPU time {user_ns / 1e9:.6f} s, kernel times to the rest"
+    gap_scale = gap_target / gap_left if gap_left > 0 else 1.0
+    kernel_scale = (target - gap_target) / kernel_left if kernel_left > 0 else 1.0
     notes.append(f"uniform part: {kernel_ns:.0f} ns off every kernel time, {gap_ns:.0f} ns off every "
-                 f"gap; the remaining {rest / 1e9:.6f} s off all gaps and kernel times in proportion "
-                 f"(x{scale:.4f})")
+                 f"gap; {how} (gaps x{gap_scale:.4f}, kernel x{kernel_scale:.4f})")
     if unremoved > 0:
         notes.append(f"{unremoved / 1e9:.6f} s of overhead could not be removed (nothing left)")
-    correction = Correction(total - unremoved, total / len(kernels), kernel_ns, gap_ns, scale,
-                            unremoved, method)
+    correction = Correction(total - unremoved, total / len(kernels), kernel_ns, gap_ns, gap_scale,
+                            kernel_scale, unremoved, method)
     return correction, notes
 
 
@@ -123,8 +138,8 @@ def corrected_timeline(calls: list[SyscallEvent], correction: Correction) -> Tim
     """Apply ``correction`` to one thread's (or lane's) calls."""
     timed = []
     for gap, call in zip(raw_gaps(calls), calls):
-        kernel = max(0.0, call.kernel_ns - correction.kernel_ns) * correction.scale
-        gap = 0.0 if gap is None else max(0.0, gap - correction.gap_ns) * correction.scale
+        kernel = max(0.0, call.kernel_ns - correction.kernel_ns) * correction.kernel_scale
+        gap = 0.0 if gap is None else max(0.0, gap - correction.gap_ns) * correction.gap_scale
         timed.append(TimedCall(gap, kernel, call))
     return Timeline(timed)
 

@@ -53,6 +53,7 @@ class ImportOptions:
     input: str | None = None
     wall_time_ns: float | None = None  # untraced wall time of the same run
     overhead_ns: float | None = None  # or: total strace overhead measured another way
+    user_ns: float | None = None  # untraced user CPU time: the compute total
     length: int | None = None  # sample mode: iterations per thread
     coalesce: bool = False  # replay mode: merge runs of identical calls with `repeat`
 
@@ -112,7 +113,7 @@ def _mtime_date(path: str | Path) -> str:
 def _from_trace(trace: ParsedTrace, options: ImportOptions):
     folded = lanes(trace)
     kept = [lane for lane in folded if len(lane) >= MIN_LANE_SHARE * trace.call_count]
-    correction, notes = estimate(trace, options.wall_time_ns, options.overhead_ns, kept)
+    correction, notes = estimate(trace, options.wall_time_ns, options.overhead_ns, kept, options.user_ns)
     timelines = [corrected_timeline(lane, correction) for lane in kept]
     notes = _describe(trace, len(folded), timelines, correction) + notes
     if len(kept) < len(folded):
