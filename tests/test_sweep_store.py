@@ -72,3 +72,41 @@ def test_missing_dask_is_one_clear_error(monkeypatch):
     with pytest.raises(SweepError, match=r"pip install 'veilperf\[dask\]'"):
         with open_executor("dask", 1):
             pass
+
+
+class _Plan:
+    def __init__(self, n: int) -> None:
+        self.todo = list(range(n))
+
+
+def test_batches_probe_then_hold_about_half_a_second_of_work():
+    from veilperf.sweep.batching import FIRST_BATCH, MAX_BATCH, TARGET_BATCH_S, Batcher
+
+    cheap, costly = _Plan(5000), _Plan(40)
+    batcher = Batcher([cheap, costly], workers=2)
+    plan, handed = batcher.next()
+    assert plan is cheap and handed == list(range(FIRST_BATCH))
+    batcher.record(cheap, FIRST_BATCH, FIRST_BATCH * 0.001)  # 1 ms per point
+    batch = batcher.next()[1]
+    assert len(batch) == min(MAX_BATCH, int(TARGET_BATCH_S / 0.001))
+    handed += batch
+    while (next_batch := batcher.next())[0] is cheap:
+        handed += next_batch[1]
+    assert handed == cheap.todo  # every point once, in order
+    assert next_batch[1] == list(range(FIRST_BATCH))  # the next experiment starts with a probe
+    batcher.record(costly, FIRST_BATCH, 2.0)  # 1 s per point: one point per batch
+    assert batcher.next()[1] == [FIRST_BATCH]
+    rest = []
+    while (next_batch := batcher.next()) is not None:
+        rest += next_batch[1]
+    assert rest == list(range(FIRST_BATCH + 1, 40))
+
+
+def test_last_batches_are_split_between_workers():
+    from veilperf.sweep.batching import Batcher
+
+    plan = _Plan(10)
+    batcher = Batcher([plan], workers=2)
+    batcher.next()
+    batcher.record(plan, 2, 0.0002)  # cheap: the size cap would allow all 8 left
+    assert len(batcher.next()[1]) == 4  # but half goes to the other worker

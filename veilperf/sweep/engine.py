@@ -9,7 +9,6 @@ current points: rows of points the experiment no longer has (an axis value edite
 
 from __future__ import annotations
 
-import math
 import time
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from veilperf.config.loader import load_experiment
+from veilperf.sweep.batching import Batcher
 from veilperf.errors import ConfigError
 from veilperf.sweep.executors import InProcessExecutor, open_executor
 from veilperf.sweep.manifest import git_commit, manifest_text
@@ -28,10 +28,6 @@ from veilperf.sweep.worker import Runner, run_batch
 
 __all__ = ["ExperimentPlan", "ExperimentSummary", "SweepSummary", "plan", "run_sweep",
            "describe_points", "summary_lines", "regenerate_analysis"]
-
-BATCHES_PER_WORKER = 8  # enough batches to balance uneven points, few enough to keep overhead low
-MAX_BATCH = 32  # bounds the work a killed sweep can lose to one batch per worker
-
 
 @dataclass
 class ExperimentPlan:
@@ -113,12 +109,6 @@ def describe_points(plans: list[ExperimentPlan]) -> list[str]:
     return lines
 
 
-def _batches(plans: list[ExperimentPlan], workers: int) -> list[tuple[ExperimentPlan, list[Point]]]:
-    total = sum(len(p.todo) for p in plans)
-    size = max(1, min(MAX_BATCH, math.ceil(total / (workers * BATCHES_PER_WORKER))))
-    return [(planned, planned.todo[i:i + size]) for planned in plans for i in range(0, len(planned.todo), size)]
-
-
 def run_sweep(files: Sequence[str | Path], overrides: Sequence[str] = (), *, results_dir: str | Path = "results",
               jobs: int | None = None, executor: str = "local", scheduler: str | None = None,
               shard: Shard | None = None, force: bool = False, runner: Runner | None = None) -> SweepSummary:
@@ -153,13 +143,13 @@ def _write_manifests(plans: list[ExperimentPlan], shard: Shard | None, commit: s
 def _execute(pool: Executor, workers: int, plans: list[ExperimentPlan], summaries: dict[str, ExperimentSummary],
              runner: Runner | None, commit: str) -> None:
     """Keep up to two batches per worker in flight; store each finished batch at once."""
-    queue = iter(_batches(plans, workers))
+    batcher = Batcher(plans, workers)
     window = 1 if isinstance(pool, InProcessExecutor) else 2 * workers
     pending: dict[Future, ExperimentPlan] = {}
 
     def refill() -> None:
         while len(pending) < window:
-            batch = next(queue, None)
+            batch = batcher.next()
             if batch is None:
                 return
             planned, points = batch
@@ -172,7 +162,8 @@ def _execute(pool: Executor, workers: int, plans: list[ExperimentPlan], summarie
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
                     planned = pending.pop(future)
-                    rows = _store_batch(planned, future, summaries[planned.exp.name])
+                    rows, seconds = _store_batch(planned, future, summaries[planned.exp.name])
+                    batcher.record(planned, rows, seconds)
                     progress.advance(rows)
                 refill()
         finally:
@@ -180,9 +171,10 @@ def _execute(pool: Executor, workers: int, plans: list[ExperimentPlan], summarie
                 future.cancel()
 
 
-def _store_batch(planned: ExperimentPlan, future: Future, summary: ExperimentSummary) -> int:
+def _store_batch(planned: ExperimentPlan, future: Future, summary: ExperimentSummary) -> tuple[int, float]:
+    """Write a finished batch's part file; returns its rows and the seconds its worker spent."""
     try:
-        table = future.result()
+        table, seconds = future.result()
     except Exception as exc:
         raise SweepError(f"a worker failed while running {planned.exp.name} ({type(exc).__name__}: {exc}); "
                          "finished points are saved: run the sweep again to resume") from exc
@@ -190,7 +182,7 @@ def _store_batch(planned: ExperimentPlan, future: Future, summary: ExperimentSum
     for point_id, error in zip(table.column("point_id").to_pylist(), table.column("error").to_pylist()):
         if error:
             summary.failures.append((point_id, error))
-    return table.num_rows
+    return table.num_rows, seconds
 
 
 def summary_lines(summary: SweepSummary, max_failures: int = 20) -> list[str]:

@@ -30,10 +30,11 @@ def identity_columns(point: Point, commit: str) -> dict:
             "veilperf_version": __version__, "git_commit": commit}
 
 
-def run_batch(runner: Runner | None, exp: Any, points: list[Point], commit: str) -> pa.Table:
-    """Run ``points`` one after the other; one row per point, in order."""
+def run_batch(runner: Runner | None, exp: Any, points: list[Point], commit: str) -> tuple[pa.Table, float]:
+    """Run ``points`` one after the other: one row per point, in order, and the seconds it took."""
     if runner is None:
         from veilperf.run import run_resolved as runner
+    batch_start = time.perf_counter()
     records = []
     for point in points:
         raw = raw_point(exp, point)
@@ -46,7 +47,7 @@ def run_batch(runner: Runner | None, exp: Any, points: list[Point], commit: str)
         record.setdefault("wall_s", time.perf_counter() - start)  # the run layer's own is simulation only
         record.update(identity_columns(point, commit))
         records.append(record)
-    return records_to_table(records)
+    return records_to_table(records), time.perf_counter() - batch_start
 
 
 def _failure_record(raw: dict, exc: Exception) -> dict:

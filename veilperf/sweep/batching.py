@@ -1,0 +1,54 @@
+"""Cutting a sweep's points into batches of about half a second of work each.
+
+Points cost anything from a fraction of a millisecond (a boot model) to seconds (a long enclave
+run). Each batch has a fixed cost (shipping it, writing its part file), so cheap points go in
+large batches and expensive ones in small batches, which also keeps the end of the sweep balanced
+and bounds what a killed sweep loses to the batches in flight. Each experiment starts with a small
+probe batch; its cost per point is then learnt from the batches that finish.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from typing import Any
+
+from veilperf.sweep.points import Point
+
+__all__ = ["Batcher"]
+
+TARGET_BATCH_S = 0.5  # work per batch: per-batch costs (~10 ms) stay a few percent of it
+FIRST_BATCH = 2  # points in an experiment's batches until one of them has finished
+MAX_BATCH = 512
+
+
+class Batcher:
+    """Hands out batches ``(plan, points)`` in experiment order; ``record`` teaches it costs."""
+
+    def __init__(self, plans: list[Any], workers: int) -> None:
+        self._queues = deque((planned, deque(planned.todo)) for planned in plans if planned.todo)
+        self._workers = workers
+        self._cost: dict[int, tuple[int, float]] = {}  # id(plan) -> (points, seconds) finished
+
+    def next(self) -> tuple[Any, list[Point]] | None:
+        """The next batch, or None when every point has been handed out."""
+        if not self._queues:
+            return None
+        planned, remaining = self._queues[0]
+        size = min(self._size(planned), math.ceil(len(remaining) / self._workers))
+        batch = [remaining.popleft() for _ in range(max(1, size))]
+        if not remaining:
+            self._queues.popleft()
+        return planned, batch
+
+    def record(self, planned: Any, points: int, seconds: float) -> None:
+        """A batch of ``points`` of ``planned`` took ``seconds`` on its worker."""
+        done, spent = self._cost.get(id(planned), (0, 0.0))
+        self._cost[id(planned)] = (done + points, spent + seconds)
+
+    def _size(self, planned: Any) -> int:
+        if id(planned) not in self._cost:
+            return FIRST_BATCH
+        done, spent = self._cost[id(planned)]
+        per_point = spent / done
+        return MAX_BATCH if per_point <= 0 else max(1, min(MAX_BATCH, int(TARGET_BATCH_S / per_point)))
