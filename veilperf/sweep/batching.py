@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING
 
 from veilperf.sweep.points import Point
+
+if TYPE_CHECKING:
+    from veilperf.sweep.engine import ExperimentPlan
 
 __all__ = ["Batcher"]
 
@@ -25,12 +28,12 @@ MAX_BATCH = 512
 class Batcher:
     """Hands out batches ``(plan, points)`` in experiment order; ``record`` teaches it costs."""
 
-    def __init__(self, plans: list[Any], workers: int) -> None:
+    def __init__(self, plans: list[ExperimentPlan], workers: int) -> None:
         self._queues = deque((planned, deque(planned.todo)) for planned in plans if planned.todo)
         self._workers = workers
         self._cost: dict[int, tuple[int, float]] = {}  # id(plan) -> (points, seconds) finished
 
-    def next(self) -> tuple[Any, list[Point]] | None:
+    def next(self) -> tuple[ExperimentPlan, list[Point]] | None:
         """The next batch, or None when every point has been handed out."""
         if not self._queues:
             return None
@@ -41,12 +44,12 @@ class Batcher:
             self._queues.popleft()
         return planned, batch
 
-    def record(self, planned: Any, points: int, seconds: float) -> None:
+    def record(self, planned: ExperimentPlan, points: int, seconds: float) -> None:
         """A batch of ``points`` of ``planned`` took ``seconds`` on its worker."""
         done, spent = self._cost.get(id(planned), (0, 0.0))
         self._cost[id(planned)] = (done + points, spent + seconds)
 
-    def _size(self, planned: Any) -> int:
+    def _size(self, planned: ExperimentPlan) -> int:
         if id(planned) not in self._cost:
             return FIRST_BATCH
         done, spent = self._cost[id(planned)]

@@ -13,9 +13,9 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
-from veilperf.config.loader import load_experiment
+from veilperf.config.loader import Experiment, load_experiment
 from veilperf.sweep.batching import Batcher
 from veilperf.errors import ConfigError
 from veilperf.sweep.executors import InProcessExecutor, open_executor
@@ -33,7 +33,7 @@ __all__ = ["ExperimentPlan", "ExperimentSummary", "SweepSummary", "plan", "run_s
 class ExperimentPlan:
     """One experiment of a sweep: its points, this shard's share, and what is left to run."""
 
-    exp: Any
+    exp: Experiment
     text: str
     store: ResultsStore
     points: list[Point]
@@ -105,7 +105,8 @@ def describe_points(plans: list[ExperimentPlan]) -> list[str]:
         for p in planned.selected:
             axes = " ".join(f"{path}={value}" for path, value in p.assignments.items())
             status = "new" if p.point_id in todo else "cached"
-            lines.append(f"  {p.point_id}  {p.role:<9}  {status:<6}  {p.workload}  rep={p.replication}  {axes}".rstrip())
+            line = f"  {p.point_id}  {p.role:<9}  {status:<6}  {p.workload}  rep={p.replication}  {axes}"
+            lines.append(line.rstrip())
     return lines
 
 

@@ -6,11 +6,11 @@ import datetime as _dt
 import hashlib
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 from veilperf import __version__
+from veilperf.config.loader import Experiment
 
 __all__ = ["git_commit", "manifest_text", "dump_manifest"]
 
@@ -40,9 +40,8 @@ def _str(dumper: yaml.SafeDumper, text: str) -> yaml.Node:
 _Dumper.add_representer(str, _str)
 
 
-def manifest_text(exp: Any, experiment_text: str, *, points: int, shard: str | None, commit: str) -> str:
+def manifest_text(exp: Experiment, experiment_text: str, *, points: int, shard: str | None, commit: str) -> str:
     """YAML text of the manifest: what was run, with which overrides, platform and code."""
-    workload_files = [Path(path) for path in getattr(exp, "workload_files", [])]
     data = {
         "experiment": exp.name,
         "file": str(exp.file),
@@ -52,7 +51,7 @@ def manifest_text(exp: Any, experiment_text: str, *, points: int, shard: str | N
         "overrides": [f"{path}={value}" for path, value in exp.overrides],
         "points": points,
         "shard": shard,
-        "workload_files": {str(path): _sha256(path) for path in workload_files},
+        "workload_files": {str(path): _sha256(Path(path)) for path in exp.workload_files},
         "experiment_text": experiment_text,
         "platform": exp.base.get("platform"),
     }

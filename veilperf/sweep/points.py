@@ -23,7 +23,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
-from veilperf.config.loader import validate_point
+from veilperf.config.loader import Experiment, validate_point
 from veilperf.errors import ConfigError
 from veilperf.sweep.identity import derive_seed, digest
 
@@ -48,12 +48,12 @@ class Point:
     assignments: dict[str, Any] = field(default_factory=dict)  # axis path -> value
 
 
-def axis_combinations(exp: Any) -> list[dict[str, Any]]:
+def axis_combinations(exp: Experiment) -> list[dict[str, Any]]:
     """Assignments for every grid x zip combination, in declaration order (one empty dict if none)."""
     axes: list[list[dict[str, Any]]] = []
-    for path, values in (exp.grid or {}).items():
+    for path, values in exp.grid.items():
         axes.append([{path: value} for value in values])
-    for group in exp.zip or []:  # equal lengths are checked by the config layer
+    for group in exp.zip:  # equal lengths are checked by the config layer
         axes.append([dict(zip(group.keys(), row)) for row in zip(*group.values())])
     return [_merge(combo) for combo in itertools.product(*axes)]
 
@@ -65,31 +65,32 @@ def _merge(parts: tuple[dict[str, Any], ...]) -> dict[str, Any]:
     return merged
 
 
-def raw_point(exp: Any, point: Point) -> dict:
+def raw_point(exp: Experiment, point: Point) -> dict:
     """The raw config of ``point``: resolved axes, baseline overrides for a baseline, its seed."""
     raw = exp.resolve(point.workload_index, point.assignments, baseline=point.role == BASELINE)
     raw["seed"] = point.seed
     return raw
 
 
-def _root_seed(exp: Any, raw: dict) -> int:
+def _root_seed(exp: Experiment, raw: dict) -> int:
     root = raw.get("seed", 0)
     if isinstance(root, bool) or not isinstance(root, int) or root < 0:
         raise ConfigError(exp.file, "seed", f"the root seed must be a non-negative integer, got {root!r}")
     return root
 
 
-def _workload_indices(exp: Any) -> list[int | None]:
+def _workload_indices(exp: Experiment) -> list[int | None]:
     return list(range(len(exp.workloads))) if exp.workloads else [None]
 
 
-def _workload_name(exp: Any, workload_index: int | None) -> str:
+def _workload_name(exp: Experiment, workload_index: int | None) -> str:
     if workload_index is None:
         return "boot"
     return str(exp.workloads[workload_index].get("name", f"workload{workload_index}"))
 
 
-def _points_of(exp: Any, workload_index: int | None, assignments: dict[str, Any]) -> Iterator[tuple[Point, dict]]:
+def _points_of(exp: Experiment, workload_index: int | None,
+               assignments: dict[str, Any]) -> Iterator[tuple[Point, dict]]:
     treatment = exp.resolve(workload_index, assignments, baseline=False)
     paired = bool(exp.baseline)
     baseline = exp.resolve(workload_index, assignments, baseline=True) if paired else None
@@ -107,7 +108,7 @@ def _points_of(exp: Any, workload_index: int | None, assignments: dict[str, Any]
             ), raw
 
 
-def expand(exp: Any, visit: Callable[[Point, dict], None] | None = None) -> list[Point]:
+def expand(exp: Experiment, visit: Callable[[Point, dict], None] | None = None) -> list[Point]:
     """All points of ``exp`` in a stable order, each point id once (see the module docstring).
 
     ``visit(point, raw)`` is called once per distinct point with its raw config (valid only during
@@ -125,6 +126,6 @@ def expand(exp: Any, visit: Callable[[Point, dict], None] | None = None) -> list
     return list(by_id.values())
 
 
-def validate_raw_point(exp: Any, point: Point, raw: dict) -> None:
+def validate_raw_point(exp: Experiment, point: Point, raw: dict) -> None:
     """Validate one point's raw config; raises ConfigError naming the file and key it came from."""
     validate_point(exp, raw, workload_index=point.workload_index, baseline=point.role == BASELINE)

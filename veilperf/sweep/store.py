@@ -8,10 +8,10 @@ Layout::
 
 Crash safety: every file is written to a temporary sibling and renamed into place, so a sweep
 killed at any moment (SIGKILL included) leaves only whole files. Finished batches go to
-``parts/<time>-<hash>.arrow`` as they come in; at the end they are compacted into
-``runs.parquet`` (again by rename) and then deleted. Parts are Arrow IPC files (fast to write). A finished point is one with a row, in
-``runs.parquet`` or in a part, whose ``error`` is empty; a rerun skips those and recomputes the
-rest (points that failed are retried).
+``parts/<time>-<hash>.arrow`` (Arrow IPC, fast to write) as they come in; at the end they are
+compacted into ``runs.parquet`` (again by rename) and then deleted. A finished point is one with a
+row, in ``runs.parquet`` or in a part, whose ``error`` is empty; a rerun skips those and
+recomputes the rest (points that failed are retried).
 """
 
 from __future__ import annotations

@@ -9,11 +9,12 @@ that raises becomes a row with an ``error`` (exception type and message); the ba
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from typing import Callable
 
 import pyarrow as pa
 
 from veilperf import __version__
+from veilperf.config.loader import Experiment
 from veilperf.sweep.points import Point, raw_point
 from veilperf.sweep.table import records_to_table
 
@@ -30,7 +31,7 @@ def identity_columns(point: Point, commit: str) -> dict:
             "veilperf_version": __version__, "git_commit": commit}
 
 
-def run_batch(runner: Runner | None, exp: Any, points: list[Point], commit: str) -> tuple[pa.Table, float]:
+def run_batch(runner: Runner | None, exp: Experiment, points: list[Point], commit: str) -> tuple[pa.Table, float]:
     """Run ``points`` one after the other: one row per point, in order, and the seconds it took."""
     if runner is None:
         from veilperf.run import run_resolved as runner
