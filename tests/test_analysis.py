@@ -106,7 +106,7 @@ def test_treatments_sharing_one_baseline_are_separate_points_with_axes_and_count
     table = overheads(pd.DataFrame(rows)).sort_values("overhead_pct")
     assert table["overhead_pct"].tolist() == pytest.approx([20.0, 50.0])
     assert table["cfg.setup.services.log.rules.select"].tolist() == ["file", "all"]
-    assert table["setting"].tolist() == ["select=file", "select=all"]
+    assert table["setting"].tolist() == ["rules.select=file", "rules.select=all"]
     assert table["switches_total"].tolist() == [10.0, 40.0]
     assert table["cause.switch_ns"].tolist() == [5.0, 5.0]
     assert "cfg.run.iterations" not in table.columns  # constant, so not a sweep axis
@@ -156,3 +156,17 @@ def test_missing_or_malformed_results_name_the_file(tmp_path: Path, make, expect
         load_results(target)
     assert expected in str(info.value)
     assert str(tmp_path) in str(info.value)
+
+
+def test_settings_name_only_what_distinguishes_a_point():
+    from veilperf.analysis.labels import describe_setting
+
+    axes = ["cfg.setup.services.log.rules.classes.0", "cfg.setup.services.log.rules.classes.1",
+            "cfg.setup.services.log.rules.select", "cfg.setup.vcpu_model", "cfg.run.iterations"]
+    row = pd.Series({"service": "log", "cfg.setup.services.log.rules.classes.0": "file",
+                     "cfg.setup.services.log.rules.classes.1": "network", "cfg.setup.services.log.rules.select": "classes",
+                     "cfg.setup.vcpu_model": "static", "cfg.run.iterations": 5000.0})
+    assert describe_setting(row, axes) == \
+        "rules.classes=[file, network], rules.select=classes, vcpu_model=static, run.iterations=5000"
+    # the log rules of a run that does not use the log service say nothing about it
+    assert describe_setting(row.replace({"log": "enc"}), axes) == "vcpu_model=static, run.iterations=5000"

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from veilperf.analysis.profile import at_calibration, format_value, param_name
+from veilperf.analysis.profile import at_calibration, describe_point
 
 SERVICE_CLAIM_PCT = (2.0, 64.0)
 """Paper's abstract: protected services cost 2-64% across real-world use cases (claim checked)."""
@@ -69,7 +69,7 @@ def _assumption_columns(frame: pd.DataFrame, calibration: dict[str, float]) -> l
 
 
 def _assumption_text(row: pd.Series, columns: list[str]) -> str:
-    return ", ".join(f"{param_name(c)} = {format_value(param_name(c), row[c])}" for c in columns) or "calibrated"
+    return describe_point({c: row[c] for c in columns}) or "calibrated"
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:

@@ -28,7 +28,7 @@ DOMAIN_COLORS = {"mon": "#264653", "ser": "#2a9d8f", "enc": "#e9c46a", "unt": "#
 """The parts of a VCPU's time (docs/architecture.md); other vcpu<i>.*_ns columns overlap them."""
 _VCPU_COLUMN = re.compile(r"^vcpu(\d+)\.(\w+)_ns$")
 MAX_VCPUS_SHOWN = 8
-PLAIN = FuncFormatter(lambda value, _: f"{value:g}")
+PLAIN = FuncFormatter(lambda value, _: f"{value:.4g}")
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,18 @@ def _log_y(ax) -> None:
     ax.yaxis.set_minor_formatter(NullFormatter())
 
 
+def _legend_below(ax) -> None:
+    """Legend under the panel, in two columns, so long setting names do not squeeze the plot."""
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.32), ncol=2, fontsize=8, frameon=False)
+
+
+def _symlog_y(ax) -> None:
+    """Symmetric-log y axis (linear within ±1): overheads span fractions of a percent to thousands."""
+    ax.set_yscale("symlog", linthresh=1.0)
+    ax.yaxis.set_major_formatter(PLAIN)
+    ax.yaxis.set_minor_formatter(NullFormatter())
+
+
 def _errors(frame: pd.DataFrame) -> np.ndarray:
     return np.vstack([frame["overhead_pct"] - frame["ci_low"], frame["ci_high"] - frame["overhead_pct"]])
 
@@ -95,43 +107,58 @@ def _grouped_bars(ax, frame: pd.DataFrame, series: pd.Series) -> None:
     ax.axhline(0, color="black", linewidth=0.8)
 
 
+def _experiment_panels(frame: pd.DataFrame, width: float, panel_height: float) -> tuple[Figure, list]:
+    """A figure with one full-width panel per experiment in ``frame`` (sorted), and those panels."""
+    experiments = sorted(frame["experiment"].unique())
+    figure = new_figure(width, 1.0 + panel_height * len(experiments))
+    axes = list(figure.subplots(len(experiments), 1, squeeze=False)[:, 0])
+    return figure, list(zip(experiments, axes))
+
+
 def overhead_by_service(data: FigureData) -> Figure | str:
-    """Overhead per workload per service, with 95% CIs and the paper's 2-64% band as a reference."""
+    """Overhead per workload per service, with 95% CIs and the paper's 2-64% band as a reference;
+    one panel per experiment."""
     frame, caption = _workload_points(data)
     if frame.empty:
         return "no workload results with baselines"
-    series = frame.apply(lambda r: f"{data.label(r)} [{r['experiment']}]", axis=1)
-    figure = new_figure(max(7.0, 0.9 * frame["workload"].nunique() + 3.0), 4.8)
-    ax = figure.subplots()
+    figure, panels = _experiment_panels(frame, 11.0, 4.6)
     low, high = SERVICE_CLAIM_PCT
-    ax.axhspan(low, high, color=CLAIM_BAND_COLOR, alpha=0.15, label=f"paper's claim: {low:g}–{high:g}%")
-    _grouped_bars(ax, frame, series)
-    ax.set_ylabel("overhead vs SNP CVM (%)")
-    ax.set_title(f"Overhead per workload and service\n{caption}")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    for experiment, ax in panels:
+        rows = frame[frame["experiment"] == experiment]
+        ax.axhspan(low, high, color=CLAIM_BAND_COLOR, alpha=0.15, label=f"paper's claim: {low:g}–{high:g}%")
+        _grouped_bars(ax, rows, rows.apply(data.label, axis=1))
+        _symlog_y(ax)
+        ax.set_ylabel("overhead (%)")
+        ax.set_title(f"experiment: {experiment}", loc="left")
+        _legend_below(ax)
+    figure.suptitle(f"Overhead vs SNP CVM per workload and service (bars: 95% CI)\n{caption}")
     return figure
 
 
 def overhead_vs_switch_cost(data: FigureData) -> Figure | str:
-    """Overhead against the one-way domain-switch cost, one line per workload and service."""
+    """Overhead against the one-way domain-switch cost, one line per workload and setting; one panel
+    per experiment that swept the switch cost."""
     if SWITCH not in data.over.attrs["axes"]:
         return "switch_one_way was not swept"
     frame, caption = _workload_points(data, keep=(SWITCH,))
     frame = frame[frame[SWITCH].notna() & (frame["service"] != "none")]
-    frame = frame[frame.groupby("experiment")[SWITCH].transform("nunique") > 1]
+    frame = frame[frame.groupby(["experiment", "workload", "service", "setting"])[SWITCH].transform("nunique") > 1]
     if frame.empty:
         return "no service results over switch_one_way"
-    figure = new_figure(9.0, 5.0)
-    ax = figure.subplots()
-    keys = frame.apply(lambda r: f"{r['workload']} ({data.label(r)})", axis=1)
-    for key in sorted(keys.unique()):
-        line = frame[keys == key].sort_values(SWITCH)
-        ax.errorbar(line[SWITCH] / 1e3, line["overhead_pct"], yerr=_errors(line), marker="o",
-                    markersize=4, capsize=2, label=key)
-    ax.set_xlabel("domain switch, one way (µs)")
-    ax.set_ylabel("overhead vs SNP CVM (%)")
-    ax.set_title(f"Overhead vs domain-switch cost\n{caption}")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    figure, panels = _experiment_panels(frame, 11.0, 5.0)
+    for experiment, ax in panels:
+        rows = frame[frame["experiment"] == experiment]
+        keys = rows.apply(lambda r: f"{r['workload']} ({data.label(r)})", axis=1)
+        for key in sorted(keys.unique()):
+            line = rows[keys == key].sort_values(SWITCH)
+            ax.errorbar(line[SWITCH] / 1e3, line["overhead_pct"], yerr=_errors(line), marker="o",
+                        markersize=4, capsize=2, label=key)
+        _symlog_y(ax)
+        ax.set_xlabel("domain switch, one way (µs)")
+        ax.set_ylabel("overhead vs SNP CVM (%)")
+        ax.set_title(f"experiment: {experiment}", loc="left")
+        _legend_below(ax)
+    figure.suptitle(f"Overhead vs domain-switch cost\n{caption}")
     return figure
 
 
@@ -204,38 +231,41 @@ def boot_time(data: FigureData) -> Figure | str:
 
 
 def time_per_domain(data: FigureData) -> Figure | str:
-    """Share of each VCPU's simulated time per domain (first replication, at calibration)."""
+    """Share of each VCPU's simulated time per domain: one row per treatment point (first
+    replication, at calibration), one column of panels per VCPU."""
     columns = {c: _VCPU_COLUMN.match(c).groups() for c in data.runs.columns if _VCPU_COLUMN.match(c)}
-    if not columns:
+    domains = [d for d in DOMAIN_COLORS if any(dom == d for _, dom in columns.values())]
+    if not domains:
         return "no vcpu<i>.<domain>_ns columns"
     runs = data.runs[(data.runs["role"] == "treatment") & (data.runs["workload"] != "boot")]
     caption = data.caption(runs)
     runs = at_calibration(runs, data.calibration)
-    runs = runs[runs["replication"] == runs.groupby("pair_key")["replication"].transform("min")]
-    domains = [d for d in DOMAIN_COLORS if any(dom == d for _, dom in columns.values())]
-    bars = []
-    for _, run in runs.sort_values(["experiment", "workload", "pair_key"]).iterrows():
-        for vcpu in sorted({int(i) for i, _ in columns.values()})[:MAX_VCPUS_SHOWN]:
-            values = np.array([float(run.get(f"vcpu{vcpu}.{d}_ns", np.nan)) for d in domains])
-            if np.isnan(values).all() or np.nansum(values) <= 0:
-                continue
-            values = np.nan_to_num(values) / np.nansum(values) * 100
-            bars.append((f"{run['workload']} — {data.label(run)} — vcpu{vcpu}", values))
-    if not bars:
+    runs = runs[runs["replication"] == runs.groupby(["experiment", "point"])["replication"].transform("min")]
+    vcpus = sorted({int(i) for i, _ in columns.values()})[:MAX_VCPUS_SHOWN]
+    labels, shares = [], []
+    for _, run in runs.sort_values(["experiment", "workload", "setting", "service", "point"]).iterrows():
+        times = np.array([[float(run.get(f"vcpu{v}.{d}_ns", np.nan)) for d in domains] for v in vcpus])
+        totals = np.nansum(times, axis=1, keepdims=True)
+        if not (totals > 0).any():
+            continue
+        labels.append(f"{run['workload']} — {data.label(run)} [{run['experiment']}]")
+        shares.append(np.where(totals > 0, np.nan_to_num(times) / np.where(totals > 0, totals, 1) * 100, 0.0))
+    if not labels:
         return "no per-VCPU times in treatment runs"
-    figure = new_figure(9.0, 1.5 + 0.3 * len(bars))
-    ax = figure.subplots()
-    left = np.zeros(len(bars))
-    matrix = np.array([values for _, values in bars])[::-1]
-    for j, domain in enumerate(domains):
-        ax.barh(range(len(bars)), matrix[:, j], left=left, label=domain,
-                color=DOMAIN_COLORS[domain])
-        left += matrix[:, j]
-    ax.set_yticks(range(len(bars)), [label for label, _ in bars][::-1])
-    ax.set_xlim(0, 100)
-    ax.set_xlabel(f"share of simulated time per VCPU (%), first {MAX_VCPUS_SHOWN} VCPUs at most")
-    ax.set_title(f"Time per domain per VCPU\n{caption}")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    matrix = np.array(shares)[::-1]  # points x VCPUs x domains, first point on top
+    figure = new_figure(4.5 + 1.6 * len(vcpus), 1.8 + 0.26 * len(labels))
+    axes = figure.subplots(1, len(vcpus), sharey=True, squeeze=False)[0]
+    for j, ax in enumerate(axes):
+        left = np.zeros(len(labels))
+        for k, domain in enumerate(domains):
+            ax.barh(range(len(labels)), matrix[:, j, k], left=left, color=DOMAIN_COLORS[domain], label=domain)
+            left += matrix[:, j, k]
+        ax.set_xlim(0, 100)
+        ax.set_title(f"vcpu{vcpus[j]}")
+        ax.set_xlabel("% of time")
+    axes[0].set_yticks(range(len(labels)), labels[::-1], fontsize=8)
+    axes[-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    figure.suptitle(f"Time per domain per VCPU (first {MAX_VCPUS_SHOWN} VCPUs at most)\n{caption}")
     return figure
 
 

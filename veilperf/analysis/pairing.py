@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from veilperf.analysis.load import IDENTITY_COLUMNS, ResultsError
-from veilperf.analysis.profile import param_name
+from veilperf.analysis.labels import describe_setting, setting_axes
 from veilperf.analysis.stats import ci_half_width
 
 PAIR_KEY = ["experiment", "pair_key", "replication"]
@@ -149,28 +149,13 @@ def pair_runs(df: pd.DataFrame) -> pd.DataFrame:
         raise ResultsError(source, "several baseline runs share one (experiment, pair_key, replication)") from None
 
 
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and np.isnan(value))
-
-
-def short_value(value: Any) -> str:
-    """A config value for labels: ``4`` not ``4.0``, three significant digits for other floats."""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, float):
-        return f"{value:.3g}"
-    return str(value)
-
-
 def _settings(df: pd.DataFrame, points: pd.DataFrame) -> pd.Series:
     """Per overhead row, its values of the experiment's non-platform axes, e.g. ``vcpu_model=static``."""
     setting = pd.Series("", index=points.index, dtype=object)
     for experiment, rows in points.groupby("experiment", sort=True):
-        axes = [a for a in sweep_axes(df[df["experiment"] == experiment]) if param_name(a) is None]
-        setting[rows.index] = rows.apply(
-            lambda r: ", ".join(f"{a.split('.')[-1]}={short_value(r[a])}" for a in axes if not _missing(r[a])),
-            axis=1,
-        ) if axes else ""
+        axes = setting_axes(sweep_axes(df[df["experiment"] == experiment]))
+        if axes:
+            setting[rows.index] = rows.apply(lambda r: describe_setting(r, axes), axis=1)
     return setting
 
 
