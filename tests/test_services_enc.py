@@ -9,6 +9,8 @@ from services_support import WORKLOADS, enclave_setup_ns, load_workload, nominal
 
 from veilperf.model.program import COMPUTE, SYSCALL, iteration_source
 from veilperf.model.sampling import draw
+from veilperf.model.system import simulate_workload
+from veilperf.units import parse_duration
 
 US = 1e3
 ENC = {"mode": "veil", "services": {"enc": {"enabled": True}}}
@@ -146,3 +148,17 @@ def test_imported_workload_as_enclave_matches_closed_form(make_cfg, milan_raw, p
     assert treat["enc.timer_exits"] == ticks
     predicted = added / native
     assert (treat["sim_time_ns"] - base["sim_time_ns"]) / base["sim_time_ns"] == pytest.approx(predicted, rel=1e-7)
+
+
+@pytest.mark.parametrize("vcpu_model", ["replicas", "static"])
+def test_creation_time_is_reported_on_either_vcpu_model(make_cfg, milan_raw, vcpu_model):
+    """enc.create_ns is the creation and replica calls: on replicas two round trips, under static
+    partitioning two requests to the DomSer VCPU (IPI to wake it, its work, polling for the
+    reply); the service's work is the same."""
+    n = nominal(milan_raw)
+    ipi, poll = (parse_duration(milan_raw["params"][k]["value"]) for k in ("ipi_notify", "poll_latency"))
+    setup = {"mode": "veil", "vcpus": 3, "vcpu_model": vcpu_model, "services": {"enc": {"enabled": True}}}
+    record = simulate_workload(make_cfg(STEPS, setup=setup, run={"iterations": 2}))
+    work = enclave_setup_ns(n) - 2 * n.round_trip - 2 * n.switch  # the two handlers only
+    crossing = 2 * n.switch if vcpu_model == "replicas" else ipi + poll
+    assert record["enc.create_ns"] == pytest.approx(work + 2 * (crossing + n.monitor), rel=1e-12)
