@@ -46,8 +46,13 @@ def replay_total(workload: dict) -> float:
     return total
 
 
-def test_hand_trace_adds_up_before_correction():
-    assert SINGLE_KERNEL + SINGLE_GAPS == pytest.approx(SINGLE_SPAN)
+def test_uncorrected_import_keeps_the_hand_counted_times():
+    trace = read_trace([FIX / "single.strace"])
+    correction, _ = estimate(trace, None, overhead_ns=0.0)
+    timeline = corrected_timeline(trace.calls[100], correction)
+    assert sum(c.kernel_ns for c in timeline.calls) == pytest.approx(SINGLE_KERNEL)
+    assert sum(c.gap_ns for c in timeline.calls) == pytest.approx(SINGLE_GAPS)
+    assert timeline.total_ns == pytest.approx(trace.span_ns)
 
 
 @pytest.mark.parametrize("wall_us, expected_us", [

@@ -64,7 +64,8 @@ def test_unfinished_resumed_signals_exits():
 
 def test_ff_files_take_pid_from_name_and_read_gz():
     t = read_trace(sorted((FIX / "ff").iterdir()))
-    assert {tid: len(calls) for tid, calls in t.calls.items()} == {300: 3, 301: 3, 302: 2}
+    assert {tid: len(calls) for tid, calls in t.calls.items()} == {300: 4, 301: 3, 302: 2}
+    assert t.warnings == []  # both children were created by the root's traced clones
     assert t.signals == {"SIGCHLD": 1}
     assert set(t.exits) == {300, 301, 302}
     assert t.span_ns == pytest.approx(750 * US)
@@ -76,6 +77,8 @@ def test_pid_bracket_prefix_epoch_timestamps_pread_pwrite():
         400: ["getppid", "pread64"], 401: ["pwrite64"]}
     assert t.calls[400][1].bytes_out == 2 and t.calls[401][0].bytes_in == 3
     assert t.span_ns == pytest.approx(23 * US)
+    assert t.warnings == ["thread 401 (" + str(FIX / "pidbracket_epoch.strace") + ":3) was not created "
+                          "by a traced clone/fork: attached later, or a corrupt pid"]
 
 
 def test_midnight_wrap():

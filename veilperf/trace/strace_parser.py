@@ -48,6 +48,7 @@ _RET = re.compile(
     r"^(?P<val>-?\d+|0x[0-9a-fA-F]+|\?)(?:<.*?>)?(?:\s+(?P<errno>E[A-Z0-9_]+))?(?:\s+\(.*\))?$"
 )
 _DAY_NS = 86_400e9
+_SPAWNS = frozenset({"clone", "clone3", "fork", "vfork"})
 
 
 @dataclass
@@ -185,6 +186,11 @@ def finish_trace(trace: ParsedTrace) -> ParsedTrace:
             calls[-1] = SyscallEvent(last.tid, last.name, last.start_ns, end - last.start_ns,
                                      None, None, 0, 0, last.source)
     trace.calls = {tid: calls for tid, calls in sorted(trace.calls.items()) if calls}
+    created = {c.ret for calls in trace.calls.values() for c in calls if c.name in _SPAWNS and c.ret}
+    roots = sorted((calls[0].start_ns, tid) for tid, calls in trace.calls.items() if tid not in created)
+    for _, tid in roots[1:]:
+        trace.warnings.append(f"thread {tid} ({trace.calls[tid][0].source}) was not created by a "
+                              "traced clone/fork: attached later, or a corrupt pid")
     if not trace.calls:
         detail = f" ({len(trace.warnings)} lines skipped; first: {trace.warnings[0]})" if trace.warnings else ""
         raise TraceError(", ".join(trace.files), None,

@@ -31,9 +31,20 @@ def is_summary(lines: list[str]) -> bool:
     return any(HEADER.match(line) for line in lines[:50])
 
 
+PCT_TOLERANCE = 0.0075  # % time is printed with 2 decimals from 6-decimal seconds
+USEC_TOLERANCE = 1.0  # usecs/call is truncated to an integer
+
+
+def _consistent(pct: float, usecs: int, row: SummaryRow, total_seconds: float) -> bool:
+    """Do a row's % time and usecs/call agree with its seconds and calls (an unedited row)?"""
+    pct_ok = total_seconds <= 0 or abs(100 * row.seconds / total_seconds - pct) <= PCT_TOLERANCE
+    return pct_ok and abs(1e6 * row.seconds / row.calls - usecs) <= USEC_TOLERANCE
+
+
 def parse_summary(path: str, lines: list[str]) -> SummaryTable:
-    """Read the table; unreadable rows are skipped with a warning, a missing total is an error."""
-    rows: list[SummaryRow] = []
+    """Read the table; unreadable or self-contradictory rows are skipped with a warning, a missing
+    total is an error."""
+    rows: list[tuple[int, float, int, SummaryRow]] = []
     warnings: list[str] = []
     total: SummaryRow | None = None
     in_table = False
@@ -54,13 +65,20 @@ def parse_summary(path: str, lines: list[str]) -> SummaryTable:
         if row.calls == 0 or row.errors > row.calls:
             warnings.append(f"{path}: line {number}: impossible counts for {row.name}; skipped")
             continue
-        rows.append(row)
+        rows.append((number, float(m["pct"]), int(m["usec"]), row))
     if total is None:
         raise TraceError(path, None, "strace -c table has no 'total' row (truncated?)")
-    if not rows:
-        raise TraceError(path, None, "strace -c table has no system-call rows")
-    listed = sum(r.calls for r in rows)
+    kept = []
+    for number, pct, usecs, row in rows:
+        if _consistent(pct, usecs, row, total.seconds):
+            kept.append(row)
+        else:
+            warnings.append(f"{path}: line {number}: {row.name}: % time or usecs/call contradict its "
+                            "seconds and calls (edited or corrupt); skipped")
+    if not kept:
+        raise TraceError(path, None, "strace -c table has no usable system-call rows")
+    listed = sum(r.calls for r in kept)
     if listed != total.calls:
         warnings.append(f"{path}: rows sum to {listed} calls but the total row says {total.calls}; "
                         "using the rows")
-    return SummaryTable(path, rows, listed, sum(r.seconds for r in rows), warnings)
+    return SummaryTable(path, kept, listed, sum(r.seconds for r in kept), warnings)
