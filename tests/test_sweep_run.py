@@ -63,10 +63,10 @@ def test_dask_local_cluster_gives_the_same_table(reference, tmp_path):
 
 
 def test_rerun_uses_the_cache_and_force_recomputes(reference, tmp_path):
-    run_sweep([EXPERIMENT], results_dir=tmp_path, jobs=1)
+    assert run_sweep([EXPERIMENT], results_dir=tmp_path, jobs=1).changed
     first = table(tmp_path, drop=[])
     again = run_sweep([EXPERIMENT], results_dir=tmp_path, jobs=1)
-    assert (again.experiments[0].run, again.experiments[0].cached) == (0, 16)
+    assert (again.experiments[0].run, again.experiments[0].cached, again.changed) == (0, 16, False)
     pd.testing.assert_frame_equal(table(tmp_path, drop=[]), first)  # wall_s too: nothing recomputed
     forced = run_sweep([EXPERIMENT], results_dir=tmp_path, jobs=1, force=True)
     assert (forced.experiments[0].run, forced.experiments[0].cached) == (16, 0)

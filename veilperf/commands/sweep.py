@@ -46,6 +46,9 @@ def handle(args: argparse.Namespace) -> int:
                                executor=args.executor, scheduler=args.scheduler, shard=shard, force=args.force)
     print("\n".join(engine.summary_lines(summary, MAX_FAILURES_SHOWN)))
     if shard is None and not args.no_plots:
-        written = engine.regenerate_analysis(args.results, [e.name for e in summary.experiments])
-        print(f"report and figures: {len(written)} files under {args.results}/ (skip with --no-plots)")
+        if summary.changed or not engine.report_exists(args.results):
+            written = engine.regenerate_analysis(args.results, [e.name for e in summary.experiments])
+            print(f"report and figures: {len(written)} files under {args.results}/ (skip with --no-plots)")
+        else:
+            print(f"report and figures: up to date under {args.results}/ (no new results)")
     return 1 if summary.failed else 0

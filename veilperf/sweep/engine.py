@@ -27,7 +27,7 @@ from veilperf.sweep.store import ResultsStore
 from veilperf.sweep.worker import Runner, run_batch
 
 __all__ = ["ExperimentPlan", "ExperimentSummary", "SweepSummary", "plan", "run_sweep",
-           "describe_points", "summary_lines", "regenerate_analysis"]
+           "describe_points", "summary_lines", "report_exists", "regenerate_analysis"]
 
 @dataclass
 class ExperimentPlan:
@@ -56,6 +56,7 @@ class SweepSummary:
     experiments: list[ExperimentSummary]
     wall_s: float
     shard: Shard | None = None
+    changed: bool = False  # some runs.parquet was written (new rows, or rows dropped)
 
     @property
     def failed(self) -> int:
@@ -129,10 +130,11 @@ def run_sweep(files: Sequence[str | Path], overrides: Sequence[str] = (), *, res
             _execute(pool, workers, plans, summaries, runner, commit)
     else:
         _write_manifests(plans, shard, commit)
+    changed = False
     if shard is None:
         for planned in plans:
-            planned.store.compact(keep={p.point_id for p in planned.points})
-    return SweepSummary(list(summaries.values()), time.perf_counter() - start, shard)
+            changed |= planned.store.compact(keep={p.point_id for p in planned.points})
+    return SweepSummary(list(summaries.values()), time.perf_counter() - start, shard, changed)
 
 
 def _write_manifests(plans: list[ExperimentPlan], shard: Shard | None, commit: str) -> None:
@@ -203,6 +205,11 @@ def summary_lines(summary: SweepSummary, max_failures: int = 20) -> list[str]:
     if len(failures) > max_failures:
         lines.append(f"  ... and {len(failures) - max_failures} more (the error column of runs.parquet has all)")
     return lines
+
+
+def report_exists(results_dir: str | Path) -> bool:
+    """Whether the analysis layer's report is already in ``results_dir``."""
+    return (Path(results_dir) / "REPORT.md").is_file()
 
 
 def regenerate_analysis(results_dir: str | Path, experiments: list[str]) -> list[Path]:

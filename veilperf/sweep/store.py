@@ -78,12 +78,13 @@ class ResultsStore:
         """``runs.parquet`` then every part, in write order."""
         return [_read(path) for path in self._sources()]
 
-    def compact(self, keep: set[str]) -> None:
+    def compact(self, keep: set[str]) -> bool:
         """Merge ``runs.parquet`` and the parts into ``runs.parquet``, keeping the last row of each
         point in ``keep`` (rows of other points are dropped); then delete the merged parts and any
-        temporary file a killed sweep left behind."""
+        temporary file a killed sweep left behind. Returns whether ``runs.parquet`` changed."""
         parts = self.part_paths()
-        if parts or not self.runs_path.exists() or not self._ids(self.runs_path) <= keep:
+        changed = bool(parts) or not self.runs_path.exists() or not self._ids(self.runs_path) <= keep
+        if changed:
             self.directory.mkdir(parents=True, exist_ok=True)
             write_table_atomic(merge_tables(self.read_all(), keep), self.runs_path)
         for path in parts:
@@ -92,6 +93,7 @@ class ResultsStore:
             leftover.unlink()
         if self.parts_dir.is_dir() and not any(self.parts_dir.iterdir()):
             self.parts_dir.rmdir()
+        return changed
 
     @staticmethod
     def _ids(path: Path) -> set[str]:
