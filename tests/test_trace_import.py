@@ -11,6 +11,7 @@ import yaml
 
 from veilperf.cli import main
 from veilperf.config.workload import WorkloadSpec
+from veilperf.run import run_resolved
 from veilperf.trace.correction import corrected_timeline, estimate, lanes
 from veilperf.trace.importer import ImportOptions, import_trace
 from veilperf.trace.reader import read_trace, sha256_of
@@ -172,13 +173,12 @@ def _milan() -> dict:
 def test_cvm_simulation_reproduces_untraced_wall_time(mode, length_factor):
     """Single-thread real trace (sha256sum of 64 MiB): imported with the measured untraced wall
     time, simulated in cvm mode on one VCPU, it takes that wall time (x length) within 5%."""
-    run = pytest.importorskip("veilperf.run", reason="run layer (veilperf.run.run_resolved) missing")
     path = TRACES / "sha256sum.strace.gz"
     wall = _measured_wall_ns("sha256sum")
     calls = read_trace([path]).call_count
     length = calls * length_factor if length_factor else None
     result = import_trace([path], ImportOptions(mode=mode, wall_time_ns=wall, length=length))
-    record = run.run_resolved({"name": "trace-check", "kind": "workload", "platform": _milan(),
+    record = run_resolved({"name": "trace-check", "kind": "workload", "platform": _milan(),
                                "setup": {"mode": "cvm", "vcpus": 1}, "workload": result.workload,
                                "seed": 3})
     assert result.traced_span_ns > wall  # else the correction falls back and this test is moot

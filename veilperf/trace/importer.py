@@ -60,6 +60,8 @@ class ImportOptions:
 
 @dataclass
 class ImportResult:
+    """The imported workload and an account of how it was made."""
+
     workload: dict  # validated; ready for yaml_out.dump
     warnings: list[str]
     expected_total_ns: float  # sum over threads of the workload's expected time
@@ -101,8 +103,7 @@ def import_trace(paths: list[str | Path], options: ImportOptions) -> ImportResul
         first = exc.errors()[0]
         raise ConfigError(files[0], ".".join(map(str, first["loc"])),
                           f"imported workload is invalid: {first['msg']}") from None
-    warnings = parsed.warnings
-    return ImportResult(workload, warnings, expected, span, removed)
+    return ImportResult(workload, parsed.warnings, expected, span, removed)
 
 
 def _mtime_date(path: str | Path) -> str:
