@@ -138,3 +138,15 @@ def test_overheads_of_the_synthetic_store_recover_its_toy_costs(data):
     assert gzip["overhead_pct"] == pytest.approx(1.5, rel=0.02)  # 150 ns added to 10 us per iteration
     assert gzip["ci_low"] <= gzip["overhead_pct"] <= gzip["ci_high"]
     assert overheads(data.runs).shape[0] == data.over.shape[0]
+
+
+def test_without_a_manifest_the_report_says_what_stands_in_for_calibration(results, tmp_path):
+    folder = tmp_path / "enclave"
+    folder.mkdir()
+    (folder / "runs.parquet").write_bytes((results / "enclave" / "runs.parquet").read_bytes())
+    report([folder], tmp_path / "REPORT.md")
+    text = (tmp_path / "REPORT.md").read_text()
+    assert "No manifest.yaml was found" in text
+    assert "(switch_one_way = 2.07 us)" in text  # median of the swept 1.6, 2.07, 6 us
+    assert "| switch_one_way | — | derived | [1.6 us, 6 us] | 1.6 us – 6 us (3 values) |" in text
+    assert "| tlb_flush_global | 1 us | [200 ns, 5 us] | not swept |" in text

@@ -49,10 +49,13 @@ class FigureData:
         ok = ok.merge(settings, on=["experiment", "point"], how="left")
         return cls(ok, over, calibration_point(runs, over.attrs["axes"], manifests))
 
+    def swept_calibration(self, frame: pd.DataFrame, keep: tuple[str, ...] = ()) -> dict[str, float]:
+        """The calibrated values of the parameters that vary in ``frame`` (except ``keep``)."""
+        return {c: v for c, v in self.calibration.items() if c not in keep and c in frame and frame[c].nunique() > 1}
+
     def caption(self, frame: pd.DataFrame, keep: tuple[str, ...] = ()) -> str:
         """Which calibrated values of the parameters swept in ``frame`` a figure is drawn at."""
-        shown = {c: v for c, v in self.calibration.items()
-                 if c not in keep and c in frame and frame[c].nunique() > 1}
+        shown = self.swept_calibration(frame, keep)
         return textwrap.fill(f"at {describe_point(shown)}", 100) if shown else "calibrated platform values"
 
     @staticmethod

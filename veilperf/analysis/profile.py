@@ -175,6 +175,8 @@ def _raw_text(value: Any) -> str:
 
 
 def _params_from_columns(runs: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """Provenance from the ``cfg.platform.*`` columns (no manifest): SI numbers rendered with units;
+    a swept parameter's own value is unknown here and shown as a dash."""
     params: dict[str, dict[str, Any]] = {}
     first = runs.iloc[0]
     for column in sorted(runs.columns):
@@ -182,9 +184,13 @@ def _params_from_columns(runs: pd.DataFrame) -> dict[str, dict[str, Any]]:
         if name is None:
             continue
         stem = column.removesuffix(".value")
+        declared = first.get(f"{stem}.range")
         params[name] = {
-            "value": format_value(name, first[column]),
-            **{f: first.get(f"{stem}.{f}") for f in ("kind", "source", "range")},
+            "value": "—" if runs[column].nunique() > 1 else format_value(name, first[column]),
+            "kind": first.get(f"{stem}.kind"),
+            "source": first.get(f"{stem}.source"),
+            "range": None if declared is None or _raw_text(declared) == "" else
+            [format_value(name, bound) for bound in declared],
         }
     return params
 

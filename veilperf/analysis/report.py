@@ -11,7 +11,23 @@ import pandas as pd
 
 from veilperf.analysis.claims import Claim, check_claims
 from veilperf.analysis.figures import FigureData
-from veilperf.analysis.profile import parameter_table
+from veilperf.analysis.profile import describe_point, parameter_table
+
+METHOD = [
+    "## Method",
+    "",
+    "- Every treatment run (Veil) is paired with the baseline run (plain SNP CVM) of the same `pair_key` "
+    "and replication, which share a seed (common random numbers).",
+    "- Overhead of one pair = (treatment cost per unit of work / baseline's - 1) x 100, the cost being "
+    "simulated time per completed iteration (fixed-iteration runs), 1 / throughput (fixed-duration runs), "
+    "mean latency per request (open-loop servers, whose throughput is set by the arrival rate), or the "
+    "whole boot (boot runs; the increment is treatment minus baseline).",
+    "- Each point reports the mean over replications with a 95% Student-t interval (a single replication "
+    "gives a zero-width interval). Failed runs and treatments without a baseline are left out.",
+    "- Claims use Veil as built: points of design alternatives the paper did not measure (static VCPU "
+    "partitioning, switchless ocalls, batched audit records) are shown in the figures but not counted.",
+    "",
+]
 
 FIGURE_TITLES = {
     "overhead_by_service": "Overhead per workload and service (bars: 95% CI; band: the paper's 2–64% claim)",
@@ -64,7 +80,10 @@ def render_report(
         "Veil (Ahmad et al., ASPLOS 2023) claims three headline results. Each is checked here against "
         "the simulator's predictions, computed from mechanism costs and workload descriptions only; the "
         "paper's numbers are the claims being checked, never inputs. Claims are read at the calibrated "
-        f"platform values ({data.caption(data.over)}); sensitivity sweeps are in the figures.",
+        f"platform values ({describe_point(data.swept_calibration(data.over)) or 'none swept'}); sensitivity "
+        "sweeps are in the figures."
+        + ("" if manifests else " No manifest.yaml was found beside the results, so for each swept platform "
+           "parameter the median swept value stands in for its calibrated value."),
         "",
         f"Experiments: {', '.join(experiments)}; {len(data.runs)} successful runs, "
         f"{data.over.attrs.get('failed_runs', 0)} failed runs left out.",
@@ -74,6 +93,7 @@ def render_report(
         "",
         *_claims_table(claims),
         "",
+        *METHOD,
     ]
     for claim in claims:
         lines += [f"### {claim.claim}: {claim.verdict}", "", f"Paper: {claim.paper}. Simulated: {claim.simulated}.",
