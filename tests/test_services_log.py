@@ -126,3 +126,37 @@ def test_audit_classes_follow_the_rule_sets():
         ["file", "file", "io", "io", "network", "fileinfo"]
     assert names_path("openat") and names_path("newfstatat") and not names_path("read")
     assert syscall_class("no_such_call") == "other"
+
+
+@pytest.mark.parametrize("with_spare", [False, True])
+def test_reader_runs_on_a_spare_vcpu_when_there_is_one(milan_raw, with_spare):
+    """Two drains of 40 records of 256 B each: 2 x 10,240 B / 128 B = 160 read calls. With a spare VCPU the
+    reader runs there (busy and held, nothing stolen from the workload's VCPU); without one the
+    cost is stolen from the workload's VCPU, to be paid at its next flush."""
+    import simpy
+
+    from veilperf.config.services import LogService as LogSettings
+    from veilperf.model.costs import PlatformCosts
+    from veilperf.model.domains import SER
+    from veilperf.model.vcpu import Ledger, Vcpu
+    from veilperf.run import validate_raw
+    from veilperf.services.log import LogService
+
+    n = nominal(milan_raw)
+    profile = validate_raw({"name": "t", "kind": "boot", "platform": milan_raw, "boot": {"memory": "1GiB"}}).platform
+    service = LogService(LogSettings(enabled=True, reader_period="1ms"), PlatformCosts.from_profile(profile))
+    env, ledger = simpy.Environment(), Ledger()
+    app, spare = Vcpu(0), Vcpu(1)
+    env.process(service.reader(env, [app], ledger, [spare] if with_spare else None))
+    for at in (0.5e6, 1.5e6):
+        env.run(until=at)
+        for _ in range(40):
+            service.ring.append(256)
+    env.run(until=2.5e6)
+    cost = 160 * (n.round_trip + n.copy(READ_CHUNK))
+    assert service.read_calls == 160 and ledger.switches[1][3] == 160
+    target, other = (spare, app) if with_spare else (app, spare)
+    assert target.switching + target.busy[SER] == pytest.approx(cost, rel=1e-12)
+    assert (target.held, target.steal) == ((pytest.approx(cost, rel=1e-12), 0.0) if with_spare
+                                           else (0.0, pytest.approx(cost, rel=1e-12)))
+    assert other.switching == other.steal == other.held == 0.0

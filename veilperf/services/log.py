@@ -107,15 +107,21 @@ class LogService:
                 self.ring.append(r[0])
             batch.clear()
 
-    def reader(self, env: simpy.Environment, vcpus: list["Vcpu"], ledger: "Ledger") -> "Gen":
-        """Drain the ring every ``reader_period``; the reads' cost is stolen from the app VCPUs
-        in turn (the reader is a kernel thread sharing them)."""
+    def reader(self, env: simpy.Environment, vcpus: list["Vcpu"], ledger: "Ledger",
+               spare: list["Vcpu"] | None = None) -> "Gen":
+        """Drain the ring every ``reader_period``, one service call per ``read_chunk`` bytes.
+
+        The reader is a kernel thread. Given ``spare`` VCPUs (ones no workload thread runs on),
+        the scheduler runs it there, in parallel with the workload: the VCPU is busy (and held)
+        for the reads. Otherwise the reads' cost is stolen from the workload's ``vcpus`` in turn
+        and paid by the thread running there at its next flush."""
         period = self.settings.reader_period
         chunk = self.settings.read_chunk
         costs = self.costs
         per_call_switch = 2 * costs.switch_one_way
         per_call_monitor = costs.monitor_overhead_ns()
         per_call_copy = costs.copy_ns(chunk)
+        targets = list(spare) if spare else list(vcpus)
         turn = 0
         while True:
             yield env.timeout(period)
@@ -123,12 +129,16 @@ class LogService:
             calls = math.ceil(nbytes / chunk)
             if not calls:
                 continue
-            vcpu = vcpus[turn % len(vcpus)]
+            vcpu = targets[turn % len(targets)]
             turn += 1
             self.read_calls += calls
+            cost = calls * (per_call_switch + per_call_monitor + per_call_copy)
             vcpu.switching += calls * per_call_switch
             vcpu.busy[SER] += calls * (per_call_monitor + per_call_copy)
-            vcpu.steal += calls * (per_call_switch + per_call_monitor + per_call_copy)
+            if spare:
+                vcpu.held += cost
+            else:
+                vcpu.steal += cost
             ledger.switches[UNT][SER] += calls
             ledger.switches[SER][UNT] += calls
             ledger.causes[SWITCH] += calls * per_call_switch
