@@ -166,27 +166,39 @@ def overhead_vs_switch_cost(data: FigureData) -> Figure | str:
 
 
 def overhead_by_cause(data: FigureData) -> Figure | str:
-    """Veil-added time per unit of work, stacked by cause (switches, copies, monitor, service, queue)."""
+    """How Veil's added time splits by cause (switches, copies, monitor, service, queueing...): one
+    100% bar per service point, the total overhead written beside it; one panel per experiment."""
     frame, caption = _workload_points(data)
     frame = frame[frame["service"] != "none"]
     causes = sorted(c for c in frame.columns if c.startswith("cause.") and frame[c].notna().any())
     if frame.empty or not causes:
         return "no cause.* columns for service results"
-    per_unit = frame["completed"].where(frame["completed"] > 0) if "completed" in frame else 1.0
-    labels = frame.apply(lambda r: f"{r['workload']} — {data.label(r)} [{r['experiment']}]", axis=1)
-    order = np.argsort(labels.to_numpy(), kind="stable")[::-1]
-    figure = new_figure(9.0, 1.5 + 0.32 * len(frame))
-    ax = figure.subplots()
-    left = np.zeros(len(frame))
-    for i, cause in enumerate(causes):
-        value = (frame[cause].fillna(0.0) / per_unit / 1e3).to_numpy()[order]
-        ax.barh(range(len(frame)), value, left=left, color=matplotlib.colormaps["tab10"](i),
-                label=cause.removeprefix("cause.").removesuffix("_ns"))
-        left += value
-    ax.set_yticks(range(len(frame)), labels.to_numpy()[order])
-    ax.set_xlabel("Veil-added time per iteration or request (µs)")
-    ax.set_title(f"Overhead by cause\n{caption}")
-    ax.legend(loc="lower right")
+    totals = frame[causes].fillna(0.0).sum(axis=1)
+    frame = frame[totals > 0]
+    if frame.empty:
+        return "no Veil-added time recorded by cause"
+    counts = frame.groupby("experiment").size()
+    figure = new_figure(13.0, 1.2 + 0.9 * len(counts) + 0.24 * len(frame))
+    axes = figure.subplots(len(counts), 1, squeeze=False, height_ratios=[1.5 + n for n in counts])[:, 0]
+    colors = {cause: matplotlib.colormaps["tab10"](i) for i, cause in enumerate(causes)}
+    for ax, (experiment, rows) in zip(axes, frame.groupby("experiment", sort=True)):
+        rows = rows.assign(label=rows.apply(lambda r: f"{r['workload']} — {data.label(r)}", axis=1))
+        rows = rows.sort_values("label", ascending=False)
+        shares = rows[causes].fillna(0.0).to_numpy()
+        shares = shares / shares.sum(axis=1, keepdims=True) * 100
+        left = np.zeros(len(rows))
+        for j, cause in enumerate(causes):
+            ax.barh(range(len(rows)), shares[:, j], left=left, color=colors[cause],
+                    label=cause.removeprefix("cause.").removesuffix("_ns"))
+            left += shares[:, j]
+        for y, overhead in enumerate(rows["overhead_pct"]):
+            ax.text(101, y, f"{overhead:+.1f}%", va="center", fontsize=8)
+        ax.set_yticks(range(len(rows)), rows["label"], fontsize=8)
+        ax.set_xlim(0, 112)
+        ax.set_title(f"experiment: {experiment}", loc="left")
+    axes[-1].set_xlabel("share of Veil-added time by cause (%); total overhead vs SNP CVM at the right")
+    axes[0].legend(loc="lower left", bbox_to_anchor=(0.0, 1.08), ncol=len(causes), frameon=False)
+    figure.suptitle(f"Overhead by cause\n{caption}")
     return figure
 
 
@@ -309,10 +321,17 @@ def replicas_vs_static(data: FigureData) -> Figure | str:
     if VCPU_MODEL not in frame or frame[VCPU_MODEL].nunique() < 2:
         return "no results comparing cfg.setup.vcpu_model replicas and static"
     frame = frame[frame.groupby(["experiment", "workload"])[VCPU_MODEL].transform("nunique") > 1]
-    frame = frame.assign(workload=frame["workload"] + " · " + frame["service"])
-    figure = new_figure(max(7.0, 0.9 * frame["workload"].nunique() + 3.0), 4.8)
+    others = frame["setting"].str.replace(r"(^|, )vcpu_model=\w+", "", regex=True).str.removeprefix(", ")
+    others = others.map(lambda text: textwrap.fill(text, 28))
+    group = frame["workload"] + " · " + frame["service"] + np.where(others != "", "\n" + others, "")
+    frame = frame.assign(workload=group)
+    figure = new_figure(max(7.0, 1.1 * frame["workload"].nunique() + 2.0), 6.0)
     ax = figure.subplots()
     _grouped_bars(ax, frame, frame[VCPU_MODEL].astype(str))
+    ax.tick_params(axis="x", labelsize=8, labelrotation=0)
+    for label in ax.get_xticklabels():
+        label.set_horizontalalignment("center")
+    _symlog_y(ax)
     ax.set_ylabel("overhead vs SNP CVM (%)")
     ax.set_title(f"VCPU replicas vs static partitioning\n{caption}")
     ax.legend(title="VCPU model")
