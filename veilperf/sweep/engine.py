@@ -1,5 +1,6 @@
-"""Plan and run sweeps: load and validate every experiment, skip finished points, run the rest
-in batches on an executor, store each finished batch at once, compact, summarise.
+"""Plan and run sweeps: load every experiment, expand and validate its points on the executor,
+skip finished points, run the rest in batches on the same executor, store each finished batch at
+once, compact, summarise.
 
 Library entry points: :func:`plan` (no side effects; what ``--dry-run`` shows) and
 :func:`run_sweep`. After a sweep (not a shard), ``runs.parquet`` holds exactly the experiment's
@@ -9,6 +10,7 @@ current points: rows of points the experiment no longer has (an axis value edite
 
 from __future__ import annotations
 
+import math
 import time
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass, field
@@ -16,18 +18,21 @@ from pathlib import Path
 from typing import Sequence
 
 from veilperf.config.loader import Experiment, load_experiment
-from veilperf.sweep.batching import Batcher
 from veilperf.errors import ConfigError
+from veilperf.sweep.batching import Batcher
 from veilperf.sweep.executors import InProcessExecutor, open_executor
 from veilperf.sweep.manifest import git_commit, manifest_text
 from veilperf.sweep.options import Shard, SweepError, check_executor, default_jobs
-from veilperf.sweep.points import Point, expand, validate_raw_point
+from veilperf.sweep.points import Point, combinations, distinct
 from veilperf.sweep.progress import progress_bar
 from veilperf.sweep.store import ResultsStore
-from veilperf.sweep.worker import Runner, run_batch
+from veilperf.sweep.worker import Runner, expand_chunk, run_batch
 
-__all__ = ["ExperimentPlan", "ExperimentSummary", "SweepSummary", "plan", "run_sweep",
-           "describe_points", "summary_lines", "report_exists", "regenerate_analysis"]
+__all__ = ["ExperimentPlan", "ExperimentSummary", "SweepSummary", "load_experiments", "plan", "plan_loaded",
+           "run_sweep", "describe_points", "summary_lines", "report_exists", "regenerate_analysis"]
+
+CHUNKS_PER_WORKER = 4  # expansion and validation are spread over the workers in this many chunks each
+
 
 @dataclass
 class ExperimentPlan:
@@ -63,35 +68,58 @@ class SweepSummary:
         return sum(len(e.failures) for e in self.experiments)
 
 
-def plan(files: Sequence[str | Path], overrides: Sequence[str] = (), *, results_dir: str | Path = "results",
-         shard: Shard | None = None, force: bool = False) -> list[ExperimentPlan]:
-    """Load and expand every experiment, read what is cached, and validate every point that will
-    run (cached points were validated when they ran) -- all before anything runs.
-
-    Raises ConfigError (naming file and key) for the first bad file or point. Writes nothing.
-    """
-    plans: list[ExperimentPlan] = []
-    seen: dict[str, str] = {}
+def load_experiments(files: Sequence[str | Path], overrides: Sequence[str] = ()) -> list[tuple[Experiment, str]]:
+    """Each experiment with its file text; ConfigError for a bad file or two files with one name."""
+    loaded: list[tuple[Experiment, str]] = []
     for file in files:
         exp = load_experiment(file, overrides)
-        if exp.name in seen:
-            raise ConfigError(file, "name", f"experiment name {exp.name!r} is also used by {seen[exp.name]}; "
-                                            "results would collide in one directory")
-        seen[exp.name] = str(file)
+        for other, _ in loaded:
+            if other.name == exp.name:
+                raise ConfigError(file, "name", f"experiment name {exp.name!r} is also used by {other.file}; "
+                                                "results would collide in one directory")
+        loaded.append((exp, Path(file).read_text(encoding="utf-8")))
+    return loaded
+
+
+def plan(files: Sequence[str | Path], overrides: Sequence[str] = (), *, results_dir: str | Path = "results",
+         shard: Shard | None = None, force: bool = False) -> list[ExperimentPlan]:
+    """Load and plan ``files`` in this process (see :func:`plan_loaded`). Writes nothing."""
+    return plan_loaded(load_experiments(files, overrides), results_dir=results_dir, shard=shard, force=force)
+
+
+def plan_loaded(loaded: list[tuple[Experiment, str]], *, results_dir: str | Path, shard: Shard | None = None,
+                force: bool = False, pool: Executor | None = None, workers: int = 1) -> list[ExperimentPlan]:
+    """Expand every experiment, read what is cached, and validate every point that will run (cached
+    points were validated when they ran) -- all before anything runs. The work is spread over
+    ``pool`` in chunks of combinations. Raises ConfigError (naming file and key) for the first bad
+    point in experiment order. Writes nothing."""
+    pool = pool or InProcessExecutor()
+    submitted = []
+    for exp, text in loaded:
         store = ResultsStore(Path(results_dir) / exp.name)
-        finished = set() if force else store.finished_ids()
-
-        def is_todo(point: Point) -> bool:
-            return point.point_id not in finished and (shard is None or shard.holds(point.point_id))
-
-        def check(point: Point, raw: dict) -> None:
-            if is_todo(point):
-                validate_raw_point(exp, point, raw)
-
-        points = expand(exp, check)
-        selected = [p for p in points if shard is None or shard.holds(p.point_id)]
-        todo = [p for p in selected if is_todo(p)]
-        plans.append(ExperimentPlan(exp, Path(file).read_text(encoding="utf-8"), store, points, selected, todo))
+        finished = frozenset() if force else frozenset(store.finished_ids())
+        combos = combinations(exp)
+        size = max(1, math.ceil(len(combos) / (workers * CHUNKS_PER_WORKER)))
+        futures = [pool.submit(expand_chunk, exp, combos[i:i + size], finished, shard)
+                   for i in range(0, len(combos), size)]
+        submitted.append((exp, text, store, finished, futures))
+    plans = []
+    try:
+        for exp, text, store, finished, futures in submitted:
+            points: list[Point] = []
+            for future in futures:
+                chunk, error = future.result()
+                if error is not None:
+                    raise ConfigError(*error)
+                points += chunk
+            points = distinct(points)
+            selected = [p for p in points if shard is None or shard.holds(p.point_id)]
+            todo = [p for p in selected if p.point_id not in finished]
+            plans.append(ExperimentPlan(exp, text, store, points, selected, todo))
+    finally:
+        for *_, futures in submitted:
+            for future in futures:
+                future.cancel()
     return plans
 
 
@@ -120,16 +148,16 @@ def run_sweep(files: Sequence[str | Path], overrides: Sequence[str] = (), *, res
     replacement must be picklable for process and Dask workers)."""
     check_executor(executor, scheduler)
     start = time.perf_counter()
-    plans = plan(files, overrides, results_dir=results_dir, shard=shard, force=force)
-    summaries = {p.exp.name: ExperimentSummary(p.exp.name, p.store.directory, len(p.selected),
-                                          run=len(p.todo), cached=len(p.selected) - len(p.todo)) for p in plans}
+    loaded = load_experiments(files, overrides)
     commit = git_commit()
-    if any(p.todo for p in plans):
-        with open_executor(executor, jobs or default_jobs(), scheduler) as (pool, workers):
-            _write_manifests(plans, shard, commit)
-            _execute(pool, workers, plans, summaries, runner, commit)
-    else:
+    with open_executor(executor, jobs or default_jobs(), scheduler) as (pool, workers):
+        plans = plan_loaded(loaded, results_dir=results_dir, shard=shard, force=force, pool=pool, workers=workers)
+        summaries = {p.exp.name: ExperimentSummary(p.exp.name, p.store.directory, len(p.selected),
+                                                   run=len(p.todo), cached=len(p.selected) - len(p.todo))
+                     for p in plans}
         _write_manifests(plans, shard, commit)
+        if any(p.todo for p in plans):
+            _execute(pool, workers, plans, summaries, runner, commit)
     changed = False
     if shard is None:
         for planned in plans:

@@ -27,7 +27,8 @@ from veilperf.config.loader import Experiment, validate_point
 from veilperf.errors import ConfigError
 from veilperf.sweep.identity import derive_seed, digest
 
-__all__ = ["Point", "expand", "raw_point", "validate_raw_point", "axis_combinations"]
+__all__ = ["Point", "Combination", "expand", "combinations", "expand_combinations", "distinct", "raw_point",
+           "axis_combinations"]
 
 TREATMENT = "treatment"
 BASELINE = "baseline"
@@ -108,24 +109,38 @@ def _points_of(exp: Experiment, workload_index: int | None,
             ), raw
 
 
-def expand(exp: Experiment, visit: Callable[[Point, dict], None] | None = None) -> list[Point]:
-    """All points of ``exp`` in a stable order, each point id once (see the module docstring).
+Combination = tuple[int | None, dict[str, Any]]
+"""One workload (its index, None for boot experiments) with one grid x zip assignment."""
 
-    ``visit(point, raw)`` is called once per distinct point with its raw config (valid only during
-    the call), e.g. to validate it without resolving it a second time.
-    """
+
+def combinations(exp: Experiment) -> list[Combination]:
+    """Every combination of ``exp``, in order: workloads, then axis values."""
+    return [(index, assignments) for index in _workload_indices(exp) for assignments in axis_combinations(exp)]
+
+
+def expand_combinations(exp: Experiment, combos: list[Combination],
+                        validate_if: Callable[[str], bool] = lambda point_id: False) -> list[Point]:
+    """The treatment and baseline points of ``combos`` in order (duplicates kept), validating the
+    raw config of each point whose id passes ``validate_if`` (raises ConfigError)."""
+    points = []
+    for workload_index, assignments in combos:
+        for point, raw in _points_of(exp, workload_index, assignments):
+            if validate_if(point.point_id):
+                validate_point(exp, raw, workload_index=point.workload_index, baseline=point.role == BASELINE)
+            points.append(point)
+    return points
+
+
+def distinct(points: list[Point]) -> list[Point]:
+    """Each point id once, at its first position; a point both treatment and baseline is a baseline."""
     by_id: dict[str, Point] = {}
-    for workload_index in _workload_indices(exp):
-        for assignments in axis_combinations(exp):
-            for point, raw in _points_of(exp, workload_index, assignments):
-                known = by_id.get(point.point_id)
-                if known is None and visit is not None:
-                    visit(point, raw)
-                if known is None or (point.role == BASELINE and known.role == TREATMENT):
-                    by_id[point.point_id] = point
+    for point in points:
+        known = by_id.get(point.point_id)
+        if known is None or (point.role == BASELINE and known.role == TREATMENT):
+            by_id[point.point_id] = point
     return list(by_id.values())
 
 
-def validate_raw_point(exp: Experiment, point: Point, raw: dict) -> None:
-    """Validate one point's raw config; raises ConfigError naming the file and key it came from."""
-    validate_point(exp, raw, workload_index=point.workload_index, baseline=point.role == BASELINE)
+def expand(exp: Experiment) -> list[Point]:
+    """All points of ``exp`` in a stable order, each point id once (see the module docstring)."""
+    return distinct(expand_combinations(exp, combinations(exp)))

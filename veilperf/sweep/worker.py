@@ -1,4 +1,5 @@
-"""What runs on a worker: one batch of points of one experiment, to one Arrow table.
+"""What runs on a worker: expanding and validating a chunk of an experiment's combinations, and
+running one batch of points of one experiment to one Arrow table.
 
 Batches keep per-point overhead low: the experiment is shipped once per batch, each point's raw
 config is rebuilt on the worker from its small :class:`~veilperf.sweep.points.Point`, and the
@@ -15,13 +16,28 @@ import pyarrow as pa
 
 from veilperf import __version__
 from veilperf.config.loader import Experiment
-from veilperf.sweep.points import Point, raw_point
+from veilperf.errors import ConfigError
+from veilperf.sweep.options import Shard
+from veilperf.sweep.points import Combination, Point, expand_combinations, raw_point
 from veilperf.sweep.table import records_to_table
 
-__all__ = ["Runner", "run_batch", "identity_columns"]
+__all__ = ["Runner", "expand_chunk", "run_batch", "identity_columns"]
 
 Runner = Callable[[dict], dict]
 """Simulates one raw point and returns its flat record (default: ``veilperf.run.run_resolved``)."""
+
+
+def expand_chunk(exp: Experiment, combos: list[Combination], finished: frozenset[str],
+                 shard: Shard | None) -> tuple[list[Point], tuple[str, str, str] | None]:
+    """The points of ``combos``, validating those that will run (not ``finished``, in ``shard``).
+    A bad point comes back as ``(file, key_path, message)`` for the main process to raise."""
+    def will_run(point_id: str) -> bool:
+        return point_id not in finished and (shard is None or shard.holds(point_id))
+
+    try:
+        return expand_combinations(exp, combos, will_run), None
+    except ConfigError as exc:
+        return [], (exc.file, exc.key_path, exc.message)
 
 
 def identity_columns(point: Point, commit: str) -> dict:
