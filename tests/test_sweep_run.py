@@ -97,7 +97,8 @@ def test_failing_points_are_recorded_and_the_rest_complete(tmp_path):
     assert (rerun.experiments[0].run, rerun.experiments[0].cached, rerun.failed) == (2, 6, 2)
 
 
-def test_bad_point_fails_before_anything_runs_naming_file_and_key(tmp_path):
+@pytest.mark.parametrize("jobs", [1, 2])  # validated in this process, or on worker processes
+def test_bad_point_fails_before_anything_runs_naming_file_and_key(tmp_path, jobs):
     bad = tmp_path / "bad.yaml"
     bad.write_text(EXPERIMENT.read_text().replace("[1.6us, 6us]", "[1.6us, 6 parsecs]")
                    .replace("name: sweeptest", "name: sweepbad")
@@ -105,7 +106,7 @@ def test_bad_point_fails_before_anything_runs_naming_file_and_key(tmp_path):
                    .replace("tiny-workload.yaml", str(FIXTURES / "tiny-workload.yaml")))
     calls = []
     with pytest.raises(ConfigError) as info:
-        run_sweep([EXPERIMENT, bad], results_dir=tmp_path / "results", jobs=1, runner=calls.append)
+        run_sweep([EXPERIMENT, bad], results_dir=tmp_path / "results", jobs=jobs, runner=calls.append)
     assert info.value.file == str(bad)
     assert "platform.params.switch_one_way" in info.value.key_path
     assert calls == [] and not (tmp_path / "results").exists()
