@@ -17,11 +17,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "points ran, 1 some points failed (listed at the end), 2 bad input.")
     parser.add_argument("files", nargs="+", metavar="FILE", help="experiment YAML files")
     parser.add_argument("--jobs", "-j", default=None, metavar="N",
-                        help="worker processes (default: all cores; 1 runs in this process)")
+                        help="worker processes (default: all cores; 1 runs in this process); with --executor "
+                             "dask and no --scheduler, the LocalCluster's workers")
     parser.add_argument("--executor", default="local", metavar="|".join(EXECUTORS),
                         help="local processes (default) or a Dask cluster (needs veilperf[dask])")
     parser.add_argument("--scheduler", metavar="ADDR",
-                        help="Dask scheduler address, e.g. tcp://host:8786 (default: start a LocalCluster)")
+                        help="Dask scheduler of an existing cluster, e.g. tcp://host:8786, whose workers have "
+                             "this veilperf installed (default: start a LocalCluster on 127.0.0.1)")
     parser.add_argument("--shard", metavar="K/N", help="run only shard K of N (merge with `veilperf collect`)")
     parser.add_argument("--force", action="store_true", help="rerun points that are already in the results")
     parser.add_argument("--dry-run", action="store_true", help="list the points and exit; writes nothing")
