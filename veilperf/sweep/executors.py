@@ -74,4 +74,4 @@ def _dask_executor(jobs: int, scheduler: str | None) -> Iterator[tuple[Executor,
         except OSError as exc:
             raise SweepError(f"--scheduler {address}: cannot connect to a Dask scheduler: {exc}") from None
         workers = max(1, sum(client.nthreads().values()))
-        yield client.get_executor(), workers
+        yield client.get_executor(pure=False), workers  # every batch is a new task, never a cached one
