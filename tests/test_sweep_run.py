@@ -176,3 +176,13 @@ def test_dry_run_lists_every_point_and_writes_nothing(tmp_path):
     assert lines[0].startswith("sweeptest: 16 points (8 treatment, 8 baseline), 16 to run")
     assert len(lines) == 17 and all("platform.params.switch_one_way=" in line for line in lines[1:])
     assert not any(tmp_path.iterdir())
+
+
+def test_collect_refuses_shards_of_different_runs(tmp_path):
+    from veilperf.sweep.options import SweepError
+
+    run_sweep([EXPERIMENT], results_dir=tmp_path / "a", jobs=1, shard=parse_shard("1/2"))
+    run_sweep([EXPERIMENT], ["seed=8"], results_dir=tmp_path / "b", jobs=1, shard=parse_shard("2/2"))
+    with pytest.raises(SweepError, match="different runs"):
+        collect([tmp_path / "a", tmp_path / "b"], tmp_path / "merged")
+    assert not (tmp_path / "merged").exists()
