@@ -179,3 +179,31 @@ def test_aggregated_costs_equal_event_per_op(make_cfg, setup):
             assert value == fine[key], key
         else:
             assert value == pytest.approx(fine[key], rel=1e-9, abs=1e-3), key
+
+
+def test_shared_vcpu_switches_enclave_once_per_time_slice(make_cfg):
+    """Two enclave threads on one VCPU: each holds it for a scheduler quantum (1 ms = ten 100 us
+    iterations), so the enclave is entered and left once per slice, not once per iteration.
+    The first slice also pays the enclave's creation (~14 ms > quantum), so it ends after one
+    iteration: thread 0 has 1 + ceil(99 / 10) = 11 slices, thread 1 (replica exists) 10."""
+    cfg = make_cfg([{"compute": "100us"}],
+                   setup={"mode": "veil", "vcpus": 1, "sched_quantum": "1ms",
+                          "services": {"enc": {"enabled": True, "timer_hz": "0Hz"}}},
+                   workload={"threads": 2}, run={"iterations": 100})
+    record = simulate_workload(cfg)
+    slices = 1 + math.ceil(99 / 10) + 100 // 10
+    assert record["switches.unt_enc"] == slices
+    assert record["switches.enc_unt"] == slices
+    assert record["completed"] == 200
+
+
+def test_static_enclave_vcpu_stays_in_domenc(make_cfg):
+    """Under static partitioning the enclave VCPU is dedicated to DomEnc and ocalls are messages:
+    no domain switch at all, however many threads share it."""
+    cfg = make_cfg([{"compute": "20us"}, {"syscall": {"name": "read", "kernel": "1us"}}],
+                   setup={"mode": "veil", "vcpus": 3, "vcpu_model": "static", "sched_quantum": "50us",
+                          "services": {"enc": {"enabled": True}}},
+                   workload={"threads": 3}, run={"iterations": 50})
+    record = simulate_workload(cfg)
+    assert record["switches_total"] == 0
+    assert record["enc.ocalls"] == 150

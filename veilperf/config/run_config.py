@@ -26,6 +26,10 @@ class Setup(Strict):
     vcpu_model: Literal["replicas", "static"] = "replicas"
     static: StaticPartition = StaticPartition()
     services: Services = Services()
+    # Time slice of a thread that shares a VCPU with others (more threads than VCPUs). Assumption:
+    # Linux CFS gives a runnable thread a few ms (base slice 0.75-3 ms, at most sched_latency 24 ms);
+    # sweep over [0.75ms, 24ms].
+    sched_quantum: Duration = 3e6
 
     @model_validator(mode="after")
     def _consistent(self):

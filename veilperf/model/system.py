@@ -113,7 +113,8 @@ class System:
             yield from runner.flush()
 
     def _leave(self, runner: ThreadRunner) -> Generator[simpy.Event, object, None]:
-        if self.enclave is not None:
+        # A VCPU dedicated to DomEnc (static partitioning) stays in the enclave between threads.
+        if self.enclave is not None and runner.vcpu.role != "enc":
             self.enclave.leave(runner)
             yield from runner.flush()
 
@@ -130,25 +131,36 @@ class System:
         if run_queue is None:
             runner.vcpu = self.thread_vcpus[index].acquire(env.now)
             yield from self._enter(runner)
+        quantum = self.cfg.setup.sched_quantum
+        slice_start = 0.0
         done = 0
         while done < iterations and env.now < deadline:
             start = env.now
-            if run_queue is not None:
+            if runner.vcpu is None:
                 vcpu = yield run_queue.get()
                 runner.vcpu = vcpu.acquire(env.now)
+                slice_start = env.now
                 yield from self._enter(runner)
             yield from runner.run_ops(next_ops())
             yield from runner.flush()
-            if run_queue is not None:
-                yield from self._leave(runner)
-                runner.vcpu.release(env.now)
-                run_queue.put(runner.vcpu)
             self.latencies.append(env.now - start)
             done += 1
+            if run_queue is not None and env.now - slice_start >= quantum:
+                yield from self._give_up_vcpu(runner, run_queue)
         if run_queue is None:
             yield from self._leave(runner)
             runner.vcpu.release(env.now)
+        elif runner.vcpu is not None:
+            yield from self._give_up_vcpu(runner, run_queue)
         self.completed += done
+
+    def _give_up_vcpu(self, runner: ThreadRunner, run_queue: simpy.Store) -> Generator[simpy.Event, object, None]:
+        """End of a time slice: leave the enclave (if any) and put the VCPU back in the run queue."""
+        yield from self._leave(runner)
+        vcpu = runner.vcpu
+        vcpu.release(self.env.now)
+        run_queue.put(vcpu)
+        runner.vcpu = None
 
     def _pinned_fast_thread(self, runner: ThreadRunner, index: int, next_ops, iterations: float,
                             deadline: float) -> Generator[simpy.Event, object, None]:
@@ -228,7 +240,11 @@ class System:
         wl = self.cfg.workload
         iterations, deadline = self._limits()
         if self.log is not None and self.log.settings.reader_period is not None:
-            env.process(self.log.reader(env, self.thread_vcpus, self.ledger))
+            # The reader runs on VCPUs no workload thread is pinned to, if there are any.
+            pinned = wl.loop == "closed" and wl.threads <= len(self.thread_vcpus)
+            busy = self.thread_vcpus[:wl.threads] if pinned else self.thread_vcpus
+            spare = self.thread_vcpus[wl.threads:] if pinned else []
+            env.process(self.log.reader(env, busy, self.ledger, spare))
         self._arrivals_done = False
         if wl.loop == "open":
             run_queue = self._run_queue()
