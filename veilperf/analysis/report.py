@@ -25,7 +25,9 @@ METHOD = [
     "- Each point reports the mean over replications with a 95% Student-t interval (a single replication "
     "gives a zero-width interval). Failed runs and treatments without a baseline are left out.",
     "- Claims use Veil as built: points of design alternatives the paper did not measure (static VCPU "
-    "partitioning, switchless ocalls, batched audit records) are shown in the figures but not counted.",
+    "partitioning, switchless ocalls, batched audit records), sensitivity settings away from their sourced "
+    "defaults (enclave size, audit record model) and design-study experiments (replicas vs static) are "
+    "shown in the figures but not counted.",
     "",
 ]
 
