@@ -74,14 +74,18 @@ def parse_duration(text: object, *, clock_hz: float | None = None) -> float:
     return ns
 
 
+def _scaled(text: object, what: str, scales: dict[str, float]) -> float:
+    value, unit = _split(text, what, scales)
+    if unit not in scales:
+        raise UnitError(f"unknown {what} unit {unit!r} in {text!r} ({_examples(scales)})")
+    if value < 0:
+        raise UnitError(f"negative {what} {text!r}")
+    return value * scales[unit]
+
+
 def parse_size(text: object) -> float:
     """Return a size in bytes."""
-    value, unit = _split(text, "size", _SIZE_B)
-    if unit not in _SIZE_B:
-        raise UnitError(f"unknown size unit {unit!r} in {text!r} ({_examples(_SIZE_B)})")
-    if value < 0:
-        raise UnitError(f"negative size {text!r}")
-    return value * _SIZE_B[unit]
+    return _scaled(text, "size", _SIZE_B)
 
 
 def parse_bandwidth(text: object) -> float:
@@ -98,12 +102,7 @@ def parse_bandwidth(text: object) -> float:
 
 def parse_rate(text: object) -> float:
     """Return a rate or frequency in hertz (events per second)."""
-    value, unit = _split(text, "rate", _RATE_HZ)
-    if unit not in _RATE_HZ:
-        raise UnitError(f"unknown rate unit {unit!r} in {text!r} ({_examples(_RATE_HZ)})")
-    if value < 0:
-        raise UnitError(f"negative rate {text!r}")
-    return value * _RATE_HZ[unit]
+    return _scaled(text, "rate", _RATE_HZ)
 
 
 def format_duration(ns: float) -> str:
