@@ -13,6 +13,7 @@ import pandas as pd
 import pyarrow.feather as feather
 import pytest
 
+from veilperf.cli import main
 from veilperf.errors import ConfigError
 from veilperf.sweep.collect import collect
 from veilperf.sweep.engine import plan, run_sweep
@@ -158,21 +159,19 @@ def test_sigkill_mid_sweep_loses_nothing_and_rerun_recomputes_only_the_rest(refe
     pd.testing.assert_frame_equal(table(tmp_path), table(clean))
 
 
-def test_cli_bad_flags_exit_2_with_one_line(tmp_path):
+def test_cli_bad_flags_exit_2_with_one_line(tmp_path, capsys):
     for flags in (["--shard", "3/2"], ["--jobs", "0"], ["--jobs", "x"], ["--executor", "slurm"],
                   ["--scheduler", "tcp://127.0.0.1:1"]):
-        done = subprocess.run(cli("sweep", str(EXPERIMENT), "--results", str(tmp_path), *flags),
-                              capture_output=True, text=True, timeout=60)
-        assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
-        assert done.stderr.startswith("veilperf: error: --")
+        code = main(["sweep", str(EXPERIMENT), "--results", str(tmp_path), *flags])
+        err = capsys.readouterr().err
+        assert code == 2 and len(err.strip().splitlines()) == 1, err
+        assert err.startswith("veilperf: error: --")
     assert not any(tmp_path.iterdir())
 
 
-def test_dry_run_lists_every_point_and_writes_nothing(tmp_path):
-    done = subprocess.run(cli("sweep", str(EXPERIMENT), "--dry-run", "--results", str(tmp_path)),
-                          capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
+def test_dry_run_lists_every_point_and_writes_nothing(tmp_path, capsys):
+    assert main(["sweep", str(EXPERIMENT), "--dry-run", "--results", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("sweeptest: 16 points (8 treatment, 8 baseline), 16 to run")
     assert len(lines) == 17 and all("platform.params.switch_one_way=" in line for line in lines[1:])
     assert not any(tmp_path.iterdir())
