@@ -286,3 +286,15 @@ def test_workload_in_cycles_checked_alone_uses_the_given_platform():
     assert "fixture-loop" in check_file(FIXTURES / "workload.yaml", platform=MILAN)
     with pytest.raises(ConfigError, match="pass --platform"):
         check_file(FIXTURES / "workload.yaml")
+
+
+def test_config_errors_survive_pickling_to_and_from_workers():
+    import pickle
+
+    from veilperf.errors import ConfigError
+    from veilperf.trace.strace_parser import TraceError
+
+    for error in (ConfigError("a.yaml", "setup.vcpus", "must be >= 1"), TraceError("t.strace", 12, "bad line")):
+        again = pickle.loads(pickle.dumps(error))
+        assert isinstance(again, ConfigError)
+        assert str(again) == str(error)

@@ -17,3 +17,8 @@ class ConfigError(VeilperfError):
         self.key_path = key_path
         self.message = message
         super().__init__(f"{self.file}: {key_path or '<top level>'}: {message}")
+
+    def __reduce__(self):
+        # Rebuilt as a plain ConfigError from its three parts (subclasses build their key path
+        # differently), so the error and its message survive pickling across worker processes.
+        return (ConfigError, (self.file, self.key_path, self.message))

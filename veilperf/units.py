@@ -8,8 +8,10 @@ duration raises :class:`UnitError`.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
+from typing import Callable, TypeVar
 
 __all__ = [
     "UnitError",
@@ -57,6 +59,23 @@ def _examples(known: dict) -> str:
     return "one of " + ", ".join(known)
 
 
+F = TypeVar("F", bound=Callable[..., float])
+
+
+def _cached_for_text(parse: F) -> F:
+    """Memoise a parser for string input: sweeps validate the same unit strings thousands of times."""
+    cached = functools.lru_cache(maxsize=8192)(parse)
+
+    @functools.wraps(parse)
+    def wrapper(text: object, **kwargs: object) -> float:
+        if isinstance(text, str):
+            return cached(text, **kwargs)
+        return parse(text, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@_cached_for_text
 def parse_duration(text: object, *, clock_hz: float | None = None) -> float:
     """Return a duration in nanoseconds; ``cycles`` need the platform clock in Hz."""
     units = {**_DURATION_NS, "cycles": None}
@@ -83,11 +102,13 @@ def _scaled(text: object, what: str, scales: dict[str, float]) -> float:
     return value * scales[unit]
 
 
+@_cached_for_text
 def parse_size(text: object) -> float:
     """Return a size in bytes."""
     return _scaled(text, "size", _SIZE_B)
 
 
+@_cached_for_text
 def parse_bandwidth(text: object) -> float:
     """Return a bandwidth in bytes per second."""
     known = {f"{u}/s": None for u in _SIZE_B}
@@ -100,6 +121,7 @@ def parse_bandwidth(text: object) -> float:
     return value * _SIZE_B[size_unit]
 
 
+@_cached_for_text
 def parse_rate(text: object) -> float:
     """Return a rate or frequency in hertz (events per second)."""
     return _scaled(text, "rate", _RATE_HZ)

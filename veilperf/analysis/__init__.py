@@ -1,18 +1,31 @@
 """Analysis layer: load stored results, pair treatments with baselines, overheads with confidence
-intervals, figures and the reproduction report. Never re-simulates."""
+intervals, figures and the reproduction report. Never re-simulates.
 
-from veilperf.analysis.load import ResultsError, load_manifests, load_results
-from veilperf.analysis.outputs import plot, regenerate, report
-from veilperf.analysis.pairing import overheads, pair_runs, sweep_axes
+Names are imported on first use, so that importing a light submodule (e.g. ``formats`` for the CLI)
+does not load pandas and matplotlib.
+"""
 
-__all__ = [
-    "ResultsError",
-    "load_manifests",
-    "load_results",
-    "overheads",
-    "pair_runs",
-    "plot",
-    "regenerate",
-    "report",
-    "sweep_axes",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "ResultsError": "load",
+    "load_manifests": "load",
+    "load_results": "load",
+    "plot": "outputs",
+    "regenerate": "outputs",
+    "report": "outputs",
+    "overheads": "pairing",
+    "pair_runs": "pairing",
+    "sweep_axes": "pairing",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"veilperf.analysis.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'veilperf.analysis' has no attribute {name!r}")

@@ -11,7 +11,7 @@ import pandas as pd
 
 from veilperf.analysis.figures import FigureData, render_figures
 from veilperf.analysis.load import load_manifests, load_results
-from veilperf.analysis.report import render_report, write_text
+from veilperf.analysis.reproduction import render_report, write_text
 
 
 def load_figure_data(paths: Sequence[str | Path]) -> tuple[FigureData, dict[str, dict[str, Any]]]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import matplotlib
 from matplotlib.figure import Figure
 
-FORMATS = ("png", "pdf", "svg")
+from veilperf.analysis.formats import FORMATS
 
 STYLE = {
     "font.size": 11,

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from veilperf.analysis import plot
-from veilperf.analysis.plotting import FORMATS
+from veilperf.analysis.formats import FORMATS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,6 +19,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _handle(args: argparse.Namespace) -> int:
+    from veilperf.analysis import plot  # matplotlib and pandas load only when plotting
+
     written, notes = plot(args.results, args.out, args.format)
     for path in written:
         print(path)

@@ -6,7 +6,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from veilperf.analysis import report
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,6 +19,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _handle(args: argparse.Namespace) -> int:
+    from veilperf.analysis import report  # matplotlib and pandas load only when reporting
+
     out = Path(args.out) if args.out else Path(args.results) / "REPORT.md"
     written, notes = report([args.results], out)
     for note in notes:
