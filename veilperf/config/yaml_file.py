@@ -17,7 +17,10 @@ from veilperf.errors import ConfigError
 __all__ = ["load_yaml", "parse_yaml_value"]
 
 
-class _StrictLoader(yaml.SafeLoader):
+_SafeBase = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser: ~10x faster on large workloads
+
+
+class _StrictLoader(_SafeBase):
     """SafeLoader that rejects duplicate keys and leaves dates such as ``2024-05-01`` as strings."""
 
 
