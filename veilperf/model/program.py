@@ -21,7 +21,7 @@ import numpy as np
 
 from veilperf.config.workload import MixEntry, Step, SyscallMix, WorkloadSpec
 from veilperf.model.domains import BY_NAME
-from veilperf.model.sampling import BLOCK, stream, time_source
+from veilperf.model.sampling import BLOCK, BlockStream, stream, time_source
 
 COMPUTE, SYSCALL, CALL, KCI = range(4)
 
@@ -37,10 +37,12 @@ def no_extra(bytes_in: float, bytes_out: float, vdso: bool) -> tuple[float, int]
 
 class IterationSource(NamedTuple):
     """``next_ops()`` returns one iteration's ops; ``simple`` says they are only compute and
-    system calls (eligible for the aggregated fast loop)."""
+    system calls (eligible for the aggregated fast loop); ``mix`` holds a sampled mix's
+    (gap source, call ops, index stream) for vectorised batches (see ``model.mix_batch``)."""
 
     next_ops: Callable[[], list[Op]]
     simple: bool
+    mix: tuple | None = None
 
 
 def _syscall(name: str, kernel, bytes_in: float, bytes_out: float, repeat: int, vdso: bool,
@@ -74,32 +76,19 @@ def _mix_op(entry: MixEntry, seed: int, thread: int, position: int, template: Sy
                     entry.bytes_in, entry.bytes_out, 1, entry.vdso, template)
 
 
-class _IndexSampler:
-    """Draws entry indices with the mix's weights, in blocks."""
-
-    __slots__ = ("_rng", "_p", "_buffer", "_next")
-
-    def __init__(self, weights: list[float], rng: np.random.Generator) -> None:
-        total = float(sum(weights))
-        self._p = [w / total for w in weights]
-        self._rng = rng
-        self._buffer: list[int] = []
-        self._next = 0
-
-    def __call__(self) -> int:
-        if self._next >= len(self._buffer):
-            self._buffer = self._rng.choice(len(self._p), BLOCK, p=self._p).tolist()
-            self._next = 0
-        value = self._buffer[self._next]
-        self._next += 1
-        return value
+def _index_stream(weights: list[float], rng: np.random.Generator) -> BlockStream:
+    """Entry indices drawn with the mix's weights."""
+    total = float(sum(weights))
+    p = [w / total for w in weights]
+    return BlockStream(lambda: rng.choice(len(p), BLOCK, p=p))
 
 
 def _mix_source(mix: SyscallMix, seed: int, thread: int, template: SyscallTemplate) -> IterationSource:
     gap = (COMPUTE, time_source(mix.gap, seed, thread, 0))
-    iterations = [[gap, _mix_op(entry, seed, thread, 2 + i, template)] for i, entry in enumerate(mix.calls)]
-    pick = _IndexSampler([e.weight for e in mix.calls], stream(seed, thread, 1))
-    return IterationSource(lambda: iterations[pick()], True)
+    calls = [_mix_op(entry, seed, thread, 2 + i, template) for i, entry in enumerate(mix.calls)]
+    iterations = [[gap, call] for call in calls]
+    pick = _index_stream([e.weight for e in mix.calls], stream(seed, thread, 1))
+    return IterationSource(lambda: iterations[pick()], True, (gap[1], calls, pick))
 
 
 def iteration_source(workload: WorkloadSpec, seed: int, thread: int,

@@ -38,23 +38,50 @@ def _block_drawer(dist: Distribution, rng: np.random.Generator) -> Callable[[], 
     raise ValueError(f"not a random distribution: {dist.dist}")
 
 
-class Sampler:
-    """Draws one value at a time from a distribution, refilling a buffer in blocks."""
+class BlockStream:
+    """Values from a block-drawing function, one at a time (``stream()``) or ``take(n)`` at once;
+    both consume the same sequence, so scalar and vectorised code paths draw identical values."""
 
-    __slots__ = ("_draw_block", "_buffer", "_next")
+    __slots__ = ("_draw_block", "_block", "_buffer", "_next")
 
-    def __init__(self, dist: Distribution, rng: np.random.Generator) -> None:
-        self._draw_block = _block_drawer(dist, rng)
-        self._buffer: list[float] = []
+    def __init__(self, draw_block: Callable[[], np.ndarray]) -> None:
+        self._draw_block = draw_block
+        self._block = np.empty(0)
+        self._buffer: list = []
         self._next = 0
 
-    def __call__(self) -> float:
+    def _refill(self) -> None:
+        self._block = self._draw_block()
+        self._buffer = self._block.tolist()
+        self._next = 0
+
+    def __call__(self):
         if self._next >= len(self._buffer):
-            self._buffer = self._draw_block().tolist()
-            self._next = 0
+            self._refill()
         value = self._buffer[self._next]
         self._next += 1
         return value
+
+    def take(self, n: int) -> np.ndarray:
+        """The next ``n`` values as an array."""
+        parts = []
+        while n:
+            if self._next >= len(self._buffer):
+                self._refill()
+            part = self._block[self._next:self._next + n]
+            self._next += len(part)
+            n -= len(part)
+            parts.append(part)
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+class Sampler(BlockStream):
+    """Draws durations (ns) from a distribution, in blocks from its own stream."""
+
+    __slots__ = ()
+
+    def __init__(self, dist: Distribution, rng: np.random.Generator) -> None:
+        super().__init__(_block_drawer(dist, rng))
 
 
 TimeSource = float | Sampler

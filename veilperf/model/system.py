@@ -17,6 +17,7 @@ import simpy
 from veilperf.config.run_config import RunConfig
 from veilperf.model.costs import PlatformCosts
 from veilperf.model.domains import ENC, NAMES, SER, UNT
+from veilperf.model.mix_batch import MixBatch
 from veilperf.model.pool import DedicatedPool
 from veilperf.model.program import iteration_source
 from veilperf.model.sampling import stream
@@ -126,7 +127,11 @@ class System:
         source = iteration_source(self.cfg.workload, self.cfg.seed, index, self.syscall_path.template)
         next_ops = source.next_ops
         if run_queue is None and source.simple and not self.sync_ops and not self.event_per_op:
-            yield from self._pinned_fast_thread(runner, index, next_ops, iterations, deadline)
+            if source.mix is not None:
+                batch = MixBatch(*source.mix, self.home, self.costs.switch_one_way, self.enclave_ticks_per_ns)
+                yield from self._pinned_mix_thread(runner, index, batch, iterations, deadline)
+            else:
+                yield from self._pinned_fast_thread(runner, index, next_ops, iterations, deadline)
             return
         if run_queue is None:
             runner.vcpu = self.thread_vcpus[index].acquire(env.now)
@@ -186,6 +191,30 @@ class System:
                 clock += cost
                 done += 1
             yield timeout(clock - env.now)
+        yield from self._leave(runner)
+        vcpu.release(env.now)
+        self.completed += done
+
+    def _pinned_mix_thread(self, runner: ThreadRunner, index: int, batch: MixBatch, iterations: float,
+                           deadline: float) -> Generator[simpy.Event, object, None]:
+        """The uncontended hot path of a sampled mix: batches computed with numpy, one timeout
+        each; iterations that would start at or after the deadline are not charged."""
+        env = self.env
+        vcpu = runner.vcpu = self.thread_vcpus[index].acquire(env.now)
+        yield from self._enter(runner)
+        done = 0
+        while done < iterations and env.now < deadline:
+            n = int(min(FAST_BATCH, iterations - done))
+            costs = batch.next(n, runner.tick_credit)
+            latency = costs.latency
+            count = n
+            if deadline != math.inf:
+                starts = env.now + np.concatenate(([0.0], np.cumsum(latency[:-1])))
+                count = int((starts < deadline).sum())
+            runner.charge_batch(costs, count)
+            self.latencies.extend(latency[:count].tolist())
+            done += count
+            yield env.timeout(float(latency[:count].sum()))
         yield from self._leave(runner)
         vcpu.release(env.now)
         self.completed += done

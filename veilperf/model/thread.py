@@ -19,6 +19,7 @@ from veilperf.model.sampling import draw
 from veilperf.model.vcpu import COPY, MONITOR, SERVICE, SWITCH, Vcpu
 
 if TYPE_CHECKING:
+    from veilperf.model.mix_batch import BatchCosts
     from veilperf.model.system import System
 
 Gen = Generator[simpy.Event, object, None]
@@ -78,6 +79,30 @@ class ThreadRunner:
             delay = self.pending
             self.pending = 0.0
             yield self.env.timeout(delay)
+
+    def charge_batch(self, batch: "BatchCosts", count: int) -> None:
+        """Charge the first ``count`` iterations of a vectorised mix batch (see ``mix_batch``)."""
+        vcpu = self.vcpu
+        home = self.home
+        vcpu.busy[home] += float(batch.home[:count].sum())
+        vcpu.busy[UNT] += float(batch.unt[:count].sum())
+        round_trips = int(batch.round_trips[:count].sum())
+        extra = float(batch.extra[:count].sum())
+        ledger = self.ledger
+        if extra:
+            ledger.causes[COPY] += extra
+        if round_trips:
+            ledger.switches[home][UNT] += round_trips
+            ledger.switches[UNT][home] += round_trips
+            cost = 2 * round_trips * self.switch_ns
+            vcpu.switching += cost
+            ledger.causes[SWITCH] += cost
+        if home == ENC:
+            metrics = self.sys.enc_metrics
+            metrics.ocalls += int(batch.ocalls[:count].sum())
+            metrics.vdso_calls += int(batch.vdso[:count].sum())
+            metrics.timer_exits += int(batch.ticks[:count].sum())
+            self.tick_credit = float(batch.credit_after[count - 1])
 
     def _take_enclave_ticks(self, expected: float) -> None:
         # Timer interrupts while in DomEnc exit to the kernel and re-enter: two switches each.
