@@ -124,3 +124,12 @@ def test_duration_is_number_times_unit_scale(value, unit):
        clock_ghz=st.floats(min_value=0.5, max_value=5.0, allow_nan=False))
 def test_cycles_are_cycles_over_clock(cycles, clock_ghz):
     assert parse_duration(f"{cycles}cycles", clock_hz=clock_ghz * 1e9) == pytest.approx(cycles / clock_ghz)
+
+
+@pytest.mark.parametrize("nbytes,text", [(16 * 1024**2, "16MiB"), (40 * 1024, "40KiB"), (4088, "4088B"),
+                                         (3 * 1024**3, "3GiB"), (1536, "1536B")])
+def test_format_size_round_trips_through_parse_size(nbytes, text):
+    from veilperf.units import format_size, parse_size
+
+    assert format_size(nbytes) == text
+    assert parse_size(text) == nbytes

@@ -20,6 +20,7 @@ __all__ = [
     "parse_bandwidth",
     "parse_rate",
     "format_duration",
+    "format_size",
 ]
 
 
@@ -133,3 +134,11 @@ def format_duration(ns: float) -> str:
         if abs(ns) >= scale:
             return f"{ns / scale:.3g} {unit}"
     return f"{ns:.3g} ns"
+
+
+def format_size(nbytes: float) -> str:
+    """Render bytes with a binary unit when exact (``16MiB``), else bytes (``4088B``)."""
+    for unit, scale in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if nbytes >= scale and float(nbytes / scale).is_integer():
+            return f"{int(nbytes // scale)}{unit}"
+    return f"{nbytes:g}B"

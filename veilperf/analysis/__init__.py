@@ -16,6 +16,7 @@ _EXPORTS = {
     "load_results": "load",
     "plot": "outputs",
     "regenerate": "outputs",
+    "refresh": "outputs",
     "report": "outputs",
     "overheads": "pairing",
     "pair_runs": "pairing",

@@ -55,6 +55,7 @@ class Claim:
     verdict: str
     conditions: str
     details: list[str] = field(default_factory=list)
+    points: pd.DataFrame | None = None  # the overhead rows the verdict rests on (service claims)
 
 
 def as_designed(frame: pd.DataFrame) -> pd.DataFrame:
@@ -173,6 +174,7 @@ def service_claim(over: pd.DataFrame, calibration: dict[str, float]) -> Claim:
         parts.append(f"{service}: {group['overhead_pct'].min():.1f}–{group['overhead_pct'].max():.1f}% "
                      f"({int(within.sum())}/{len(group)} inside)")
     claim.simulated = "; ".join(parts)
+    claim.points = frame
     claim.verdict = "holds" if inside.all() else ("partly" if inside.any() else "does not hold")
     below, above = int((frame["overhead_pct"] < low).sum()), int((frame["overhead_pct"] > high).sum())
     claim.conditions = (f"Veil as designed (no static partitioning, switchless or batching what-if; sourced enclave size and audit record model; design studies left out), "
@@ -201,6 +203,7 @@ def normal_claim(over: pd.DataFrame, calibration: dict[str, float]) -> Claim:
     worst = frame.loc[frame["overhead_pct"].abs().idxmax()]
     claim.simulated = (f"max |overhead| {abs(worst['overhead_pct']):.3f}% ({worst['workload']}, 95% CI "
                        f"[{worst['ci_low']:.3f}, {worst['ci_high']:.3f}]) over {len(frame)} points")
+    claim.points = frame
     holds = bool((frame["overhead_pct"].abs() <= NORMAL_TOLERANCE_PCT).all())
     claim.verdict = "holds" if holds else "does not hold"
     claim.conditions = (f"'discernible' read as |overhead| > {NORMAL_TOLERANCE_PCT:g}% (project tolerance, "

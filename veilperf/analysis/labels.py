@@ -10,10 +10,12 @@ import numpy as np
 import pandas as pd
 
 from veilperf.analysis.profile import param_name
+from veilperf.units import format_size
 
 _PREFIXES = ("cfg.", "setup.", "services.")
 _LIST_ITEM = re.compile(r"^(.*)\.(\d+)$")
 _SERVICE_PATH = re.compile(r"^cfg\.setup\.services\.(\w+)\.")
+_SIZE_KEY = re.compile(r"(size|memory|buffer|chunk)$")  # schema fields holding bytes
 
 
 def _missing(value: Any) -> bool:
@@ -56,5 +58,7 @@ def describe_setting(row: pd.Series, axes: list[str]) -> str:
         key = short_key(item.group(1) if item else column)
         if owner and len(services) == 1:  # the label already names the service
             key = key.removeprefix(f"{owner.group(1)}.")
-        values.setdefault(key, []).append(short_value(row[column]))
+        value = row[column]
+        shown = format_size(value) if _SIZE_KEY.search(column) and isinstance(value, (int, float)) else short_value(value)
+        values.setdefault(key, []).append(shown)
     return ", ".join(f"{k}={v[0]}" if len(v) == 1 else f"{k}=[{', '.join(v)}]" for k, v in values.items())

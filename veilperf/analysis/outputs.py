@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from veilperf.analysis.claims import Claim, check_claims
 from veilperf.analysis.figures import FigureData, render_figures
 from veilperf.analysis.load import load_manifests, load_results
 from veilperf.analysis.reproduction import render_report, write_text
@@ -34,17 +35,27 @@ def plot(paths: Sequence[str | Path], out_dir: str | Path, fmt: str = "png") -> 
 def report(paths: Sequence[str | Path], out: str | Path, fmt: str = "png") -> tuple[list[Path], list[str]]:
     """Render the figures into ``figures/`` beside ``out`` and write the report there; returns every
     file written (the report last) and notes on skipped figures."""
-    out = Path(out)
+    written, notes, _ = _report_with_claims(paths, Path(out), fmt)
+    return written, notes
+
+
+def _report_with_claims(paths: Sequence[str | Path], out: Path, fmt: str) -> tuple[list[Path], list[str], list[Claim]]:
     data, manifests = load_figure_data(paths)
     figures, notes = render_figures(data, out.parent / "figures", fmt)
-    written = write_text(out, render_report(data, manifests, figures, notes, out))
-    return [*figures.values(), written], notes
+    claims = check_claims(data.over, data.calibration)
+    written = write_text(out, render_report(data, manifests, figures, notes, out, claims))
+    return [*figures.values(), written], notes, claims
+
+
+def refresh(results_dir: str | Path, experiments: Sequence[str] | None = None) -> tuple[list[Path], list[Claim]]:
+    """Figures (``<results_dir>/figures``) and ``<results_dir>/REPORT.md`` for the given experiments
+    (default: every experiment in ``results_dir``); returns the files written and the claims checked."""
+    root = Path(results_dir)
+    paths = [root / name for name in sorted(experiments)] if experiments else [root]
+    written, _, claims = _report_with_claims(paths, root / "REPORT.md", "png")
+    return written, claims
 
 
 def regenerate(results_dir: str | Path, experiments: Sequence[str] | None = None) -> list[Path]:
-    """Figures (``<results_dir>/figures``) and ``<results_dir>/REPORT.md`` for the given experiments
-    (default: every experiment in ``results_dir``). Used by `veilperf sweep` when it finishes."""
-    root = Path(results_dir)
-    paths = [root / name for name in sorted(experiments)] if experiments else [root]
-    written, _ = report(paths, root / "REPORT.md")
-    return written
+    """The files :func:`refresh` writes. Used by `veilperf sweep` and notebooks."""
+    return refresh(results_dir, experiments)[0]

@@ -72,9 +72,10 @@ def render_report(
     figures: dict[str, Path],
     notes: list[str],
     out: Path,
+    claims: list[Claim] | None = None,
 ) -> str:
     """The report's Markdown; figure links are relative to ``out``'s folder."""
-    claims = check_claims(data.over, data.calibration)
+    claims = claims if claims is not None else check_claims(data.over, data.calibration)
     experiments = sorted(data.runs["experiment"].unique())
     lines = [
         "# veilperf reproduction report",

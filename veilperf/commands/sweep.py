@@ -49,7 +49,10 @@ def handle(args: argparse.Namespace) -> int:
     print("\n".join(engine.summary_lines(summary, MAX_FAILURES_SHOWN)))
     if shard is None and not args.no_plots:
         if summary.changed or not engine.report_exists(args.results):
-            written = engine.regenerate_analysis(args.results, [e.name for e in summary.experiments])
+            written, claims = engine.regenerate_analysis(args.results, [e.name for e in summary.experiments])
+            from veilperf.analysis.console import print_claims
+
+            print_claims(claims)
             print(f"report and figures: {len(written)} files under {args.results}/ (skip with --no-plots)")
         else:
             print(f"report and figures: up to date under {args.results}/ (no new results)")

@@ -240,8 +240,9 @@ def report_exists(results_dir: str | Path) -> bool:
     return (Path(results_dir) / "REPORT.md").is_file()
 
 
-def regenerate_analysis(results_dir: str | Path, experiments: list[str]) -> list[Path]:
-    """Figures and REPORT.md for ``experiments`` (the analysis layer's ``regenerate``)."""
-    from veilperf.analysis import regenerate
+def regenerate_analysis(results_dir: str | Path, experiments: list[str]) -> tuple[list[Path], list]:
+    """Figures and REPORT.md for ``experiments``, and the claims checked (the analysis layer's
+    ``refresh``)."""
+    from veilperf.analysis import refresh
 
-    return regenerate(Path(results_dir), experiments=experiments)
+    return refresh(Path(results_dir), experiments=experiments)
