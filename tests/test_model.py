@@ -229,3 +229,16 @@ def test_vectorised_mix_batches_equal_event_per_op(make_cfg, setup, run):
         if key == "events" or isinstance(value, str):
             continue
         assert value == pytest.approx(fine[key], rel=1e-9, abs=1e-3), key
+
+
+def test_open_loop_requests_of_several_iterations_match_pollaczek_khinchine(make_cfg):
+    """Each request runs 3 fixed 10 us iterations (deterministic service D = 30 us); Poisson
+    arrivals at rho = 0.3 on one VCPU: M/D/1 mean response D + rho D / (2 (1 - rho))."""
+    service_us, rho = 30.0, 0.3
+    cfg = make_cfg([{"compute": "10us"}], setup={"mode": "cvm"},
+                   workload={"loop": "open", "arrival_rate": f"{rho / service_us * 1e6}/s",
+                             "iterations_per_request": 3},
+                   run={"iterations": 40_000}, seed=5)
+    record = simulate_workload(cfg)
+    expected_us = service_us + rho * service_us / (2 * (1 - rho))
+    assert record["latency_mean_ns"] == pytest.approx(expected_us * US, rel=0.03)

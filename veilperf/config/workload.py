@@ -55,10 +55,13 @@ TimeSpec = Duration | Distribution
 
 
 class Syscall(Strict):
-    """One system call: kernel time, bytes copied in (write-like) and out (read-like)."""
+    """One system call: kernel (CPU) time, time ``blocked`` asleep waiting (the VCPU is free
+    meanwhile; open-loop requests skip it, their arrivals being the wait), bytes copied in
+    (write-like) and out (read-like)."""
 
     name: str
     kernel: TimeSpec
+    blocked: TimeSpec = 0.0
     bytes_in: Size = 0.0
     bytes_out: Size = 0.0
     repeat: int = Field(default=1, ge=1)
@@ -99,11 +102,13 @@ class Step(Strict):
 
 
 class MixEntry(Strict):
-    """One system call of a sampled mix, drawn with probability proportional to ``weight``."""
+    """One system call of a sampled mix, drawn with probability proportional to ``weight``
+    (``kernel`` and ``blocked`` as in :class:`Syscall`)."""
 
     name: str
     weight: float = Field(gt=0)
     kernel: TimeSpec
+    blocked: TimeSpec = 0.0
     bytes_in: Size = 0.0
     bytes_out: Size = 0.0
     vdso: bool = False
@@ -140,6 +145,7 @@ class WorkloadSpec(Strict):
     iterations: int | None = Field(default=None, ge=1)
     duration: Duration | None = None
     arrival_rate: Rate | None = None
+    iterations_per_request: int = Field(default=1, ge=1)  # open loop: steps (or mix draws) per request
     steps: list[Step] | None = None
     mix: SyscallMix | None = None
     replay: list[list[Step]] | None = None  # one exact step list per traced thread
@@ -154,6 +160,8 @@ class WorkloadSpec(Strict):
                 raise ValueError("an open-loop workload needs a positive arrival_rate")
             if self.replay is not None:
                 raise ValueError("replay workloads are closed-loop")
+        elif self.iterations_per_request != 1:
+            raise ValueError("iterations_per_request applies to open-loop workloads only")
         if self.replay is not None and len(self.replay) != self.threads:
             raise ValueError(f"replay has {len(self.replay)} thread lists but threads is {self.threads}")
         return self

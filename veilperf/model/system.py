@@ -250,7 +250,8 @@ class System:
         vcpu = yield run_queue.get()
         runner.vcpu = vcpu.acquire(env.now)
         yield from self._enter(runner)
-        yield from runner.run_ops(next_ops())
+        for _ in range(self.cfg.workload.iterations_per_request):
+            yield from runner.run_ops(next_ops())
         yield from runner.flush()
         yield from self._leave(runner)
         vcpu.release(env.now)
