@@ -220,6 +220,8 @@ def test_vectorised_mix_batches_equal_event_per_op(make_cfg, setup, run):
     mix = {"gap": {"dist": "exponential", "mean": "3us"},
            "calls": [{"name": "read", "weight": 3, "kernel": {"dist": "lognormal", "mean": "1us", "cv": 0.8},
                       "bytes_out": "1KiB"},
+                     {"name": "epoll_wait", "weight": 1, "kernel": "500ns",
+                      "blocked": {"dist": "exponential", "mean": "20us"}},
                      {"name": "write", "weight": 1, "kernel": "600ns", "bytes_in": "300B"},
                      {"name": "clock_gettime", "weight": 1, "kernel": "40ns", "vdso": True}]}
     cfg = make_cfg(setup=setup, workload={"mix": mix}, run=run)
@@ -242,3 +244,37 @@ def test_open_loop_requests_of_several_iterations_match_pollaczek_khinchine(make
     record = simulate_workload(cfg)
     expected_us = service_us + rho * service_us / (2 * (1 - rho))
     assert record["latency_mean_ns"] == pytest.approx(expected_us * US, rel=0.03)
+
+
+def test_blocked_time_passes_with_the_vcpu_idle(make_cfg):
+    """Pinned thread: 10 us compute + a call with 1 us kernel and 50 us asleep, 40 times: elapsed
+    40 x 61 us, VCPU busy 40 x 11 us, idle the rest, and the held time excludes the sleep."""
+    cfg = make_cfg([{"compute": "10us"}, {"syscall": {"name": "epoll_wait", "kernel": "1us", "blocked": "50us"}}],
+                   setup={"mode": "veil", "services": {"enc": {"enabled": True, "timer_hz": "0Hz"}}},
+                   run={"iterations": 40})
+    record = simulate_workload(cfg)
+    c = costs_of(cfg)
+    per_iteration = 61 * US + 2 * c.switch_one_way + c.copy_ns(0) * 2
+    busy = record["vcpu0.enc_ns"] + record["vcpu0.unt_ns"] + record["vcpu0.mon_ns"] + record["vcpu0.ser_ns"]
+    assert record["latency_mean_ns"] == pytest.approx(per_iteration, rel=1e-12)
+    assert record["vcpu0.idle_ns"] == pytest.approx(40 * 50 * US, rel=1e-9)
+    assert busy + record["vcpu0.switching_ns"] == pytest.approx(record["vcpu0.held_ns"], rel=1e-9)
+
+
+def test_blocked_threads_give_their_shared_vcpu_to_others(make_cfg):
+    """Two threads on one VCPU, each iteration 10 us compute then 100 us asleep: while one sleeps
+    the other computes, so N iterations take 10 + N x 110 us (not 2 N x 110 us)."""
+    cfg = make_cfg([{"compute": "10us"}, {"syscall": {"name": "poll", "kernel": "0ns", "blocked": "100us"}}],
+                   setup={"mode": "cvm", "vcpus": 1}, workload={"threads": 2}, run={"iterations": 30})
+    record = simulate_workload(cfg)
+    assert record["sim_time_ns"] == pytest.approx((10 + 30 * 110) * US, rel=1e-12)
+    assert record["vcpu0.unt_ns"] == pytest.approx(2 * 30 * 10 * US, rel=1e-12)
+
+
+def test_open_loop_requests_do_not_wait_in_blocking_calls(make_cfg):
+    """An open-loop request's arrival is the wait: a 1 ms blocked part is not served again."""
+    cfg = make_cfg([{"compute": "10us"}, {"syscall": {"name": "epoll_wait", "kernel": "0ns", "blocked": "1ms"}}],
+                   setup={"mode": "cvm", "vcpus": 1},
+                   workload={"loop": "open", "arrival_rate": "100/s"}, run={"iterations": 200})
+    record = simulate_workload(cfg)
+    assert record["latency_p99_ns"] < 20 * US

@@ -22,6 +22,7 @@ class BatchCosts:
     latency: np.ndarray  # ns of each iteration
     home: np.ndarray  # ns in the thread's home domain (compute, vDSO calls, argument copies)
     unt: np.ndarray  # ns of kernel work in DomUnt
+    asleep: np.ndarray  # ns blocked in system calls (VCPU idle)
     extra: np.ndarray  # ns of Veil-added copies (part of home)
     round_trips: np.ndarray  # domain round trips (ocalls + timer exits)
     ocalls: np.ndarray
@@ -45,6 +46,8 @@ class MixBatch:
         self.vdso = np.array([bool(op[6]) for op in calls])
         self.extra = np.array([0.0 if op[6] else op[7] for op in calls])
         self.crossings = np.array([0 if op[6] else op[8] for op in calls])
+        self.blocked_const = np.array([0.0 if isinstance(op[9], BlockStream) else op[9] for op in calls])
+        self.random_blocked = [(i, op[9]) for i, op in enumerate(calls) if isinstance(op[9], BlockStream)]
 
     def next(self, n: int, credit: float) -> BatchCosts:
         """The next ``n`` iterations, given the timer-tick credit carried in."""
@@ -56,6 +59,12 @@ class MixBatch:
             count = int(where.sum())
             if count:
                 kernel[where] = sampler.take(count)
+        asleep = self.blocked_const[idx]
+        for entry, sampler in self.random_blocked:
+            where = idx == entry
+            count = int(where.sum())
+            if count:
+                asleep[where] = sampler.take(count)
         vdso = self.vdso[idx]
         extra = self.extra[idx]
         ocalls = self.crossings[idx]
@@ -70,5 +79,5 @@ class MixBatch:
             ticks = np.zeros(n, dtype=np.int64)
             credit_after = np.full(n, credit)
         round_trips = ocalls + ticks
-        latency = home + unt + 2 * self.switch_ns * round_trips
-        return BatchCosts(latency, home, unt, extra, round_trips, ocalls, vdso, ticks, credit_after)
+        latency = home + unt + asleep + 2 * self.switch_ns * round_trips
+        return BatchCosts(latency, home, unt, asleep, extra, round_trips, ocalls, vdso, ticks, credit_after)

@@ -3,7 +3,7 @@
 An op is a tuple whose first item is its code:
 
     (COMPUTE, time_source)
-    (SYSCALL, name, kernel_source, bytes_in, bytes_out, repeat, vdso, home_extra, crossings)
+    (SYSCALL, name, kernel_source, bytes_in, bytes_out, repeat, vdso, home_extra, crossings, blocked_source)
     (CALL, domain, handler_source, bytes)
     (KCI, op_name, pages)
 
@@ -24,6 +24,7 @@ from veilperf.model.domains import BY_NAME
 from veilperf.model.sampling import BLOCK, BlockStream, stream, time_source
 
 COMPUTE, SYSCALL, CALL, KCI = range(4)
+BLOCKED_KEY = 1  # extra stream-key element: a call's blocked time has its own stream
 
 Op = tuple
 SyscallTemplate = Callable[[float, float, bool], tuple[float, int]]
@@ -46,9 +47,9 @@ class IterationSource(NamedTuple):
 
 
 def _syscall(name: str, kernel, bytes_in: float, bytes_out: float, repeat: int, vdso: bool,
-             template: SyscallTemplate) -> Op:
+             template: SyscallTemplate, blocked) -> Op:
     home_extra, crossings = template(bytes_in, bytes_out, vdso)
-    return (SYSCALL, name, kernel, bytes_in, bytes_out, repeat, vdso, home_extra, crossings)
+    return (SYSCALL, name, kernel, bytes_in, bytes_out, repeat, vdso, home_extra, crossings, blocked)
 
 
 def compile_steps(steps: list[Step], seed: int, thread: int,
@@ -62,7 +63,7 @@ def compile_steps(steps: list[Step], seed: int, thread: int,
         elif step.syscall is not None:
             s = step.syscall
             ops.append(_syscall(s.name, time_source(s.kernel, seed, *key), s.bytes_in, s.bytes_out,
-                                s.repeat, s.vdso, template))
+                                s.repeat, s.vdso, template, time_source(s.blocked, seed, *key, BLOCKED_KEY)))
         elif step.call is not None:
             c = step.call
             ops.append((CALL, BY_NAME[c.domain], time_source(c.handler, seed, *key), c.bytes))
@@ -73,7 +74,8 @@ def compile_steps(steps: list[Step], seed: int, thread: int,
 
 def _mix_op(entry: MixEntry, seed: int, thread: int, position: int, template: SyscallTemplate) -> Op:
     return _syscall(entry.name, time_source(entry.kernel, seed, thread, position),
-                    entry.bytes_in, entry.bytes_out, 1, entry.vdso, template)
+                    entry.bytes_in, entry.bytes_out, 1, entry.vdso, template,
+                    time_source(entry.blocked, seed, thread, position, BLOCKED_KEY))
 
 
 def _index_stream(weights: list[float], rng: np.random.Generator) -> BlockStream:

@@ -28,13 +28,15 @@ class NativeSyscalls:
         self.template = no_extra
 
     def run(self, runner: "ThreadRunner", op: "Op") -> None:
-        kernel = op[2]
-        for _ in range(op[5]):
-            runner.run_in(UNT, draw(kernel))
+        """The same steps as :meth:`run_sync`; on a pinned thread without audit log they never wait."""
+        for _ in self.run_sync(runner, op):
+            raise RuntimeError("a system call waited on the non-waiting path")
 
     def run_sync(self, runner: "ThreadRunner", op: "Op") -> "Gen":
-        kernel, vdso = op[2], op[6]
+        kernel, vdso, blocked = op[2], op[6], op[9]
         for _ in range(op[5]):
             runner.run_in(UNT, draw(kernel))
-            if not vdso:
+            if blocked:
+                yield from runner.block(draw(blocked))
+            if self.log is not None and not vdso:
                 yield from self.log.on_syscall(runner, op[1])

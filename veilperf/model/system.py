@@ -136,21 +136,21 @@ class System:
         if run_queue is None:
             runner.vcpu = self.thread_vcpus[index].acquire(env.now)
             yield from self._enter(runner)
+        runner.run_queue = run_queue
         quantum = self.cfg.setup.sched_quantum
-        slice_start = 0.0
         done = 0
         while done < iterations and env.now < deadline:
             start = env.now
             if runner.vcpu is None:
                 vcpu = yield run_queue.get()
                 runner.vcpu = vcpu.acquire(env.now)
-                slice_start = env.now
+                runner.slice_start = env.now
                 yield from self._enter(runner)
             yield from runner.run_ops(next_ops())
             yield from runner.flush()
             self.latencies.append(env.now - start)
             done += 1
-            if run_queue is not None and env.now - slice_start >= quantum:
+            if run_queue is not None and env.now - runner.slice_start >= quantum:
                 yield from self._give_up_vcpu(runner, run_queue)
         if run_queue is None:
             yield from self._leave(runner)
@@ -247,6 +247,7 @@ class System:
         env = self.env
         start = env.now
         runner = ThreadRunner(self, self.home)
+        runner.skip_blocked = True
         vcpu = yield run_queue.get()
         runner.vcpu = vcpu.acquire(env.now)
         yield from self._enter(runner)

@@ -29,7 +29,7 @@ class ThreadRunner:
     """Executes ops for one thread (or one open-loop request) on the VCPU it currently holds."""
 
     __slots__ = ("sys", "env", "costs", "ledger", "vcpu", "home", "pending", "tick_credit",
-                 "switch_ns")
+                 "switch_ns", "run_queue", "slice_start", "skip_blocked")
 
     def __init__(self, system: "System", home: int) -> None:
         self.sys = system
@@ -41,6 +41,9 @@ class ThreadRunner:
         self.home = home
         self.pending = 0.0
         self.tick_credit = 0.0
+        self.run_queue: simpy.Store | None = None  # set when threads share VCPUs
+        self.slice_start = 0.0
+        self.skip_blocked = False  # open-loop requests: arrivals are the wait
 
     # -- accounting primitives -------------------------------------------------------------
 
@@ -64,6 +67,29 @@ class ThreadRunner:
             self.ledger.causes[SWITCH] += cost
             vcpu.domain = domain
 
+    def sleep(self, ns: float) -> None:
+        """A pinned thread waits ``ns`` asleep: time passes, its VCPU idles (not held)."""
+        self.pending += ns
+        self.vcpu.held -= ns
+
+    def block(self, ns: float) -> Gen:
+        """A system call sleeps ``ns`` waiting. A pinned thread's VCPU idles; a thread that shares
+        VCPUs gives its VCPU back to the run queue and queues again when it wakes."""
+        if not ns or self.skip_blocked:
+            return
+        queue = self.run_queue
+        if queue is None:
+            self.sleep(ns)
+            return
+        yield from self.flush()
+        vcpu = self.vcpu
+        vcpu.release(self.env.now)
+        queue.put(vcpu)
+        yield self.env.timeout(ns)
+        vcpu = yield queue.get()
+        self.vcpu = vcpu.acquire(self.env.now)
+        self.slice_start = self.env.now
+
     def charge_cause(self, domain: int, ns: float, cause: int) -> None:
         """Charge Veil-added work in ``domain`` and attribute it to ``cause``."""
         self.run_in(domain, ns)
@@ -86,6 +112,7 @@ class ThreadRunner:
         home = self.home
         vcpu.busy[home] += float(batch.home[:count].sum())
         vcpu.busy[UNT] += float(batch.unt[:count].sum())
+        vcpu.held -= float(batch.asleep[:count].sum())
         round_trips = int(batch.round_trips[:count].sum())
         extra = float(batch.extra[:count].sum())
         ledger = self.ledger
@@ -121,7 +148,7 @@ class ThreadRunner:
     def fast_iteration(self, ops: list[Op]) -> None:
         """Compute and system calls only, no sync point: sum the iteration's costs in locals and
         charge them once. Same totals as :meth:`run_ops` (tests/test_model.py checks this)."""
-        home_ns = unt_ns = extra_ns = 0.0
+        home_ns = unt_ns = extra_ns = asleep_ns = 0.0
         crossings = vdso_calls = 0
         for op in ops:
             if op[0] == COMPUTE:
@@ -142,12 +169,17 @@ class ThreadRunner:
                 unt_ns += kernel
                 extra_ns += op[7] * repeat
                 crossings += op[8] * repeat
+                blocked = op[9]
+                if blocked:
+                    for _ in range(repeat):
+                        asleep_ns += blocked if blocked.__class__ is float else blocked()
         vcpu = self.vcpu
         busy = vcpu.busy
         home = self.home
         busy[home] += home_ns + extra_ns
         busy[UNT] += unt_ns
-        self.pending += home_ns + unt_ns + extra_ns
+        self.pending += home_ns + unt_ns + extra_ns + asleep_ns
+        vcpu.held -= asleep_ns
         if extra_ns:
             self.ledger.causes[COPY] += extra_ns
         if crossings:
@@ -168,7 +200,7 @@ class ThreadRunner:
     def run_ops(self, ops: list[Op]) -> Gen:
         """Run one iteration's ops; yields only where a contention or sync point needs it."""
         home = self.home
-        sync = self.sys.sync_ops
+        sync = self.sys.sync_ops or self.run_queue is not None
         event_per_op = self.sys.event_per_op
         for op in ops:
             code = op[0]

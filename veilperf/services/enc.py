@@ -129,11 +129,13 @@ class Ocalls:
             return
         copy_in = self.costs.copy_ns(op[3])
         copy_out = self.costs.copy_ns(op[4])
-        kernel = op[2]
+        kernel, blocked = op[2], op[9]
         for _ in range(op[5]):
             runner.charge_cause(ENC, copy_in, COPY)
             runner.switch_to(UNT)
             runner.run_in(UNT, draw(kernel))
+            if blocked:
+                yield from runner.block(draw(blocked))
             if self.log is not None:
                 yield from self.log.on_syscall(runner, op[1])
             runner.switch_to(ENC)
@@ -168,5 +170,7 @@ class RemoteOcalls:
             runner.charge_cause(ENC, copy_in, COPY)
             yield from runner.flush()
             yield from self.pool.serve(runner.vcpu, ENC, draw(op[2]), causes)
+            if op[9]:
+                yield from runner.block(draw(op[9]))
             runner.charge_cause(ENC, copy_out, COPY)
         self.metrics.ocalls += op[5]
