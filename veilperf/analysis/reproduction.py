@@ -26,8 +26,9 @@ METHOD = [
     "gives a zero-width interval). Failed runs and treatments without a baseline are left out.",
     "- Claims use Veil as built: points of design alternatives the paper did not measure (static VCPU "
     "partitioning, switchless ocalls, batched audit records), sensitivity settings away from their sourced "
-    "defaults (enclave size, audit record model) and design-study experiments (replicas vs static) are "
-    "shown in the figures but not counted.",
+    "defaults (enclave size, audit record model), design-study experiments (replicas vs static) and "
+    "open-loop server load studies (their latency ratio depends on the offered load) are shown in the "
+    "figures but not counted.",
     "",
 ]
 
