@@ -263,12 +263,14 @@ def time_per_domain(data: FigureData) -> Figure | str:
         totals = np.nansum(times, axis=1, keepdims=True)
         if not (totals > 0).any():
             continue
-        labels.append(f"{run['workload']} — {data.label(run)} [{run['experiment']}]")
+        labels.append(textwrap.fill(f"{run['workload']} — {data.label(run)} [{run['experiment']}]", 60))
         shares.append(np.where(totals > 0, np.nan_to_num(times) / np.where(totals > 0, totals, 1) * 100, 0.0))
     if not labels:
         return "no per-VCPU times in treatment runs"
     matrix = np.array(shares)[::-1]  # points x VCPUs x domains, first point on top
-    figure = new_figure(4.5 + 1.6 * len(vcpus), 1.8 + 0.26 * len(labels))
+    label_width = 0.065 * max(len(line) for label in labels for line in label.splitlines())  # inches at 8 pt
+    lines = sum(label.count("\n") + 1 for label in labels)
+    figure = new_figure(2.5 + label_width + 1.6 * len(vcpus), 1.8 + 0.2 * lines + 0.1 * len(labels))
     axes = figure.subplots(1, len(vcpus), sharey=True, squeeze=False)[0]
     for j, ax in enumerate(axes):
         left = np.zeros(len(labels))
