@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from veilperf.model.system import simulate_workload
-from veilperf.units import parse_bandwidth, parse_duration, parse_size
+from veilperf.units import parse_bandwidth, parse_duration
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKLOADS = sorted((ROOT / "workloads").glob("*.yaml"))

@@ -10,7 +10,6 @@ from veilperf.model.costs import PlatformCosts
 from veilperf.model.system import System, simulate_workload
 from veilperf.run import run_config
 
-NS = 1.0
 US = 1e3
 
 

@@ -138,6 +138,7 @@ def test_imported_workload_as_enclave_matches_closed_form(make_cfg, milan_raw, p
                 else:
                     ocalls += 1
                     copies += n.copy(op[3]) + n.copy(op[4])
+                    native += draw(op[9]) if op[9] else 0.0  # asleep, outside the enclave
         else:
             pytest.fail(f"unexpected op {op[0]} in a traced workload")
     in_enclave += copies

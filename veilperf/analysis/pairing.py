@@ -9,7 +9,6 @@ therefore identified by its pair_key and its configuration without the seed (col
 from __future__ import annotations
 
 import hashlib
-from typing import Any
 
 import numpy as np
 import pandas as pd

@@ -61,7 +61,6 @@ class RunSpec(Strict):
 
     iterations: int | None = Field(default=None, ge=1)
     duration: Duration | None = None
-    max_events: int = Field(default=50_000_000, ge=1)
 
     @model_validator(mode="after")
     def _one_length(self):

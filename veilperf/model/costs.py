@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 
 from veilperf.config.platform import PlatformProfile
 
@@ -67,10 +67,3 @@ class PlatformCosts:
     def monitor_overhead_ns(self) -> float:
         """The callee's fixed work per round trip: map/unmap the caller's area and VMSA, dispatch."""
         return self.monitor_map_unmap + self.monitor_dispatch
-
-    def scaled(self, **changes: float) -> "PlatformCosts":
-        """A copy with some costs replaced (for what-if studies and tests)."""
-        unknown = set(changes) - {f.name for f in fields(self)}
-        if unknown:
-            raise KeyError(f"unknown cost(s): {', '.join(sorted(unknown))}")
-        return replace(self, **changes)

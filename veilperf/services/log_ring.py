@@ -9,7 +9,7 @@ from collections import deque
 class LogRing:
     """Unread records (aligned sizes) in arrival order; a reader drains them all at once."""
 
-    __slots__ = ("capacity", "align", "unread", "unread_bytes", "appended", "appended_bytes",
+    __slots__ = ("capacity", "align", "unread", "unread_bytes", "appended",
                  "lost", "lost_bytes", "read_bytes", "high_water")
 
     def __init__(self, capacity: float, align: float) -> None:
@@ -20,7 +20,6 @@ class LogRing:
         self.unread: deque[float] = deque()
         self.unread_bytes = 0.0
         self.appended = 0
-        self.appended_bytes = 0.0
         self.lost = 0
         self.lost_bytes = 0.0
         self.read_bytes = 0.0
@@ -41,7 +40,6 @@ class LogRing:
         self.unread.append(need)
         self.unread_bytes += need
         self.appended += 1
-        self.appended_bytes += need
         if self.unread_bytes > self.high_water:
             self.high_water = self.unread_bytes
 
