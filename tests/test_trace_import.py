@@ -43,7 +43,7 @@ def replay_total(workload: dict) -> float:
             if step.compute is not None:
                 total += step.compute
             else:
-                total += step.syscall.kernel * step.syscall.repeat
+                total += (step.syscall.kernel + step.syscall.blocked) * step.syscall.repeat
     return total
 
 

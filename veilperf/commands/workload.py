@@ -50,7 +50,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="replay mode: merge runs of identical calls into one step with repeat")
     imp.set_defaults(handler=run_import)
 
-    show = actions.add_parser("show", help="syscall rate, bytes/s, compute share, top system calls",
+    show = actions.add_parser("show", help="syscall rate, bytes/s, kernel CPU, blocked and compute time, "
+                                            "top system calls",
                               description="Summarise a workload file from its expected values.")
     show.add_argument("file", metavar="FILE")
     show.set_defaults(handler=run_show)

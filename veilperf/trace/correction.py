@@ -47,11 +47,13 @@ class Correction:
 
 @dataclass(frozen=True)
 class TimedCall:
-    """One call of a corrected timeline: the compute gap before it, then the call."""
+    """One call of a corrected timeline: the compute gap before it, then the call: its kernel CPU
+    time and time blocked (asleep; 0 until :func:`veilperf.trace.blocking.split_blocking`)."""
 
     gap_ns: float
     kernel_ns: float
     call: SyscallEvent
+    blocked_ns: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,7 @@ class Timeline:
 
     @property
     def total_ns(self) -> float:
-        return math.fsum(c.gap_ns + c.kernel_ns for c in self.calls)
+        return math.fsum(c.gap_ns + c.kernel_ns + c.blocked_ns for c in self.calls)
 
 
 def raw_gaps(calls: list[SyscallEvent]) -> list[float | None]:

@@ -2,9 +2,10 @@
 
 ``replay`` keeps each thread's exact sequence (compute gap, call, compute gap, call, ...);
 ``sample`` fits a ``mix``: one gap distribution and, per system-call name, a weight (its count),
-a kernel-time distribution and mean bytes in/out. Both are built from the strace-corrected
-timelines (:mod:`veilperf.trace.correction`), so the expected total time of either equals the
-traced span minus the correction.
+kernel-time and blocked-time distributions and mean bytes in/out. Both are built from the
+strace-corrected timelines (:mod:`veilperf.trace.correction`), the time of calls that can block
+split into kernel CPU and blocked (:mod:`veilperf.trace.blocking`), so the expected total time of
+either equals the traced span minus the correction.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from pydantic import ValidationError
 
 from veilperf.config.workload import WorkloadSpec
 from veilperf.errors import ConfigError
-from veilperf.trace.correction import Correction, Timeline, corrected_timeline, estimate, lanes
+from veilperf.trace.blocking import BLOCKING, CPU_QUANTILE, CpuEstimate, split_blocking
+from veilperf.trace.correction import Correction, TimedCall, Timeline, corrected_timeline, estimate, lanes
 from veilperf.trace.events import ParsedTrace, SummaryTable
 from veilperf.trace.fit import MAX_GAP_SAMPLES, MAX_KERNEL_SAMPLES, fmt_bytes, fmt_ns, time_spec
 from veilperf.trace.reader import read_trace, sha256_of
@@ -28,16 +30,9 @@ from veilperf.trace.strace_parser import TraceError
 from veilperf.trace.syscall_bytes import VDSO_NOTE
 from veilperf.trace.yaml_out import Flow, FlowList
 
-BLOCKING = frozenset({
-    "wait4", "waitid", "poll", "ppoll", "select", "pselect6", "epoll_wait", "epoll_pwait",
-    "epoll_pwait2", "futex", "accept", "accept4", "nanosleep", "clock_nanosleep", "pause",
-    "rt_sigsuspend", "rt_sigtimedwait", "semop", "semtimedop", "msgrcv", "restart_syscall",
-})
-
-
 MIN_LANE_SHARE = 0.01
 """Lanes with fewer calls than this share of the trace are idle helpers (e.g. Redis's bio threads,
-blocked in futex for the whole run) and are left out: simulated, their waiting would count as work."""
+blocked in futex for the whole run) and are left out: simulated, their waiting would stretch the run."""
 
 
 @dataclass(frozen=True)
@@ -115,14 +110,14 @@ def _from_trace(trace: ParsedTrace, options: ImportOptions):
     folded = lanes(trace)
     kept = [lane for lane in folded if len(lane) >= MIN_LANE_SHARE * trace.call_count]
     correction, notes = estimate(trace, options.wall_time_ns, options.overhead_ns, kept, options.user_ns)
-    timelines = [corrected_timeline(lane, correction) for lane in kept]
-    notes = _describe(trace, len(folded), timelines, correction) + notes
+    timelines, estimates = split_blocking([corrected_timeline(lane, correction) for lane in kept])
+    notes = _describe(trace, len(folded), timelines, correction, estimates) + notes
     if len(kept) < len(folded):
         dropped = [lane for lane in folded if len(lane) < MIN_LANE_SHARE * trace.call_count]
-        blocked = math.fsum(c.kernel_ns for lane in dropped for c in lane if c.name in BLOCKING)
+        waiting = math.fsum(c.kernel_ns for lane in dropped for c in lane if c.name in BLOCKING)
         notes.append(f"{len(dropped)} lanes with under {MIN_LANE_SHARE:.0%} of the calls each dropped "
-                     f"(idle helper threads: {sum(map(len, dropped))} calls, {blocked / 1e9:.3f} s "
-                     "of it blocked)")
+                     f"(idle helper threads: {sum(map(len, dropped))} calls, {waiting / 1e9:.3f} s "
+                     "in calls that can block)")
     if options.mode == "replay":
         body = {"threads": len(timelines), "loop": "closed",
                 "replay": [_replay_steps(t, options.coalesce) for t in timelines]}
@@ -133,18 +128,15 @@ def _from_trace(trace: ParsedTrace, options: ImportOptions):
 
 
 def _describe(trace: ParsedTrace, lane_count: int, timelines: list[Timeline],
-              correction: Correction) -> list[str]:
+              correction: Correction, estimates: dict[str, CpuEstimate]) -> list[str]:
     calls = [c for t in timelines for c in t.calls]
-    kernel = math.fsum(c.kernel_ns for c in calls)
-    blocked = math.fsum(c.kernel_ns for c in calls if c.call.name in BLOCKING)
     failed = sum(c.call.failed for c in calls)
     notes = [
         f"{trace.call_count} system calls in {len(trace.calls)} threads/processes over a traced span "
         f"of {trace.span_ns / 1e9:.6f} s; {failed} failed calls kept (their kernel time counts)",
         f"threads whose lifetimes do not overlap share a lane: {len(trace.calls)} threads -> "
         f"{lane_count} lanes (idle time between threads of a lane is not simulated)",
-        f"corrected kernel time {kernel / 1e9:.6f} s, of which {blocked / 1e9:.6f} s in calls that "
-        "can block (wait4, poll, epoll_wait, futex, accept, ...): it is waiting, counted as kernel time",
+        *_split_notes(calls, estimates),
         VDSO_NOTE,
         f"strace overhead per call {correction.per_call_ns:.0f} ns, estimated by {correction.method}",
     ]
@@ -152,6 +144,27 @@ def _describe(trace: ParsedTrace, lane_count: int, timelines: list[Timeline],
         notes.append("signals: " + ", ".join(f"{k} x{v}" for k, v in sorted(trace.signals.items())))
     if trace.warnings:
         notes.append(f"{len(trace.warnings)} trace warnings (lines skipped); first: {trace.warnings[0]}")
+    return notes
+
+
+def _split_notes(calls: list[TimedCall], estimates: dict[str, CpuEstimate]) -> list[str]:
+    """How the corrected kernel time was split into kernel CPU and blocked."""
+    kernel = math.fsum(c.kernel_ns for c in calls)
+    blocked = math.fsum(c.blocked_ns for c in calls)
+    blocking = math.fsum(c.kernel_ns + c.blocked_ns for c in calls if c.call.name in BLOCKING)
+    notes = [f"corrected kernel time {(kernel + blocked) / 1e9:.6f} s, of which {blocking / 1e9:.6f} s "
+             "in calls that can block (wait4, poll, epoll_wait, futex, accept, ...); split into kernel "
+             f"CPU {kernel / 1e9:.6f} s and blocked (asleep, VCPU free) {blocked / 1e9:.6f} s "
+             f"({100 * blocked / (kernel + blocked) if blocked > 0 else 0:.1f}% of it)"]
+    if estimates:
+        kept = ", ".join(f"{name} {fmt_ns(e.cpu_ns)}" + (f" (capped; its own {fmt_ns(e.quantile_ns)} "
+                                                        "is waiting too)" if e.capped else "")
+                         + f" x{e.calls}" for name, e in estimates.items())
+        notes.append(f"a blocking call keeps as kernel CPU its name's non-blocking cost, the rest is "
+                     f"blocked: the {CPU_QUANTILE:.0%} quantile of the name's corrected times (the "
+                     "fastest calls are those that found their event ready; not the minimum, which "
+                     "-T's 1 us resolution makes 0 or noise), at most the median non-blocking call, "
+                     f"at most the call's own time: {kept}")
     return notes
 
 
@@ -164,11 +177,18 @@ def _bytes_fields(b_in: float, b_out: float) -> dict:
     return fields
 
 
-def _syscall(name: str, kernel: float, b_in: float, b_out: float, repeat: int = 1) -> Flow:
-    entry = Flow(name=name, kernel=fmt_ns(kernel), **_bytes_fields(b_in, b_out))
+def _syscall(name: str, kernel: float, blocked: float, b_in: float, b_out: float, repeat: int = 1) -> Flow:
+    entry = Flow(name=name, kernel=fmt_ns(kernel), **_blocked_field(blocked), **_bytes_fields(b_in, b_out))
     if repeat > 1:
         entry["repeat"] = repeat
     return entry
+
+
+def _blocked_field(blocked: float | str | dict) -> dict:
+    """``{"blocked": ...}``, or nothing when it is zero (the schema's default)."""
+    if isinstance(blocked, float):
+        blocked = fmt_ns(blocked)
+    return {} if blocked == "0ns" else {"blocked": _compact(blocked)}
 
 
 def _compact(spec: str | dict) -> str | Flow:
@@ -180,7 +200,7 @@ def _compact(spec: str | dict) -> str | Flow:
 
 def _replay_steps(timeline: Timeline, coalesce: bool) -> list[dict]:
     """Exact steps; with ``coalesce``, a run of calls with equal name and bytes becomes one step
-    with ``repeat`` and their mean kernel time, followed by the run's inner gaps as one compute."""
+    with ``repeat`` and their mean kernel and blocked times, followed by the run's inner gaps as one compute."""
     steps: list[dict] = []
     calls = timeline.calls
     i = 0
@@ -195,7 +215,9 @@ def _replay_steps(timeline: Timeline, coalesce: bool) -> list[dict]:
         if run[0].gap_ns > 0:
             steps.append({"compute": fmt_ns(run[0].gap_ns)})
         kernel = math.fsum(c.kernel_ns for c in run) / len(run)
-        steps.append({"syscall": _syscall(first.name, kernel, first.bytes_in, first.bytes_out, len(run))})
+        blocked = math.fsum(c.blocked_ns for c in run) / len(run)
+        steps.append({"syscall": _syscall(first.name, kernel, blocked, first.bytes_in, first.bytes_out,
+                                          len(run))})
         inner = math.fsum(c.gap_ns for c in run[1:])
         if inner > 0:
             steps.append({"compute": fmt_ns(inner)})
@@ -211,16 +233,17 @@ def _sample_mix(timelines: list[Timeline], length: int | None) -> tuple[dict, fl
     entries = []
     for name, group in sorted(by_name.items(), key=lambda kv: (-len(kv[1]), kv[0])):
         kernel = time_spec([c.kernel_ns for c in group], MAX_KERNEL_SAMPLES)
+        blocked = time_spec([c.blocked_ns for c in group], MAX_KERNEL_SAMPLES)
         b_in = math.fsum(c.call.bytes_in for c in group) / len(group)
         b_out = math.fsum(c.call.bytes_out for c in group) / len(group)
         entries.append(Flow(name=name, weight=len(group), kernel=_compact(kernel),
-                            **_bytes_fields(b_in, b_out)))
+                            **_blocked_field(blocked), **_bytes_fields(b_in, b_out)))
     gap = time_spec([c.gap_ns for c in calls], MAX_GAP_SAMPLES)
     if isinstance(gap, dict):
         gap["samples"] = FlowList(gap["samples"])
     threads = len(timelines)
     iterations = length or max(1, round(len(calls) / threads))
-    per_call = math.fsum(c.gap_ns + c.kernel_ns for c in calls) / len(calls)
+    per_call = math.fsum(c.gap_ns + c.kernel_ns + c.blocked_ns for c in calls) / len(calls)
     body = {"threads": threads, "loop": "closed", "iterations": iterations,
             "mix": {"gap": gap, "calls": entries}}
     return body, per_call * iterations * threads

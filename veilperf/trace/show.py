@@ -1,7 +1,8 @@
 """`veilperf workload show`: what a workload asks of the system, from its expected values.
 
-Rates assume every thread has a CPU of its own (no contention): the expected length of a thread is
-the sum of its compute and kernel times, and the run lasts as long as its longest thread.
+Rates assume every thread has a CPU of its own (no contention) and a closed loop: the expected
+length of a thread is the sum of its compute, kernel CPU and blocked times, and the run lasts as
+long as its longest thread.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ TOP = 10
 class CallStats:
     calls: float = 0.0
     kernel_ns: float = 0.0
+    blocked_ns: float = 0.0
     bytes_in: float = 0.0
     bytes_out: float = 0.0
 
@@ -41,7 +43,8 @@ class WorkloadSummary:
     iterations: int | None
     wall_ns: float  # longest thread
     compute_ns: float  # summed over threads
-    kernel_ns: float
+    kernel_ns: float  # kernel CPU
+    blocked_ns: float  # asleep in calls, CPU free
     by_call: dict[str, CallStats] = field(default_factory=dict)
 
     @property
@@ -74,9 +77,10 @@ def _mean(spec: float | Distribution) -> float:
     return spec.expected if isinstance(spec, Distribution) else spec
 
 
-def _add_steps(steps: list[Step], times: float, by_call: dict[str, CallStats]) -> tuple[float, float]:
-    """Add ``times`` passes over ``steps`` to ``by_call``; return (compute, kernel) of one pass."""
-    compute = kernel = 0.0
+def _add_steps(steps: list[Step], times: float,
+               by_call: dict[str, CallStats]) -> tuple[float, float, float]:
+    """Add ``times`` passes over ``steps`` to ``by_call``; return (compute, kernel, blocked) of one pass."""
+    compute = kernel = blocked = 0.0
     for step in steps:
         if step.compute is not None:
             compute += _mean(step.compute)
@@ -84,19 +88,23 @@ def _add_steps(steps: list[Step], times: float, by_call: dict[str, CallStats]) -
             s, stats = step.syscall, by_call[step.syscall.name]
             stats.calls += s.repeat * times
             stats.kernel_ns += s.repeat * _mean(s.kernel) * times
+            stats.blocked_ns += s.repeat * _mean(s.blocked) * times
             stats.bytes_in += s.repeat * s.bytes_in * times
             stats.bytes_out += s.repeat * s.bytes_out * times
             kernel += s.repeat * _mean(s.kernel)
-    return compute, kernel
+            blocked += s.repeat * _mean(s.blocked)
+    return compute, kernel, blocked
 
 
 def summarize(spec: WorkloadSpec) -> WorkloadSummary:
-    """Expected compute, kernel time, calls and bytes of ``spec`` (closed loop, own length)."""
+    """Expected compute, kernel CPU and blocked time, calls and bytes of ``spec`` (closed loop,
+    own length)."""
     by_call: dict[str, CallStats] = defaultdict(CallStats)
     if spec.replay is not None:
         passes = [_add_steps(steps, 1, by_call) for steps in spec.replay]
-        return WorkloadSummary(spec.name, "replay", spec.threads, 1, max(c + k for c, k in passes),
-                               sum(c for c, _ in passes), sum(k for _, k in passes), dict(by_call))
+        compute, kernel, blocked = (sum(column) for column in zip(*passes))
+        return WorkloadSummary(spec.name, "replay", spec.threads, 1, max(map(sum, passes)),
+                               compute, kernel, blocked, dict(by_call))
     iterations = spec.iterations or 1
     runs = iterations * spec.threads
     if spec.mix is not None:
@@ -106,16 +114,19 @@ def summarize(spec: WorkloadSpec) -> WorkloadSummary:
             stats = by_call[entry.name]
             stats.calls += share
             stats.kernel_ns += share * _mean(entry.kernel)
+            stats.blocked_ns += share * _mean(entry.blocked)
             stats.bytes_in += share * entry.bytes_in
             stats.bytes_out += share * entry.bytes_out
         compute = _mean(spec.mix.gap)
         kernel = sum(s.kernel_ns for s in by_call.values()) / runs
+        blocked = sum(s.blocked_ns for s in by_call.values()) / runs
         body = "mix"
     else:
-        compute, kernel = _add_steps(spec.steps, runs, by_call)
+        compute, kernel, blocked = _add_steps(spec.steps, runs, by_call)
         body = "steps"
-    return WorkloadSummary(spec.name, body, spec.threads, spec.iterations, iterations * (compute + kernel),
-                           runs * compute, runs * kernel, dict(by_call))
+    return WorkloadSummary(spec.name, body, spec.threads, spec.iterations,
+                           iterations * (compute + kernel + blocked), runs * compute, runs * kernel,
+                           runs * blocked, dict(by_call))
 
 
 def render(summary: WorkloadSummary, console: Console) -> None:
@@ -123,18 +134,21 @@ def render(summary: WorkloadSummary, console: Console) -> None:
     s = summary
     length = f"{s.iterations} iteration(s) per thread" if s.iterations else "1 iteration (no length set)"
     console.print(f"[bold]{s.name}[/bold]: {s.body}, {s.threads} thread(s), {length}")
-    console.print(f"  expected run time    {format_duration(s.wall_ns)} (longest thread, own CPU each)")
+    console.print(f"  expected run time    {format_duration(s.wall_ns)} (longest thread, own CPU each, "
+                  "blocked included)")
     console.print(f"  system calls         {s.calls:,.0f} ({s.per_second(s.calls):,.0f}/s)")
     console.print(f"  bytes across calls   {s.bytes_total:,.0f} B ({s.per_second(s.bytes_total) / 1e6:,.2f} MB/s)")
-    console.print(f"  compute share        {100 * s.compute_share:.1f}% "
-                  f"(kernel {format_duration(s.kernel_ns)}, compute {format_duration(s.compute_ns)})")
-    table = Table(title=f"top {TOP} system calls by count")
-    for column in ("syscall", "calls", "% calls", "mean kernel", "% kernel time", "mean in", "mean out"):
-        table.add_column(column, justify="left" if column == "syscall" else "right")
+    console.print(f"  time                 kernel CPU {format_duration(s.kernel_ns)}, blocked "
+                  f"{format_duration(s.blocked_ns)}, compute {format_duration(s.compute_ns)}")
+    console.print(f"  compute share        {100 * s.compute_share:.1f}% of CPU time (compute + kernel CPU)")
+    table = Table(title=f"top {TOP} system calls by count (means per call)")
+    for column in ("syscall", "calls", "% calls", "kernel", "% kernel", "blocked", "in", "out"):
+        table.add_column(column, justify="left" if column == "syscall" else "right", no_wrap=True)
     ranked = sorted(s.by_call.items(), key=lambda kv: -kv[1].calls)[:TOP]
     for name, c in ranked:
         table.add_row(name, f"{c.calls:,.0f}", f"{100 * c.calls / s.calls:.1f}",
                       format_duration(c.kernel_ns / c.calls),
                       f"{100 * c.kernel_ns / s.kernel_ns:.1f}" if s.kernel_ns > 0 else "-",
+                      format_duration(c.blocked_ns / c.calls) if c.blocked_ns > 0 else "-",
                       f"{c.bytes_in / c.calls:,.0f} B", f"{c.bytes_out / c.calls:,.0f} B")
     console.print(table)
