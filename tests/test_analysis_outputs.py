@@ -173,3 +173,18 @@ def test_console_tables_list_every_claimed_point_with_its_verdict(data):
     assert re.search(r"gzip\s+│\s+log.*below", text)
     assert re.search(r"find\s+│\s+log.*above", text)
     assert "Protected services cost 2–64% on real workloads" in text
+
+
+def test_console_keeps_list_valued_settings_literal():
+    """Settings such as ``rules.classes=[file, network]`` are text, not terminal markup."""
+    from rich.console import Console
+
+    from veilperf.analysis.claims import Claim
+    from veilperf.analysis.console import overheads_table
+
+    points = pd.DataFrame([{"workload": "redis", "service": "log", "setting": "rules.classes=[file, network]",
+                            "overhead_pct": 1.0, "ci_low": 0.5, "ci_high": 1.5}])
+    claim = Claim("Protected services cost 2–64% on real workloads", "2–64%", "", "partly", "", points=points)
+    console = Console(width=200, record=True)
+    console.print(overheads_table([claim]))
+    assert "rules.classes=[file, network]" in console.export_text()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from veilperf.analysis.claims import NORMAL_TOLERANCE_PCT, SERVICE_CLAIM_PCT, Claim
@@ -15,7 +16,7 @@ def claims_table(claims: list[Claim]) -> Table:
     for column in ("claim", "paper", "simulated", "verdict"):
         table.add_column(column, overflow="fold")
     for claim in claims:
-        table.add_row(claim.claim, claim.paper, claim.simulated, claim.verdict)
+        table.add_row(*(escape(text) for text in (claim.claim, claim.paper, claim.simulated, claim.verdict)))
     return table
 
 
@@ -31,7 +32,7 @@ def overheads_table(claims: list[Claim]) -> Table:
             continue
         rows = claim.points.sort_values(["service", "workload", "setting"], kind="stable")
         for _, r in rows.iterrows():
-            table.add_row(str(r["workload"]), str(r["service"]), str(r["setting"] or ""),
+            table.add_row(escape(str(r["workload"])), escape(str(r["service"])), escape(str(r["setting"] or "")),
                           f"{r['overhead_pct']:.2f}", f"[{r['ci_low']:.2f}, {r['ci_high']:.2f}]",
                           claim.paper, _versus(r["overhead_pct"], r["service"], low, high))
     return table
