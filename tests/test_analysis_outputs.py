@@ -188,3 +188,17 @@ def test_console_keeps_list_valued_settings_literal():
     console = Console(width=200, record=True)
     console.print(overheads_table([claim]))
     assert "rules.classes=[file, network]" in console.export_text()
+
+
+def test_normal_claim_names_the_lazy_acceptance_cost_from_boot_runs():
+    """Default guest, lazy acceptance: first touch costs 1.0 s in the CVM and 1.3 s under Veil."""
+    from veilperf.analysis.claims import lazy_first_touch_note
+
+    runs = pd.DataFrame([
+        {"workload": "boot", "mode": mode, "cfg.boot.acceptance": acceptance, "cfg.setup.vcpus": 1,
+         "cfg.boot.memory": 2**30, "boot.first_touch_ns": ns}
+        for mode, acceptance, ns in (("cvm", "lazy", 1.0e9), ("veil", "lazy", 1.3e9),
+                                     ("veil", "eager", 0.0), ("cvm", "eager", 0.0))])
+    note = lazy_first_touch_note(runs, {})
+    assert "1.30 s of guest CPU under Veil vs 1.00 s in the CVM (+30%)" in note
+    assert lazy_first_touch_note(runs[runs["cfg.boot.acceptance"] == "eager"], {}) == ""

@@ -42,7 +42,7 @@ def report(paths: Sequence[str | Path], out: str | Path, fmt: str = "png") -> tu
 def _report_with_claims(paths: Sequence[str | Path], out: Path, fmt: str) -> tuple[list[Path], list[str], list[Claim]]:
     data, manifests = load_figure_data(paths)
     figures, notes = render_figures(data, out.parent / "figures", fmt)
-    claims = check_claims(data.over, data.calibration)
+    claims = check_claims(data.over, data.calibration, data.runs)
     written = write_text(out, render_report(data, manifests, figures, notes, out, claims))
     return [*figures.values(), written], notes, claims
 

@@ -76,7 +76,7 @@ def render_report(
     claims: list[Claim] | None = None,
 ) -> str:
     """The report's Markdown; figure links are relative to ``out``'s folder."""
-    claims = claims if claims is not None else check_claims(data.over, data.calibration)
+    claims = claims if claims is not None else check_claims(data.over, data.calibration, data.runs)
     experiments = sorted(data.runs["experiment"].unique())
     lines = [
         "# veilperf reproduction report",
