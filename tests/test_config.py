@@ -298,3 +298,21 @@ def test_config_errors_survive_pickling_to_and_from_workers():
         again = pickle.loads(pickle.dumps(error))
         assert isinstance(again, ConfigError)
         assert str(again) == str(error)
+
+
+def test_validate_checks_dependent_sweep_axes_together(tmp_path):
+    """servers.yaml sweeps workload.loop=open with workload.arrival_rate on another axis: each
+    value is checked beside the other axes' first values, so the pair validates, and a bad rate
+    is still reported at its axis."""
+    from veilperf.config.checks import check_file
+
+    root = Path(__file__).resolve().parents[1]
+    assert "10 point(s)" in check_file(root / "configs" / "servers.yaml")
+    text = (root / "configs" / "servers.yaml").read_text()
+    text = text.replace("platforms/milan.yaml", str(root / "configs" / "platforms" / "milan.yaml"))
+    text = text.replace("../workloads/", str(root / "workloads") + "/")
+    copy = tmp_path / "configs" / "servers.yaml"
+    copy.parent.mkdir()
+    copy.write_text(text.replace("40000/s]", "40000]"))
+    with pytest.raises(ConfigError, match="arrival_rate.*bare number 40000"):
+        check_file(copy)

@@ -50,14 +50,19 @@ def file_kind(path: Path, data: dict) -> str:
 
 
 def check_experiment(exp: Experiment) -> int:
-    """Validate every workload, every value of every sweep axis (one at a time) and the baseline
-    of an experiment; return the number of points of the full sweep."""
+    """Validate every workload and the baseline as the file writes them, then every value of every
+    sweep axis together with the first value of every other axis (axes may depend on each other,
+    e.g. ``workload.loop: open`` needs ``workload.arrival_rate``), not every combination; return
+    the number of points of the full sweep."""
+    first: dict[str, object] = {path: values[0] for path, values in exp.grid.items()}
+    for group in exp.zip:
+        first.update({path: values[0] for path, values in group.items()})
     indices: list[int | None] = list(range(len(exp.workloads))) or [None]
     for index in indices:
         validate_point(exp, exp.resolve(index, {}), workload_index=index)
         validate_point(exp, exp.resolve(index, {}, baseline=True), workload_index=index, baseline=True)
-    axes = [{path: value} for path, values in exp.grid.items() for value in values]
-    axes += [{path: values[i] for path, values in group.items()}
+    axes = [{**first, path: value} for path, values in exp.grid.items() for value in values]
+    axes += [{**first, **{path: values[i] for path, values in group.items()}}
              for group in exp.zip for i in range(len(next(iter(group.values()))))]
     for assignment in axes:
         validate_point(exp, exp.resolve(indices[0], assignment), workload_index=indices[0])
