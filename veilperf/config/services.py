@@ -14,7 +14,7 @@ class EncService(Strict):
     """VeilS-Enc: every application thread of the workload runs inside an enclave (DomEnc).
 
     ``enclave_size`` is an assumption (no enclave image size is published for Veil): the bytes
-    measured and permission-changed at creation. ``timer_hz`` is the guest's CONFIG_HZ (250 on
+    measured and permission-changed at creation; configs/enclave.yaml sweeps 4-64 MiB. ``timer_hz`` is the guest's CONFIG_HZ (250 on
     Debian/Ubuntu x86-64 kernels; 100-1000 possible).
     """
 
@@ -72,10 +72,12 @@ class LogService(Strict):
     # single: one record of record_size per audited call (a leaner hook, for comparison)
     record_model: Literal["event", "single"] = "event"
     record_sizes: AuditRecordSizes = AuditRecordSizes()
-    record_size: Size = 256.0  # bytes of the one record per call of record_model single
-    transit_buffer: Size = 1024.0
-    ring_size: Size = 40 * 1024.0
-    record_align: Size = 64.0
+    # assumption, for record_model single only: one record per call, between the EOE header (29 B)
+    # and a whole event (~730 B with a path, record_sizes); sweep within that range
+    record_size: Size = 256.0
+    transit_buffer: Size = 1024.0  # prototype: per-CPU transit buffer (veil-facts.md)
+    ring_size: Size = 40 * 1024.0  # prototype: 10 x 4 KiB ring (veil-facts.md)
+    record_align: Size = 64.0  # prototype: records rounded up to 64 B (veil-facts.md)
     # assumption (no reader is described): an auditd-like reader drains the ring every 10 ms
     reader_period: Duration | None = 10e6  # ns between ring drains; None: never read
     read_chunk: Size = 128.0  # bytes returned per read call (prototype, veil-facts.md)
