@@ -31,6 +31,24 @@ class BatchCosts:
     credit_after: np.ndarray  # fractional timer-tick credit after each iteration
 
 
+class _EntryTimes:
+    """One time source per mix entry (constants or samplers), drawn for a batch of entry indices:
+    each sampler gives its next values, in order, to the iterations that drew its entry."""
+
+    def __init__(self, sources: list[TimeSource]) -> None:
+        self.constants = np.array([0.0 if isinstance(s, BlockStream) else s for s in sources])
+        self.samplers = [(i, s) for i, s in enumerate(sources) if isinstance(s, BlockStream)]
+
+    def for_entries(self, idx: np.ndarray) -> np.ndarray:
+        values = self.constants[idx]
+        for entry, sampler in self.samplers:
+            where = idx == entry
+            count = int(where.sum())
+            if count:
+                values[where] = sampler.take(count)
+        return values
+
+
 class MixBatch:
     """Computes ``n`` mix iterations at once."""
 
@@ -41,30 +59,18 @@ class MixBatch:
         self.home = home
         self.switch_ns = switch_ns
         self.ticks_per_ns = ticks_per_ns if home == ENC else 0.0
-        self.kernel_const = np.array([0.0 if isinstance(op[2], BlockStream) else op[2] for op in calls])
-        self.random_kernels = [(i, op[2]) for i, op in enumerate(calls) if isinstance(op[2], BlockStream)]
+        self.kernel = _EntryTimes([op[2] for op in calls])
         self.vdso = np.array([bool(op[6]) for op in calls])
         self.extra = np.array([0.0 if op[6] else op[7] for op in calls])
         self.crossings = np.array([0 if op[6] else op[8] for op in calls])
-        self.blocked_const = np.array([0.0 if isinstance(op[9], BlockStream) else op[9] for op in calls])
-        self.random_blocked = [(i, op[9]) for i, op in enumerate(calls) if isinstance(op[9], BlockStream)]
+        self.blocked = _EntryTimes([op[9] for op in calls])
 
     def next(self, n: int, credit: float) -> BatchCosts:
         """The next ``n`` iterations, given the timer-tick credit carried in."""
         idx = self.pick.take(n)
         gap = self.gap.take(n) if isinstance(self.gap, BlockStream) else np.full(n, self.gap)
-        kernel = self.kernel_const[idx]
-        for entry, sampler in self.random_kernels:
-            where = idx == entry
-            count = int(where.sum())
-            if count:
-                kernel[where] = sampler.take(count)
-        asleep = self.blocked_const[idx]
-        for entry, sampler in self.random_blocked:
-            where = idx == entry
-            count = int(where.sum())
-            if count:
-                asleep[where] = sampler.take(count)
+        kernel = self.kernel.for_entries(idx)
+        asleep = self.blocked.for_entries(idx)
         vdso = self.vdso[idx]
         extra = self.extra[idx]
         ocalls = self.crossings[idx]
