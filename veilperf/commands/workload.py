@@ -1,24 +1,46 @@
-"""`veilperf workload import TRACE...` and `veilperf workload show FILE`."""
+"""`veilperf workload record -- CMD...`, `veilperf workload import TRACE...` and
+`veilperf workload show FILE`."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
+from pathlib import Path
 
 from rich.console import Console
 
-from veilperf.errors import ConfigError
-from veilperf.trace.importer import ImportOptions, import_trace
+from veilperf.errors import ConfigError, VeilperfError
+from veilperf.trace.importer import ImportOptions, ImportResult, import_trace
 from veilperf.trace.show import load_workload, render, summarize
-from veilperf.trace.yaml_out import dump, write_atomic
+from veilperf.trace.yaml_out import check_out, dump, write_atomic
 from veilperf.units import UnitError, format_duration, parse_duration
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``workload`` sub-command with ``import`` and ``show``."""
-    parser = subparsers.add_parser("workload", help="import a workload from an strace trace, or show one",
+    parser = subparsers.add_parser("workload", help="record a program or import an strace trace as a "
+                                                    "workload, or show one",
                                    description="Build workloads from system-call traces and inspect them.")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    rec = actions.add_parser(
+        "record", help="run a command natively and under strace, and write its workload",
+        description="Run CMD natively --runs times (the first a discarded warm-up) for its median wall, "
+                    "user and system time and peak RSS, then once under `strace -f -tt -T`; import the "
+                    "trace anchored to the measured times and write the workload (with the measured "
+                    "native time and footprint) and its compressed trace, traces/NAME.strace.gz beside it.")
+    rec.add_argument("--runs", type=int, default=5, metavar="N",
+                     help="native runs, the first a warm-up (default 5; at least 2)")
+    rec.add_argument("--out", metavar="FILE", help="workload file to write (default: NAME.yaml)")
+    rec.add_argument("--name", help="workload name (default: the command's base name)")
+    rec.add_argument("--mode", choices=("replay", "sample"), default="sample",
+                     help="replay the traced sequence exactly, or sample a fitted mix (default)")
+    rec.add_argument("--description")
+    rec.add_argument("--input", help="the program's input, for provenance")
+    rec.add_argument("command", nargs=argparse.REMAINDER, metavar="-- CMD ARGS...")
+    rec.set_defaults(handler=run_record)
 
     imp = actions.add_parser(
         "import", help="turn an strace trace into a workload file",
@@ -66,8 +88,24 @@ def _duration_option(text: str | None, option: str) -> float | None:
         raise ConfigError("<command line>", option, str(exc)) from None
 
 
+def _report(result: ImportResult, mode: str, out: str | None) -> None:
+    """Warnings, the blind estimate if any, and a one-line account, on stderr."""
+    for warning in result.warnings:
+        print(f"veilperf: warning: {warning}", file=sys.stderr)
+    if result.blind is not None:
+        b = result.blind
+        print(f"veilperf: estimated native run time {format_duration(b.wall_ns)} (range "
+              f"{format_duration(b.low_ns)} to {format_duration(b.high_ns)}), from the trace alone; "
+              "record the program (veilperf workload record) for precision", file=sys.stderr)
+    print(f"veilperf: imported {mode}: expected total {format_duration(result.expected_total_ns)} "
+          f"(traced span {format_duration(result.traced_span_ns)}, strace overhead removed "
+          f"{format_duration(result.correction_ns)})" + (f" -> {out}" if out else ""), file=sys.stderr)
+
+
 def run_import(args: argparse.Namespace) -> int:
     """Import, print warnings and a one-line account to stderr, write the YAML."""
+    if args.out:
+        check_out(args.out)
     if args.length is not None and args.length < 1:
         raise ConfigError("<command line>", "--length", "must be at least 1")
     if args.wall_time is not None and args.strace_overhead is not None:
@@ -79,21 +117,52 @@ def run_import(args: argparse.Namespace) -> int:
                             user_ns=_duration_option(args.user_time, "--user-time"),
                             length=args.length, coalesce=args.coalesce)
     result = import_trace(args.traces, options)
-    for warning in result.warnings:
-        print(f"veilperf: warning: {warning}", file=sys.stderr)
     text = dump(result.workload)
     if args.out:
         write_atomic(args.out, text)
     else:
         sys.stdout.write(text)
-    print(f"veilperf: imported {args.mode}: expected total {format_duration(result.expected_total_ns)} "
-          f"(traced span {format_duration(result.traced_span_ns)}, strace overhead removed "
-          f"{format_duration(result.correction_ns)})" + (f" -> {args.out}" if args.out else ""),
-          file=sys.stderr)
+    _report(result, args.mode, args.out)
+    return 0
+
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def run_record(args: argparse.Namespace) -> int:
+    """Check the arguments and output paths, record, then write the trace and the workload."""
+    from veilperf.trace.record import find_strace, record  # only this action runs programs
+
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        raise ConfigError("<command line>", "CMD", "give the command to record after `--` "
+                          "(e.g. veilperf workload record -- gzip -k big.txt)")
+    if args.runs < 2:
+        raise ConfigError("<command line>", "--runs", "at least 2 (the first run is a discarded warm-up)")
+    name = args.name or Path(command[0]).name
+    if not _NAME.match(name):
+        raise ConfigError("<command line>", "--name", f"{name!r}: use letters, digits, '.', '_' and '-'")
+    out = check_out(args.out or f"{name}.yaml")
+    traces = out.parent / "traces"
+    trace_path = traces / f"{name}.strace.gz"
+    if traces.exists() and not traces.is_dir():
+        raise VeilperfError(f"{traces}: exists and is not a folder; the trace goes there")
+    if traces.is_dir():
+        check_out(trace_path, "trace")
+    find_strace()
+    recording = record(command, args.runs, name, os.path.relpath(trace_path), args.mode,
+                       args.description, args.input)
+    text = dump(recording.result.workload)
+    traces.mkdir(exist_ok=True)
+    write_atomic(trace_path, recording.trace_gz)
+    write_atomic(out, text)
+    _report(recording.result, args.mode, str(out))
+    print(f"veilperf: trace -> {trace_path}", file=sys.stderr)
     return 0
 
 
 def run_show(args: argparse.Namespace) -> int:
     """Print the summary of one workload file."""
-    render(summarize(load_workload(args.file)), Console())
+    spec = load_workload(args.file)
+    render(summarize(spec), Console(), spec)
     return 0

@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import difflib
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from veilperf.config.types import Duration, Rate, Size, Strict
+from veilperf.syscalls import NAMES as SYSCALL_NAMES
+
+
+def _known_syscall(name: str) -> str:
+    """``name`` if it is in the x86-64 system-call table, else an error with the closest names."""
+    if name not in SYSCALL_NAMES:
+        close = difflib.get_close_matches(name, SYSCALL_NAMES, n=3, cutoff=0.6)
+        hint = f"; did you mean {' or '.join(close)}?" if close else ""
+        raise ValueError(f"unknown system call {name!r} (not in the x86-64 table){hint}")
+    return name
+
+
+SyscallName = Annotated[str, AfterValidator(_known_syscall)]
+"""A name from the x86-64 system-call table (:mod:`veilperf.syscalls`)."""
 
 class Distribution(Strict):
     """A random duration. ``fixed`` uses ``value``; ``exponential`` and ``lognormal`` use ``mean``
@@ -59,7 +74,7 @@ class Syscall(Strict):
     meanwhile; open-loop requests skip it, their arrivals being the wait), bytes copied in
     (write-like) and out (read-like)."""
 
-    name: str
+    name: SyscallName
     kernel: TimeSpec
     blocked: TimeSpec = 0.0
     bytes_in: Size = 0.0
@@ -105,7 +120,7 @@ class MixEntry(Strict):
     """One system call of a sampled mix, drawn with probability proportional to ``weight``
     (``kernel`` and ``blocked`` as in :class:`Syscall`)."""
 
-    name: str
+    name: SyscallName
     weight: float = Field(gt=0)
     kernel: TimeSpec
     blocked: TimeSpec = 0.0
@@ -121,6 +136,27 @@ class SyscallMix(Strict):
     calls: list[MixEntry] = Field(min_length=1)
 
 
+class NativeTime(Strict):
+    """The program's untraced run time: ``measured`` by ``veilperf workload record`` (median of the
+    kept runs, ``low``/``high`` their min/max), or ``estimated`` from the trace alone by a blind
+    import (``low``/``high`` the stated uncertainty range)."""
+
+    source: Literal["measured", "estimated"]
+    wall: Duration
+    low: Duration
+    high: Duration
+    user: Duration | None = None
+    sys: Duration | None = None
+    runs: int | None = Field(default=None, ge=1)
+    peak_rss: Size | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if not 0 <= self.low <= self.wall <= self.high:
+            raise ValueError("needs 0 <= low <= wall <= high")
+        return self
+
+
 class Provenance(Strict):
     source: Literal["trace", "measurement", "citation", "synthetic"]
     command: str | None = None
@@ -131,6 +167,10 @@ class Provenance(Strict):
     sha256: str | None = None
     citation: str | None = None
     strace_overhead_per_call: Duration | None = None
+    kernel: str | None = None  # uname -r of the machine traced on
+    tracer: str | None = None  # e.g. "strace -- version 6.1"
+    native: NativeTime | None = None
+    footprint_source: str | None = None  # how the workload's footprint was obtained
     notes: str | None = None
 
 
@@ -140,6 +180,7 @@ class WorkloadSpec(Strict):
     name: str
     description: str = ""
     provenance: Provenance
+    footprint: Size | None = Field(default=None, gt=0)  # the program's memory (see provenance)
     threads: int = Field(default=1, ge=1)
     loop: Literal["closed", "open"] = "closed"
     iterations: int | None = Field(default=None, ge=1)

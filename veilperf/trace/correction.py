@@ -75,7 +75,7 @@ def raw_gaps(calls: list[SyscallEvent]) -> list[float | None]:
 
 
 def _total_overhead(span_ns: float, fixed_ns: float, calls: int, untraced_wall_ns: float | None,
-                    overhead_ns: float | None) -> tuple[float, str, str]:
+                    overhead_ns: float | None, wall_label: str) -> tuple[float, str, str]:
     """(total overhead, method, note) from what is known."""
     if overhead_ns is not None:
         return (min(overhead_ns, span_ns), "measured total overhead",
@@ -88,28 +88,31 @@ def _total_overhead(span_ns: float, fixed_ns: float, calls: int, untraced_wall_n
                 f"the untraced run ({untraced_wall_ns / 1e9:.6f} s) was slower than the traced span "
                 f"({span_ns / 1e9:.6f} s), i.e. timing noise exceeds strace's cost: overhead from the "
                 "trace alone (shortest kernel time and shortest gap per call)")
-    return (span_ns - untraced_wall_ns, "untraced wall time",
-            f"strace overhead = traced span {span_ns / 1e9:.6f} s - untraced wall "
+    return (span_ns - untraced_wall_ns, wall_label,
+            f"strace overhead = traced span {span_ns / 1e9:.6f} s - {wall_label} "
             f"{untraced_wall_ns / 1e9:.6f} s = {(span_ns - untraced_wall_ns) / 1e9:.6f} s over {calls} calls")
 
 
 def estimate(trace: ParsedTrace, untraced_wall_ns: float | None, overhead_ns: float | None = None,
              threads: list[list[SyscallEvent]] | None = None,
-             user_ns: float | None = None) -> tuple[Correction, list[str]]:
+             user_ns: float | None = None,
+             wall_label: str = "untraced wall time") -> tuple[Correction, list[str]]:
     """The correction for ``trace``, and notes on how it was obtained.
 
     ``overhead_ns``, the total time strace added measured some other way (e.g. a server's load
     phase, traced minus untraced), replaces the estimate from ``untraced_wall_ns``. ``threads``
     (default: all of the trace's threads) are the call sequences corrected. ``user_ns``, the
     untraced run's user CPU time, sets the compute total (gaps), the rest going to kernel times;
-    without it, the remainder is taken off gaps and kernel times in proportion."""
+    without it, the remainder is taken off gaps and kernel times in proportion. ``wall_label`` says
+    where ``untraced_wall_ns`` came from (measured, or estimated by :mod:`veilperf.trace.blind`)."""
     if threads is None:
         threads = list(trace.calls.values())
     kernels = [c.kernel_ns for calls in threads for c in calls]
     gaps = [g for calls in threads for g in raw_gaps(calls) if g is not None]
     min_kernel, min_gap = min(kernels), min(gaps, default=0.0)
     fixed = len(kernels) * min_kernel + len(gaps) * min_gap
-    total, method, note = _total_overhead(trace.span_ns, fixed, len(kernels), untraced_wall_ns, overhead_ns)
+    total, method, note = _total_overhead(trace.span_ns, fixed, len(kernels), untraced_wall_ns,
+                                          overhead_ns, wall_label)
     notes = [note]
     share = min(1.0, total / fixed) if fixed > 0 else 0.0
     kernel_ns, gap_ns = share * min_kernel, share * min_gap

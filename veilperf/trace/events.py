@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from veilperf.trace.footprint import MemoryTally
+
 
 @dataclass(frozen=True)
 class SyscallEvent:
@@ -48,6 +50,11 @@ class ParsedTrace:
     first_ns: float | None = None  # earliest timestamp in the trace
     last_ns: float | None = None  # latest timestamp (or call end) in the trace
     epoch_base_s: int | None = None  # -ttt traces: times count from this Unix second
+    stamp_style: str | None = None  # "clock" (-tt) or "epoch" (-ttt), from the first stamp
+    lines: int = 0  # lines with a timestamp, over all files
+    bad: Counter = field(default_factory=Counter)  # impossible lines by kind
+    first_bad: tuple[str, int, str] | None = None  # (file, line, message) of the first one
+    memory: MemoryTally = field(default_factory=MemoryTally)  # what the calls mapped
 
     @property
     def call_count(self) -> int:

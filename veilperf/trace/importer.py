@@ -21,11 +21,12 @@ from pydantic import ValidationError
 
 from veilperf.config.workload import WorkloadSpec
 from veilperf.errors import ConfigError
+from veilperf.trace.blind import NativeEstimate, estimate_native
 from veilperf.trace.blocking import BLOCKING, CPU_QUANTILE, CpuEstimate, split_blocking
 from veilperf.trace.correction import Correction, TimedCall, Timeline, corrected_timeline, estimate, lanes
 from veilperf.trace.events import ParsedTrace, SummaryTable
 from veilperf.trace.fit import MAX_GAP_SAMPLES, MAX_KERNEL_SAMPLES, fmt_bytes, fmt_ns, time_spec
-from veilperf.trace.reader import read_trace, sha256_of
+from veilperf.trace.reader import expand_folders, read_trace, sha256_of
 from veilperf.trace.strace_parser import TraceError
 from veilperf.trace.syscall_bytes import VDSO_NOTE
 from veilperf.trace.yaml_out import Flow, FlowList
@@ -51,6 +52,11 @@ class ImportOptions:
     user_ns: float | None = None  # untraced user CPU time: the compute total
     length: int | None = None  # sample mode: iterations per thread
     coalesce: bool = False  # replay mode: merge runs of identical calls with `repeat`
+    native: dict | None = None  # provenance.native of a measured run (from `workload record`)
+    footprint: str | None = None  # and its footprint (a Size string) ...
+    footprint_source: str | None = None  # ... and how it was obtained
+    kernel: str | None = None  # uname -r, for provenance
+    tracer: str | None = None  # strace version, for provenance
 
 
 @dataclass
@@ -62,17 +68,28 @@ class ImportResult:
     expected_total_ns: float  # sum over threads of the workload's expected time
     traced_span_ns: float
     correction_ns: float  # total strace overhead removed
+    blind: NativeEstimate | None = None  # the untraced time estimated from the trace alone
 
 
 def import_trace(paths: list[str | Path], options: ImportOptions) -> ImportResult:
     """Read ``paths`` (one trace run, or one ``strace -c`` table) and build the workload."""
+    paths = expand_folders(paths)
     parsed = read_trace(paths)
+    blind, native, footprint, footprint_source = None, options.native, options.footprint, options.footprint_source
     if isinstance(parsed, SummaryTable):
         body, notes, expected = _from_summary(parsed, options)
         span, removed, overhead = expected, 0.0, 0.0
     else:
-        body, notes, expected, removed, overhead = _from_trace(parsed, options)
+        body, notes, expected, removed, overhead, blind = _from_trace(parsed, options)
         span = parsed.span_ns
+        if blind is not None:
+            native = {"source": "estimated", "wall": fmt_ns(blind.wall_ns), "low": fmt_ns(blind.low_ns),
+                      "high": fmt_ns(blind.high_ns), "user": None, "sys": None, "runs": None,
+                      "peak_rss": None}
+        if footprint is None:
+            size, footprint_source = parsed.memory.footprint()
+            footprint = fmt_bytes(size) if size > 0 else None
+            footprint_source = footprint_source if size > 0 else None
     files = [str(p) for p in paths]
     provenance = {
         "source": "trace",
@@ -83,6 +100,10 @@ def import_trace(paths: list[str | Path], options: ImportOptions) -> ImportResul
         "trace": " ".join(files),
         "sha256": sha256_of(paths),
         "strace_overhead_per_call": fmt_ns(overhead),
+        "kernel": options.kernel,
+        "tracer": options.tracer,
+        "native": native,
+        "footprint_source": footprint_source,
         "notes": "\n".join(notes),
     }
     name = options.name or Path(files[0]).name.split(".")[0]
@@ -90,6 +111,7 @@ def import_trace(paths: list[str | Path], options: ImportOptions) -> ImportResul
         "name": name,
         "description": options.description or f"Imported from {' '.join(files)} ({options.mode} mode)",
         "provenance": {k: v for k, v in provenance.items() if v is not None},
+        **({"footprint": footprint} if footprint else {}),
         **body,
     }
     try:
@@ -98,7 +120,7 @@ def import_trace(paths: list[str | Path], options: ImportOptions) -> ImportResul
         first = exc.errors()[0]
         raise ConfigError(files[0], ".".join(map(str, first["loc"])),
                           f"imported workload is invalid: {first['msg']}") from None
-    return ImportResult(workload, parsed.warnings, expected, span, removed)
+    return ImportResult(workload, parsed.warnings, expected, span, removed, blind)
 
 
 def _mtime_date(path: str | Path) -> str:
@@ -109,7 +131,13 @@ def _mtime_date(path: str | Path) -> str:
 def _from_trace(trace: ParsedTrace, options: ImportOptions):
     folded = lanes(trace)
     kept = [lane for lane in folded if len(lane) >= MIN_LANE_SHARE * trace.call_count]
-    correction, notes = estimate(trace, options.wall_time_ns, options.overhead_ns, kept, options.user_ns)
+    wall, label, blind = options.wall_time_ns, "untraced wall time", None
+    if wall is None and options.overhead_ns is None:
+        blind = estimate_native(kept, trace.span_ns)
+        wall, label = blind.wall_ns, "estimated untraced time"
+    correction, notes = estimate(trace, wall, options.overhead_ns, kept, options.user_ns, label)
+    if blind is not None:
+        notes.insert(0, blind.note)
     timelines, estimates = split_blocking([corrected_timeline(lane, correction) for lane in kept])
     notes = _describe(trace, len(folded), timelines, correction, estimates) + notes
     if len(kept) < len(folded):
@@ -124,7 +152,7 @@ def _from_trace(trace: ParsedTrace, options: ImportOptions):
         expected = sum(t.total_ns for t in timelines)
     else:
         body, expected = _sample_mix(timelines, options.length)
-    return body, notes, expected, correction.total_ns, correction.per_call_ns
+    return body, notes, expected, correction.total_ns, correction.per_call_ns, blind
 
 
 def _describe(trace: ParsedTrace, lane_count: int, timelines: list[Timeline],

@@ -44,11 +44,29 @@ def ff_tid(path: str | Path) -> int | None:
     return int(m[1]) if m else None
 
 
+def expand_folders(paths: list[str | Path]) -> list[str | Path]:
+    """``paths`` with each folder replaced by the ``-ff`` files in it (``PREFIX.<pid>``, optionally
+    ``.gz``), in name order; a folder without any is an error."""
+    expanded: list[str | Path] = []
+    for path in paths:
+        if not Path(path).is_dir():
+            expanded.append(path)
+            continue
+        files = sorted(p for p in Path(path).iterdir() if p.is_file() and ff_tid(p) is not None)
+        if not files:
+            raise TraceError(str(path), None, "a folder given as a trace holds no strace -ff files "
+                             "(named PREFIX.<pid>, from `strace -ff -tt -T -o DIR/PREFIX command`)")
+        expanded.extend(files)
+    return expanded
+
+
 def read_trace(paths: list[str | Path]) -> ParsedTrace | SummaryTable:
-    """Parse one ``strace -c`` table, or one or more ``strace -f -tt -T`` files of one run.
+    """Parse one ``strace -c`` table, or one or more ``strace -f -tt -T`` files of one run (a
+    folder stands for the ``-ff`` files in it).
 
     Lines without a pid prefix belong to the thread named by the file's ``-ff`` suffix, or else to
     a thread numbered after the file's position (-1, -2, ...)."""
+    paths = expand_folders(paths)
     if not paths:
         raise TraceError("<no file>", None, "give at least one trace file")
     texts = [(str(p), read_lines(p)) for p in paths]

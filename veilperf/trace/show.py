@@ -129,8 +129,26 @@ def summarize(spec: WorkloadSpec) -> WorkloadSummary:
                            runs * blocked, dict(by_call))
 
 
-def render(summary: WorkloadSummary, console: Console) -> None:
-    """Print the overview and the top system calls."""
+def provenance_lines(spec: WorkloadSpec) -> list[str]:
+    """The native run time (measured or estimated, with its range) and the footprint, if known."""
+    lines = []
+    native = spec.provenance.native
+    if native is not None:
+        span = f"{format_duration(native.low)} to {format_duration(native.high)}"
+        if native.source == "measured":
+            lines.append(f"  native run time      {format_duration(native.wall)} measured (median of "
+                         f"{native.runs or '?'} runs, {span})")
+        else:
+            lines.append(f"  native run time      {format_duration(native.wall)} estimated from the trace "
+                         f"alone (range {span}); record it for precision")
+    if spec.footprint is not None:
+        source = spec.provenance.footprint_source or "source not given"
+        lines.append(f"  footprint            {spec.footprint / 2**20:.1f} MiB ({source})")
+    return lines
+
+
+def render(summary: WorkloadSummary, console: Console, spec: WorkloadSpec | None = None) -> None:
+    """Print the overview (with ``spec``'s native time and footprint) and the top system calls."""
     s = summary
     length = f"{s.iterations} iteration(s) per thread" if s.iterations else "1 iteration (no length set)"
     console.print(f"[bold]{s.name}[/bold]: {s.body}, {s.threads} thread(s), {length}")
@@ -141,6 +159,8 @@ def render(summary: WorkloadSummary, console: Console) -> None:
     console.print(f"  time                 kernel CPU {format_duration(s.kernel_ns)}, blocked "
                   f"{format_duration(s.blocked_ns)}, compute {format_duration(s.compute_ns)}")
     console.print(f"  compute share        {100 * s.compute_share:.1f}% of CPU time (compute + kernel CPU)")
+    for line in provenance_lines(spec) if spec is not None else []:
+        console.print(line, highlight=False, markup=False, soft_wrap=True)
     table = Table(title=f"top {TOP} system calls by count (means per call)")
     for column in ("syscall", "calls", "% calls", "kernel", "% kernel", "blocked", "in", "out"):
         table.add_column(column, justify="left" if column == "syscall" else "right", no_wrap=True)

@@ -12,6 +12,12 @@ required to carry a ``-tt`` (``HH:MM:SS.ffffff``) or ``-ttt`` (``1700000000.1234
 
 Lines that cannot be read are skipped with a warning naming the file and line; a trace without any
 usable call raises :class:`TraceError`.
+
+Lines whose values are impossible (an hour 99, a pid beyond the kernel's limit of 2^22, a return value
+beyond 64 bits, a timestamp earlier than the file's previous one, a call lasting longer than a day or
+ending after the file's last timestamp, a name not in the x86-64 table, ``-ttt`` epoch stamps mixed with ``-tt`` clock stamps) are
+*bad*: when only a few are (at most ``max(MAX_BAD_LINES, BAD_SHARE x lines)``) they are skipped with
+warnings and counted; beyond that the trace is refused, naming the first bad line.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import re
 from dataclasses import dataclass
 
 from veilperf.errors import ConfigError
+from veilperf.syscalls import NAMES as SYSCALL_NAMES
 from veilperf.trace.events import ParsedTrace, SyscallEvent
 from veilperf.trace.syscall_bytes import bytes_moved
 
@@ -33,6 +40,12 @@ class TraceError(ConfigError):
 
 MAX_WARNINGS_LISTED = 20  # further warnings are counted, not listed
 OVERLAP_TOLERANCE_NS = 1000.0  # -tt and -T print whole microseconds
+MAX_BAD_LINES = 3  # impossible lines tolerated (as warnings) whatever the trace's length ...
+BAD_SHARE = 0.01  # ... or up to this share of the lines; more and the trace is refused
+PID_LIMIT = 1 << 22  # PID_MAX_LIMIT of 64-bit Linux: no thread id is larger
+RET_LIMIT = 1 << 64  # a return value is one 64-bit register
+MAX_CALL_NS = 86_400e9  # a -T duration over a day is a corrupt number, not a call
+END_TOLERANCE_NS = 1e9  # a call may end this long after the file's last timestamp (truncated trace)
 
 _PREFIX = re.compile(
     r"^(?:\[pid\s+(?P<pid1>\d+)\]\s+|(?P<pid2>\d+)\s+(?=\d))?"
@@ -56,6 +69,11 @@ class _Pending:
     name: str
     start_ns: float
     line: int
+    args: str
+
+
+class _Bad(Exception):
+    """An impossible value on a line: the line is skipped and counted (see the module doc)."""
 
 
 class _FileParser:
@@ -68,6 +86,16 @@ class _FileParser:
         self.pending: dict[int, _Pending] = {}
         self.day_offset = 0.0
         self.last_clock = None
+        self.last_ts: float | None = None  # latest timestamp of this file so far
+        self.last_line = 0
+        self.lines = 0  # lines with a timestamp
+        self.calls_here: list[tuple[SyscallEvent, int]] = []  # (call, line) completed in this file
+
+    def bad(self, line: int, message: str) -> None:
+        self.trace.bad[message.split(":")[0]] += 1
+        if self.trace.first_bad is None:
+            self.trace.first_bad = (self.path, line, message)
+        self.warn(line, f"{message}; skipped")
 
     def warn(self, line: int, message: str) -> None:
         self.trace.warnings.append(f"{self.path}: line {line}: {message}")
@@ -75,12 +103,21 @@ class _FileParser:
     def timestamp(self, m: re.Match) -> float:
         frac = m["frac"]
         sub = int(frac) * (1000 if len(frac) == 6 else 1)
+        style = "epoch" if m["epoch"] else "clock"
+        if self.trace.stamp_style is None:
+            self.trace.stamp_style = style
+        elif style != self.trace.stamp_style:
+            raise _Bad(f"mixed timestamps: a {style} stamp in a trace of {self.trace.stamp_style} stamps "
+                       "(-ttt and -tt output mixed)")
         if m["epoch"]:  # relative to the first second seen: float ns keep their precision
             seconds = int(m["epoch"])
             if self.trace.epoch_base_s is None:
                 self.trace.epoch_base_s = seconds
             return (seconds - self.trace.epoch_base_s) * 1e9 + sub
-        clock = (int(m["h"]) * 3600 + int(m["m"]) * 60 + int(m["s"])) * 1e9 + sub
+        h, mi, sec = int(m["h"]), int(m["m"]), int(m["s"])
+        if h > 23 or mi > 59 or sec > 60:
+            raise _Bad(f"impossible timestamp: {m['h']}:{m['m']}:{m['s']}")
+        clock = (h * 3600 + mi * 60 + sec) * 1e9 + sub
         if self.last_clock is not None and clock < self.last_clock - _DAY_NS / 2:
             self.day_offset += _DAY_NS  # the trace ran past midnight
         self.last_clock = clock
@@ -95,10 +132,22 @@ class _FileParser:
             why = "truncated last line" if is_last else "no -tt timestamp (record with strace -f -tt -T)"
             self.warn(number, f"{why}; skipped: {text[:80]!r}")
             return
-        tid = int(m["pid1"] or m["pid2"] or self.default_tid)
-        ts = self.timestamp(m)
-        body = m["body"].rstrip()
-        if self.handle(number, tid, ts, body):
+        self.lines += 1
+        try:
+            tid = int(m["pid1"] or m["pid2"] or self.default_tid)
+            if tid >= PID_LIMIT:
+                raise _Bad(f"impossible pid: {tid} (above the kernel's limit {PID_LIMIT})")
+            ts = self.timestamp(m)
+            if self.last_ts is not None and ts < self.last_ts - OVERLAP_TOLERANCE_NS:
+                raise _Bad(f"timestamp runs backwards: {(self.last_ts - ts) / 1e9:.6f} s before line "
+                           f"{self.last_line}'s")
+            body = m["body"].rstrip()
+            handled = self.handle(number, tid, ts, body)
+        except _Bad as exc:
+            self.bad(number, str(exc))
+            return
+        self.last_ts, self.last_line = ts, number
+        if handled:
             self.trace.first_ns = ts if self.trace.first_ns is None else min(self.trace.first_ns, ts)
             self.trace.last_ns = ts if self.trace.last_ns is None else max(self.trace.last_ns, ts)
         elif is_last:
@@ -120,7 +169,7 @@ class _FileParser:
                 self.warn(number, f"thread {tid} starts {m['name']} while "
                           f"{self.pending[tid].name} (line {self.pending[tid].line}) is unfinished; "
                           "the earlier call is dropped")
-            self.pending[tid] = _Pending(m["name"], ts, number)
+            self.pending[tid] = _Pending(m["name"], ts, number, m["args"])
             return True
         if m := _RESUMED.match(body):
             tail = _TAIL.match(m["rest"])
@@ -132,17 +181,25 @@ class _FileParser:
                     self.pending[tid] = started
                 self.warn(number, f"{m['name']} resumed without its unfinished start in thread {tid}; skipped")
                 return True
-            return self.complete(number, tid, m["name"], started.start_ns, tail)
+            return self.complete(number, tid, m["name"], started.start_ns, tail, started.args)
         if (m := _CALL.match(body)) and (tail := _TAIL.match(m["rest"])):
             return self.complete(number, tid, m["name"], ts, tail)
         return False
 
-    def complete(self, number: int, tid: int, name: str, start: float, tail: re.Match) -> bool:
+    def complete(self, number: int, tid: int, name: str, start: float, tail: re.Match,
+                 before: str = "") -> bool:
         ret_match = _RET.match(tail["ret"].strip())
         if not ret_match:
             return False
+        if name not in SYSCALL_NAMES:
+            raise _Bad(f"unknown system call {name!r} (not in the x86-64 table)")
         val = ret_match["val"]
         ret = None if val == "?" else int(val, 16 if val.startswith("0x") else 10)
+        if ret is not None and (ret >= RET_LIMIT or ret < -(RET_LIMIT >> 1) or
+                                (ret >= RET_LIMIT >> 1 and not val.startswith("0x"))):
+            raise _Bad(f"impossible return value of {name}: {val[:30]} (beyond 64 bits)")
+        if tail["dur"] is not None and float(tail["dur"]) * 1e9 > MAX_CALL_NS:
+            raise _Bad(f"impossible duration of {name}: {tail['dur']} s (over a day)")
         if tail["dur"] is None and val != "?":
             self.warn(number, f"{name} has no -T duration (record with strace -T); skipped")
             return True
@@ -156,7 +213,11 @@ class _FileParser:
                       f"({calls[-1].source}) ended; skipped")
             return True
         b_in, b_out = bytes_moved(name, ret if errno is None else None)
-        calls.append(SyscallEvent(tid, name, start, kernel, ret, errno, b_in, b_out, f"{self.path}:{number}"))
+        call = SyscallEvent(tid, name, start, kernel, ret, errno, b_in, b_out, f"{self.path}:{number}")
+        calls.append(call)
+        self.calls_here.append((call, number))
+        if errno is None:
+            self.trace.memory.feed(tid, name, before + tail["args"], ret)
         if self.trace.last_ns is None or start + kernel > self.trace.last_ns:
             self.trace.last_ns = start + kernel
         return True
@@ -165,6 +226,14 @@ class _FileParser:
         for tid, pending in sorted(self.pending.items()):
             self.warn(pending.line, f"thread {tid}: {pending.name} never resumed (trace ends); dropped")
         self.pending.clear()
+        self.trace.lines += self.lines
+        if self.last_ts is None:
+            return
+        late = [(c, n) for c, n in self.calls_here if c.end_ns > self.last_ts + END_TOLERANCE_NS]
+        for call, number in late:  # its -T reaches past everything else in the file
+            self.trace.calls[call.tid].remove(call)
+            self.bad(number, f"impossible duration of {call.name}: {call.kernel_ns / 1e9:.6g} s, ending "
+                     f"{(call.end_ns - self.last_ts) / 1e9:.6g} s after the file's last timestamp")
 
 
 def parse_strace(trace: ParsedTrace, path: str, lines: list[str], default_tid: int) -> None:
@@ -176,9 +245,27 @@ def parse_strace(trace: ParsedTrace, path: str, lines: list[str], default_tid: i
     parser.finish()
 
 
+def _check_bad(trace: ParsedTrace) -> None:
+    """Refuse a trace with more impossible lines than a few (see the module doc)."""
+    bad = sum(trace.bad.values())
+    if bad == 0:
+        return
+    allowed = max(MAX_BAD_LINES, BAD_SHARE * trace.lines)
+    kinds = ", ".join(f"{kind} x{count}" for kind, count in trace.bad.most_common())
+    path, line, message = trace.first_bad
+    if bad > allowed:
+        raise TraceError(path, line, f"{message}; {bad} of {trace.lines} lines have impossible "
+                         f"values ({kinds}): not a trace strace wrote, or corrupt")
+    trace.warnings.insert(0, f"{bad} of {trace.lines} lines with impossible values skipped ({kinds})")
+
+
 def finish_trace(trace: ParsedTrace) -> ParsedTrace:
-    """Give calls that never return (``exit_group``) the time until their thread's exit line, drop
-    empty threads, cap the warning list, and refuse a trace without usable calls."""
+    """Refuse a trace that is empty or has many impossible lines, give calls that never return
+    (``exit_group``) the time until their thread's exit line, drop empty threads, cap the warning
+    list, and refuse a trace without usable calls."""
+    if trace.lines == 0 and not trace.warnings:
+        raise TraceError(", ".join(trace.files), None, "empty trace: no strace output line in it")
+    _check_bad(trace)
     for tid, calls in trace.calls.items():
         last = calls[-1]
         if last.ret is None and last.kernel_ns == 0.0 and tid in trace.exit_ns:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 
+from veilperf.syscalls import NAMES as SYSCALL_NAMES
 from veilperf.trace.events import SummaryRow, SummaryTable
 from veilperf.trace.strace_parser import TraceError
 
@@ -62,6 +63,10 @@ def parse_summary(path: str, lines: list[str]) -> SummaryTable:
         if row.name == "total":
             total = row
             break
+        if row.name not in SYSCALL_NAMES:
+            warnings.append(f"{path}: line {number}: unknown system call {row.name!r} (not in the "
+                            "x86-64 table); skipped")
+            continue
         if row.calls == 0 or row.errors > row.calls:
             warnings.append(f"{path}: line {number}: impossible counts for {row.name}; skipped")
             continue

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import yaml
 
+from veilperf.errors import VeilperfError
+
 
 class Flow(dict):
     """A mapping written on one line: ``{name: read, kernel: 1.2us}``."""
@@ -39,17 +41,36 @@ def dump(data: dict) -> str:
                      allow_unicode=True)
 
 
-def write_atomic(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same directory and os.replace."""
+def check_out(path: str | Path, option: str = "--out") -> Path:
+    """``path`` as a Path if a file can be written there, else one line saying why (before any work)."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
+    if path.is_dir():
+        raise VeilperfError(f"{option} {path}: is a folder; give a file name (e.g. {path / 'workload.yaml'})")
+    folder = path.parent
+    if not folder.is_dir():
+        raise VeilperfError(f"{option} {path}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise VeilperfError(f"{option} {path}: cannot write there (permission denied)")
+    return path
+
+
+def write_atomic(path: str | Path, data: str | bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same directory and os.replace; an
+    OS error is one line naming the path, and leaves nothing behind."""
+    path = Path(path)
     try:
-        with os.fdopen(fd, "w") as out:
-            out.write(text)
+        fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise VeilperfError(f"{path}: cannot write: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "wb" if isinstance(data, bytes) else "w") as out:
+            out.write(data)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file ordinary permissions
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise VeilperfError(f"{path}: cannot write: {exc.strerror}") from None
         raise
