@@ -57,13 +57,12 @@ def test_uncorrected_import_keeps_the_hand_counted_times():
 
 
 @pytest.mark.parametrize("wall_us, expected_us", [
-    (None, SINGLE_SPAN / US - SINGLE_FIXED / US),  # trace minima only
     (1000, 1000),  # less than the minima: the uniform part is scaled down
     (400, 400),  # more than the minima: the rest comes off the gaps in proportion
     (5000, SINGLE_SPAN / US - SINGLE_FIXED / US),  # untraced slower than traced (noise): minima
 ])
 def test_correction_removes_exactly_the_overhead(wall_us, expected_us):
-    wall = None if wall_us is None else wall_us * US
+    wall = wall_us * US
     result = import_trace([FIX / "single.strace"], ImportOptions(mode="replay", wall_time_ns=wall))
     assert replay_total(result.workload) == pytest.approx(expected_us * US, rel=1e-5)
     assert result.expected_total_ns == pytest.approx(expected_us * US, rel=1e-9)
