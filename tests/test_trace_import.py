@@ -59,7 +59,7 @@ def test_uncorrected_import_keeps_the_hand_counted_times():
 @pytest.mark.parametrize("wall_us, expected_us", [
     (1000, 1000),  # less than the minima: the uniform part is scaled down
     (400, 400),  # more than the minima: the rest comes off the gaps in proportion
-    (5000, SINGLE_SPAN / US - SINGLE_FIXED / US),  # untraced slower than traced (noise): minima
+    (5000, 5000),  # untraced slower than traced (a busy machine): stretched to the anchor
 ])
 def test_correction_removes_exactly_the_overhead(wall_us, expected_us):
     wall = wall_us * US
@@ -180,7 +180,6 @@ def test_cvm_simulation_reproduces_untraced_wall_time(mode, length_factor):
     record = run_resolved({"name": "trace-check", "kind": "workload", "platform": _milan(),
                                "setup": {"mode": "cvm", "vcpus": 1}, "workload": result.workload,
                                "seed": 3})
-    assert result.traced_span_ns > wall  # else the correction falls back and this test is moot
     assert record["sim_time_ns"] == pytest.approx(wall * (length_factor or 1), rel=0.05)
 
 
@@ -217,7 +216,7 @@ def test_shipped_workloads_match_their_traces():
     assert len(shipped) >= 7
     for path in shipped:
         spec = WorkloadSpec.model_validate(yaml.safe_load(path.read_text()))
-        files = [ROOT / f for f in spec.provenance.trace.split()]
+        files = [path.parent / f for f in spec.provenance.trace.split()]  # relative to the workload
         assert sha256_of(files) == spec.provenance.sha256, path
         weights, traced = sum(e.weight for e in spec.mix.calls), read_trace(files).call_count
         assert weights == traced or (0.97 * traced < weights < traced and "dropped" in spec.provenance.notes)

@@ -150,7 +150,7 @@ def run_record(args: argparse.Namespace) -> int:
     if traces.is_dir():
         check_out(trace_path, "trace")
     find_strace()
-    recording = record(command, args.runs, name, os.path.relpath(trace_path), args.mode,
+    recording = record(command, args.runs, name, os.path.relpath(trace_path, out.parent), args.mode,
                        args.description, args.input)
     text = dump(recording.result.workload)
     traces.mkdir(exist_ok=True)

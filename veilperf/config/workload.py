@@ -163,7 +163,7 @@ class Provenance(Strict):
     machine: str | None = None
     date: str | None = None
     input: str | None = None
-    trace: str | None = None
+    trace: str | None = None  # the trace file(s); `record` writes it relative to the workload file
     sha256: str | None = None
     citation: str | None = None
     strace_overhead_per_call: Duration | None = None

@@ -5,7 +5,9 @@ context switches and waiting for the tracer, so both the ``-T`` kernel times and
 calls are inflated, and a busy machine makes that waiting longer. The total overhead ``O`` is
 
 * known when the untraced wall time ``W`` of the same command is given: ``O = traced span - W``
-  (if ``W`` exceeds the span, timing noise dominates and the trace-only estimate below is used);
+  (if ``W`` exceeds the span, a busy machine slowed the untraced runs more than strace slowed the
+  traced one: ``O`` is negative and the timelines are stretched in proportion to ``W``, since the
+  measurement is the anchor; the untraced user time is then not used for the split);
 * or measured some other way and given directly (for a server: the load phase's duration
   traced minus untraced, as the closed-loop client sees the server slowed by strace);
 * otherwise estimated from the trace alone as ``calls x (shortest kernel time) + gaps x (shortest
@@ -84,10 +86,10 @@ def _total_overhead(span_ns: float, fixed_ns: float, calls: int, untraced_wall_n
         return (fixed_ns, "trace minima", "no untraced wall time given: overhead from the trace alone "
                 "(shortest kernel time and shortest gap per call); an underestimate if the machine was busy")
     if span_ns < untraced_wall_ns:
-        return (fixed_ns, "trace minima",
-                f"the untraced run ({untraced_wall_ns / 1e9:.6f} s) was slower than the traced span "
-                f"({span_ns / 1e9:.6f} s), i.e. timing noise exceeds strace's cost: overhead from the "
-                "trace alone (shortest kernel time and shortest gap per call)")
+        return (span_ns - untraced_wall_ns, f"{wall_label} (stretched)",
+                f"the {wall_label} {untraced_wall_ns / 1e9:.6f} s exceeds the traced span "
+                f"{span_ns / 1e9:.6f} s (a busy machine slowed the untraced runs more than strace slowed "
+                "the traced one): every gap and kernel time stretched in proportion to it")
     return (span_ns - untraced_wall_ns, wall_label,
             f"strace overhead = traced span {span_ns / 1e9:.6f} s - {wall_label} "
             f"{untraced_wall_ns / 1e9:.6f} s = {(span_ns - untraced_wall_ns) / 1e9:.6f} s over {calls} calls")
@@ -114,7 +116,9 @@ def estimate(trace: ParsedTrace, untraced_wall_ns: float | None, overhead_ns: fl
     total, method, note = _total_overhead(trace.span_ns, fixed, len(kernels), untraced_wall_ns,
                                           overhead_ns, wall_label)
     notes = [note]
-    share = min(1.0, total / fixed) if fixed > 0 else 0.0
+    share = min(1.0, max(0.0, total / fixed)) if fixed > 0 else 0.0
+    if total < 0:
+        user_ns = None  # stretched: keep the trace's own split
     kernel_ns, gap_ns = share * min_kernel, share * min_gap
     gap_left = math.fsum(gaps) - len(gaps) * gap_ns
     kernel_left = math.fsum(kernels) - len(kernels) * kernel_ns

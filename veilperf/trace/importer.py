@@ -88,7 +88,7 @@ def import_trace(paths: list[str | Path], options: ImportOptions) -> ImportResul
                       "peak_rss": None}
         if footprint is None:
             size, footprint_source = parsed.memory.footprint()
-            footprint = fmt_bytes(size) if size > 0 else None
+            footprint = f"{size}B" if size > 0 else None
             footprint_source = footprint_source if size > 0 else None
     files = [str(p) for p in paths]
     provenance = {

@@ -4,10 +4,18 @@ The command runs natively ``runs`` times (the first a discarded warm-up: cold pa
 page faults); each run's wall time (``perf_counter``), user and system CPU time and peak RSS come
 from ``os.wait4`` of the command, which covers the whole process tree (the kernel folds reaped
 children into their parent; the peak RSS is the largest single process's). The kept runs give
-medians and min/max. Then the command runs once under ``strace -f -tt -T``, and the trace is
-imported with the measured median wall time (and user time for runs of 0.1 s or more, below which
-``getrusage``'s tick-sampled user/system split is too coarse) anchoring the overhead correction
-(:mod:`veilperf.trace.correction`).
+medians and min/max.
+
+The command is started by a small launcher (``python -I -S``, see ``_LAUNCHER``) that forks it,
+times it and reports its ``wait4`` figures: Linux counts a process's memory from before its
+``exec`` in its peak RSS, so a command forked straight from veilperf would report veilperf's own
+size. The launcher's share (a few MiB, measured by launching ``true``) is the floor of the figure
+and is stated in the footprint's source. Then the command runs once under ``strace -f -tt -T``, and the trace is
+imported with the measured median wall time anchoring the overhead correction
+(:mod:`veilperf.trace.correction`), and the median user time setting the compute total when it is
+meaningful: for runs of 0.1 s or more (below, ``getrusage``'s tick-sampled user/system split is too
+coarse) whose CPU time is most of the wall time (on a busy machine the rest is waiting for a CPU,
+which the trace cannot place: the trace's own split of compute and kernel time is kept).
 """
 
 from __future__ import annotations
@@ -22,7 +30,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -35,6 +42,8 @@ STRACE_FLAGS = ("-f", "-tt", "-T")
 """Follow children and threads, wall-clock stamps with microseconds, time spent in each call."""
 USER_TIME_MIN_NS = 0.1e9
 """Below this run time the user/system split of getrusage (sampled at timer ticks) is not used."""
+CPU_SHARE_MIN = 0.8
+"""Nor when user + system time is below this share of the wall time (the run waited for a CPU)."""
 
 
 @dataclass(frozen=True)
@@ -81,34 +90,67 @@ def find_strace() -> str:
     return path
 
 
-def _run(command: list[str], stdout_to: int | None = subprocess.DEVNULL) -> tuple[float, int, os.wait4]:
-    """Run ``command`` to its end: (wall ns, exit status, rusage); stderr kept for a failure."""
+_LAUNCHER = """
+import os, sys, time
+fd = int(sys.argv[1])
+start = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(sys.argv[2], sys.argv[2:])
+    except OSError as exc:
+        os.write(fd, f"exec {exc.strerror}\\n".encode())
+    os._exit(127)
+_, status, ru = os.wait4(pid, 0)
+wall = time.perf_counter() - start
+os.write(fd, f"done {os.waitstatus_to_exitcode(status)} {wall!r} {ru.ru_utime!r} {ru.ru_stime!r} {ru.ru_maxrss}\\n".encode())
+"""
+"""Fork the command, wait for it, write its exit status, wall, user and system seconds and peak RSS
+(KiB) to the file descriptor named by the first argument."""
+
+
+def _run(command: list[str]) -> NativeRun:
+    """Run ``command`` to its end through the launcher; a failure is one line (stderr's last)."""
+    read_fd, write_fd = os.pipe()
     with tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
         try:
-            proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=stdout_to, stderr=err)
-        except OSError as exc:
-            raise VeilperfError(f"cannot run {command[0]!r}: {exc.strerror}; nothing written") from None
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = (time.perf_counter() - start) * 1e9
-        proc.returncode = code = os.waitstatus_to_exitcode(status)
+            proc = subprocess.Popen([sys.executable, "-I", "-S", "-c", _LAUNCHER, str(write_fd), *command],
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
+                                    pass_fds=(write_fd,))
+        finally:
+            os.close(write_fd)
+        with os.fdopen(read_fd, "rb") as pipe:
+            lines = pipe.read().decode().splitlines()
+        proc.wait()
+        if lines and lines[0].startswith("exec "):
+            raise VeilperfError(f"cannot run {command[0]!r}: {lines[0][5:]}; nothing written")
+        report = lines[-1].split() if lines else []
+        if report[:1] != ["done"]:
+            raise VeilperfError(f"the launcher of `{shlex.join(command)}` failed (status "
+                                f"{proc.returncode}); nothing written")
+        code = int(report[1])
         if code != 0:
             err.seek(0)
             lines = err.read().decode(errors="replace").strip().splitlines()
             last = f" (its last message: {lines[-1][:120]!r})" if lines else ""
             how = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
             raise VeilperfError(f"`{shlex.join(command)}` {how}{last}; nothing written")
-    return wall, code, usage
+    wall, user, system = (float(x) * 1e9 for x in report[2:5])
+    return NativeRun(wall, user, system, int(report[5]))
+
+
+def launcher_floor_kib() -> int:
+    """Peak RSS the launcher alone gives a command (that of ``true``): smaller programs read as this."""
+    return _run(["true"]).peak_rss_kib
 
 
 def run_native(command: list[str], runs: int, progress: Progress = _stderr) -> NativeStats:
     """Run ``command`` ``runs`` times untraced; the first is a warm-up and is not kept."""
     kept = []
     for i in range(runs):
-        wall, _, usage = _run(command)
-        run = NativeRun(wall, usage.ru_utime * 1e9, usage.ru_stime * 1e9, usage.ru_maxrss)
+        run = _run(command)
         label = "warm-up, not kept" if i == 0 else "kept"
-        progress(f"native run {i + 1}/{runs} ({label}): {wall / 1e9:.4f} s wall, user "
+        progress(f"native run {i + 1}/{runs} ({label}): {run.wall_ns / 1e9:.4f} s wall, user "
                  f"{run.user_ns / 1e9:.4f} s, sys {run.sys_ns / 1e9:.4f} s, peak RSS {run.peak_rss_kib} KiB")
         if i > 0:
             kept.append(run)
@@ -118,7 +160,7 @@ def run_native(command: list[str], runs: int, progress: Progress = _stderr) -> N
 def run_traced(strace: str, command: list[str], trace_path: Path, progress: Progress = _stderr) -> float:
     """Run ``command`` once under strace, writing ``trace_path``; its wall time (ns)."""
     progress(f"traced run: strace {' '.join(STRACE_FLAGS)} -o {trace_path.name} -- {shlex.join(command)}")
-    wall, _, _ = _run([strace, *STRACE_FLAGS, "-o", str(trace_path), "--", *command])
+    wall = _run([strace, *STRACE_FLAGS, "-o", str(trace_path), "--", *command]).wall_ns
     progress(f"traced run: {wall / 1e9:.4f} s wall")
     return wall
 
@@ -164,11 +206,12 @@ def record(command: list[str], runs: int, name: str, trace_ref: str, mode: str =
            progress: Progress = _stderr) -> Recording:
     """Measure ``command`` natively, trace it, and import the trace anchored to the measurement.
 
-    ``trace_ref`` is where the compressed trace will be stored (written into the provenance); the
-    caller writes both files."""
+    ``trace_ref`` is where the compressed trace will be stored, relative to the workload file
+    (written into the provenance); the caller writes both files."""
     strace = find_strace()
     native = run_native(command, runs, progress)
     wall, user = native.median("wall_ns"), native.median("user_ns")
+    use_user = wall >= USER_TIME_MIN_NS and user + native.median("sys_ns") >= CPU_SHARE_MIN * wall
     with tempfile.TemporaryDirectory(prefix="veilperf-record-") as tmp:
         raw = Path(tmp) / f"{name}.strace"
         traced_wall = run_traced(strace, command, raw, progress)
@@ -181,10 +224,11 @@ def record(command: list[str], runs: int, name: str, trace_ref: str, mode: str =
             mode=mode, name=name, command=shlex.join(command), machine=machine_description(),
             date=now.isoformat(timespec="seconds"), input=input_text,
             description=description or f"`{shlex.join(command)}`, recorded by veilperf workload record",
-            wall_time_ns=wall, user_ns=user if wall >= USER_TIME_MIN_NS else None,
+            wall_time_ns=wall, user_ns=user if use_user else None,
             native=native.provenance(), footprint=f"{round(native.median('peak_rss_kib'))}KiB",
-            footprint_source=f"peak RSS of the process tree (largest process, ru_maxrss from wait4), "
-                             f"median of {len(native.runs)} runs",
+            footprint_source=f"peak RSS of the process tree (its largest process, ru_maxrss from "
+                             f"wait4), median of {len(native.runs)} runs; launcher floor "
+                             f"{launcher_floor_kib()} KiB (smaller programs read as that)",
             kernel=platform.release(), tracer=strace_version(strace))
         result = import_trace([packed], options)
     prov = result.workload["provenance"]

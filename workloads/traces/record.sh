@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # Re-record every shipped trace on the current machine (see README.md in this directory).
 #
-#   bash workloads/traces/record.sh            # from the repository root
+#   bash workloads/traces/record.sh [NAME...]      # from the repository root (default: all)
 #
-# For each program: generate its input deterministically in $WORK, time the untraced run
-# (fastest of 5: wall, user and system seconds, by timeit.py), then run it once under `strace -f -tt -T` (the trace)
-# and once under `strace -f -c` (the summary table). Servers are started under strace, loaded by a
-# bounded client on 127.0.0.1 only, then stopped with SIGINT/SIGTERM. Results: <name>.strace.gz,
-# <name>.c.txt, and one line per program in measured.tsv (untraced and traced wall times).
+# Batch programs (gzip sha256sum sqlite tar find): `veilperf workload record` runs each in $WORK
+# natively 5 times (the first a warm-up) and once under strace, and writes workloads/<name>.yaml
+# with its trace workloads/traces/<name>.strace.gz and the measured native times.
+# Servers (http redis): `record` cannot drive a server plus a load generator, so this script does:
+# start the server (untraced, then under strace), load it with a bounded client on 127.0.0.1 only,
+# stop it with SIGTERM, write the load phase's untraced and traced durations to measured.tsv, and
+# import the trace with their difference as the strace overhead.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
 WORK=${WORK:-/tmp/veilperf-trace-inputs}
-TIMEIT="python3 $HERE/timeit.py"
+VEILPERF=${VEILPERF:-veilperf}
 mkdir -p "$WORK"
 cd "$WORK"
 
@@ -35,7 +38,7 @@ fi
 python3 - <<'EOF'
 pad = "x" * 48
 with open("inserts.sql", "w") as out:
-    out.write("CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);\n")
+    out.write("DROP TABLE IF EXISTS t;\nCREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);\n")
     for i in range(2000):
         out.write(f"INSERT INTO t(v) VALUES('row {i:05d} payload {pad}');\n")
 EOF
@@ -54,28 +57,32 @@ mkdir -p www
 python3 -c "import random; open('www/page4k.html','wb').write(random.Random(3).randbytes(4096))"
 python3 -c "import random; open('www/blob64k.bin','wb').write(random.Random(4).randbytes(65536))"
 
-record_batch() { # name, setup-command, command...
-  local name=$1 setup=$2; shift 2
-  local untraced traced
-  untraced=$($TIMEIT --repeat 5 --setup "$setup" -- "$@")           # wall, user, sys
-  traced=$($TIMEIT --repeat 1 --setup "$setup" -- strace -f -tt -T -o "$WORK/$name.strace" "$@" | cut -f1)
-  bash -c "$setup"; strace -f -c -o "$HERE/$name.c.txt" "$@" >/dev/null
-  gzip -9 -c "$WORK/$name.strace" > "$HERE/$name.strace.gz"
-  measured "$name" "$untraced" "$traced" "$*"
+record() { # workload name, input, description, command...
+  local name=$1 input=$2 description=$3; shift 3
+  "$VEILPERF" workload record --name "$name" --out "$ROOT/workloads/$name.yaml" \
+    --input "$input" --description "$description" -- "$@"
 }
-
-measured() { # name, "untraced wall<TAB>user<TAB>sys", traced wall, command: replace its line
-  [ -f "$HERE/measured.tsv" ] || printf 'name\tuntraced_wall_s\tuntraced_user_s\tuntraced_sys_s\ttraced_wall_s\tload_avg_1min\tcommand\n' > "$HERE/measured.tsv"
-  grep -v "^$1	" "$HERE/measured.tsv" > "$HERE/measured.tsv.tmp" || true
-  printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$(cut -d' ' -f1 /proc/loadavg)" "$4" >> "$HERE/measured.tsv.tmp"
-  mv "$HERE/measured.tsv.tmp" "$HERE/measured.tsv"
+record_gzip() {
+  record gzip "64 MiB of generated text (record.sh), compressed to ~15 MiB" \
+    "gzip -6 of a 64 MiB text file: compute-bound batch" gzip -6 -k -f text64M
 }
-
-record_gzip()      { record_batch gzip      "rm -f text64M.gz" gzip -6 -k -f text64M; }
-record_sha256sum() { record_batch sha256sum "true"             sha256sum text64M; }
-record_sqlite()    { record_batch sqlite    "rm -f db.sqlite"  sqlite3 db.sqlite ".read inserts.sql"; }
-record_tar()       { record_batch tar       "rm -f small.tar"  tar -cf small.tar small; }
-record_find()      { record_batch find      "true"             find /usr/include -printf '%s\n'; }
+record_sha256sum() {
+  record sha256sum "the same 64 MiB text file" \
+    "SHA-256 of a 64 MiB file: compute-bound batch, 32 KiB reads" sha256sum text64M
+}
+record_sqlite() { # the script drops and re-creates its table, so every run starts alike
+  record sqlite-inserts "DROP TABLE IF EXISTS + CREATE TABLE + 2000 single-row INSERT statements (one transaction each)" \
+    "SQLite 3.40 CLI, 2000 autocommit INSERTs: fsync- and syscall-bound batch" sqlite3 db.sqlite ".read inserts.sql"
+}
+record_tar() {
+  record tar-small-files "2000 files of 100 B - 8 KiB in 20 directories (9.3 MiB)" \
+    "GNU tar archiving 2000 small files: syscall-bound batch" tar -cf small.tar small
+}
+record_find() {
+  record find-walk "/usr/include of this machine" \
+    "find printing every file's size (getdents64 + newfstatat walk): syscall-bound batch" \
+    find /usr/include -printf '%s\n'
+}
 # (No shell wrappers: a wrapper's blocking wait4 would become a second thread of the trace.)
 
 # ---------- servers: traced under load; load time measured with and without strace ----------
@@ -117,13 +124,37 @@ record_server() { # name, port, load-function, server command...
   local untraced traced
   untraced=$(server_run "$name" "$port" "$load" "$@")
   traced=$(server_run "$name" "$port" "$load" strace -f -tt -T -o "$WORK/$name.strace" "$@")
-  server_run "$name" "$port" "$load" strace -f -c -o "$HERE/$name.c.txt" "$@" >/dev/null
   gzip -9 -c "$WORK/$name.strace" > "$HERE/$name.strace.gz"
-  measured "$name" "$untraced	-	-" "$traced" "$* (load phase only)"
+  measured "$name" "$untraced" "$traced" "$* (load phase only)"
+}
+
+measured() { # name, untraced load seconds, traced load seconds, command: replace its line
+  # (columns as written by the earlier batch recordings: a server has no user/system times)
+  grep -v "^$1	" "$HERE/measured.tsv" > "$HERE/measured.tsv.tmp" || true
+  printf '%s\t%s\t-\t-\t%s\t%s\t%s\n' "$1" "$2" "$3" "$(cut -d' ' -f1 /proc/loadavg)" "$4" >> "$HERE/measured.tsv.tmp"
+  mv "$HERE/measured.tsv.tmp" "$HERE/measured.tsv"
+}
+
+import_server() { # trace name, workload name, input, description, command
+  local slowdown machine
+  slowdown=$(awk -F'\t' -v n="$1" '$1 == n { printf "%.6fs", $5 - $2 }' "$HERE/measured.tsv")
+  machine="$(nproc)-vCPU $(lscpu | sed -n 's/^Model name: *//p') VM, Linux $(uname -r), $(. /etc/os-release; echo "$PRETTY_NAME")"
+  "$VEILPERF" workload import "$HERE/$1.strace.gz" --name "$2" --input "$3" --description "$4" \
+    --command "$5" --machine "$machine" --date "$(date -u -r "$HERE/measured.tsv" +%F)" \
+    --strace-overhead "$slowdown" --out "$ROOT/workloads/$2.yaml"
 }
 # /usr/bin/python3, not a pyenv shim: the shim is a bash script that forks before exec.
-record_http()  { record_server http 8765 http_load /usr/bin/python3 -m http.server 8765 --bind 127.0.0.1 --directory www; }
-record_redis() { record_server redis 6390 redis_load redis-server --port 6390 --bind 127.0.0.1 --save "" --appendonly no --daemonize no; }
+record_http() {
+  record_server http 8765 http_load /usr/bin/python3 -m http.server 8765 --bind 127.0.0.1 --directory www
+  import_server http http-static "loopback client: 1000 sequential GETs, new connection each, alternating 4 KiB and 64 KiB files" \
+    "python3 -m http.server (ThreadingHTTPServer, a thread per request) under a closed-loop loopback load: server" \
+    "/usr/bin/python3 -m http.server 8765 --bind 127.0.0.1 --directory www"
+}
+record_redis() {
+  record_server redis 6390 redis_load redis-server --port 6390 --bind 127.0.0.1 --save "" --appendonly no --daemonize no
+  import_server redis redis "redis-benchmark -h 127.0.0.1 -p 6390 -n 20000 -c 10 -t set,get (40000 requests, 10 connections)" \
+    "Redis 7.0 key-value store under SET/GET load from redis-benchmark on loopback: server" \
+    "redis-server --port 6390 --bind 127.0.0.1 --save '' --appendonly no --daemonize no"
+}
 
 for name in ${@:-gzip sha256sum sqlite tar find http redis}; do "record_$name"; done
-cat "$HERE/measured.tsv"
