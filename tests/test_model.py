@@ -7,14 +7,16 @@ import math
 import pytest
 
 from veilperf.model.costs import PlatformCosts
-from veilperf.model.system import System, simulate_workload
+from veilperf.build import model_inputs, platform_costs
+from veilperf.model.system import System
+from veilperf.run import simulate_workload
 from veilperf.run import run_config
 
 US = 1e3
 
 
 def costs_of(cfg) -> PlatformCosts:
-    return PlatformCosts.from_profile(cfg.platform)
+    return platform_costs(cfg.platform)
 
 
 STEPS = [
@@ -59,7 +61,7 @@ def test_closed_form_enclave_ocalls(make_cfg):
     pages = 16 * 1024**2 / 4096
     create = (2 * sw + mon + pages * 2 * c.rmpadjust + 16 * 1024**2 / c.sha256_bytes_per_ns
               + c.tlb_flush_global)
-    replica = 2 * sw + mon + c.rmpadjust + c.ghcb_roundtrip
+    replica = 2 * sw + mon + c.rmpadjust + 4096 / c.copy_bytes_per_ns + c.ghcb_roundtrip  # VMSA set-up
     native = 50 * (10 + 1.3 + 2 + 3 * 0.6 + 0.05) * US
     enclave_time = 50 * (10 + 2 + 0.05) * US + copies  # user work and copies run in DomEnc
     ticks = math.floor(enclave_time * 1000 / 1e9 + 1e-9)
@@ -168,7 +170,7 @@ def test_aggregated_costs_equal_event_per_op(make_cfg, setup):
              {"kci": {"op": "module_load", "pages": 600}},
              {"syscall": {"name": "write", "kernel": "700ns", "repeat": 2}}]
     cfg = make_cfg(steps, setup=setup, run={"iterations": 300})
-    fast, fine = System(cfg).run(), System(cfg, event_per_op=True).run()
+    fast, fine = System(model_inputs(cfg)).run(), System(model_inputs(cfg), event_per_op=True).run()
     assert fine["events"] > fast["events"]
     moved = {"latency_p50_ns", "latency_p99_ns"} if "log" in setup["services"] else set()
     for key, value in fast.items():
@@ -224,7 +226,7 @@ def test_vectorised_mix_batches_equal_event_per_op(make_cfg, setup, run):
                      {"name": "write", "weight": 1, "kernel": "600ns", "bytes_in": "300B"},
                      {"name": "clock_gettime", "weight": 1, "kernel": "40ns", "vdso": True}]}
     cfg = make_cfg(setup=setup, workload={"mix": mix}, run=run)
-    fast, fine = System(cfg).run(), System(cfg, event_per_op=True).run()
+    fast, fine = System(model_inputs(cfg)).run(), System(model_inputs(cfg), event_per_op=True).run()
     assert fast["events"] < fine["events"] / 50
     for key, value in fast.items():
         if key == "events" or isinstance(value, str):

@@ -7,9 +7,10 @@ import math
 import pytest
 from services_support import WORKLOADS, enclave_setup_ns, load_workload, nominal, run_pair
 
+from veilperf.build import workload_input
 from veilperf.model.program import COMPUTE, SYSCALL, iteration_source
 from veilperf.model.sampling import draw
-from veilperf.model.system import simulate_workload
+from veilperf.run import simulate_workload
 from veilperf.units import parse_duration
 
 US = 1e3
@@ -123,24 +124,24 @@ def test_imported_workload_as_enclave_matches_closed_form(make_cfg, milan_raw, p
     cfg = make_cfg(workload=wl, setup=ENC, run={"iterations": iterations})
     native = in_enclave = copies = 0.0
     ocalls = 0
-    next_ops = iteration_source(cfg.workload, cfg.seed, 0).next_ops
+    next_ops = iteration_source(workload_input(cfg.workload), cfg.seed, 0).next_ops
     for op in (op for _ in range(iterations) for op in next_ops()):
-        if op[0] == COMPUTE:
-            ns = draw(op[1])
+        if op.code == COMPUTE:
+            ns = draw(op.time)
             native += ns
             in_enclave += ns
-        elif op[0] == SYSCALL:
-            for _ in range(op[5]):
-                ns = draw(op[2])
+        elif op.code == SYSCALL:
+            for _ in range(op.repeat):
+                ns = draw(op.kernel)
                 native += ns
-                if op[6]:  # vDSO: stays in the enclave
+                if op.vdso:  # stays in the enclave
                     in_enclave += ns
                 else:
                     ocalls += 1
-                    copies += n.copy(op[3]) + n.copy(op[4])
-                    native += draw(op[9]) if op[9] else 0.0  # asleep, outside the enclave
+                    copies += n.copy(op.bytes_in) + n.copy(op.bytes_out)
+                    native += draw(op.blocked) if op.blocked else 0.0  # asleep, outside the enclave
         else:
-            pytest.fail(f"unexpected op {op[0]} in a traced workload")
+            pytest.fail(f"unexpected op {op.code} in a traced workload")
     in_enclave += copies
     ticks = math.floor(in_enclave * 250 / 1e9 + 1e-9)
     added = ocalls * 2 * n.switch + copies + enclave_setup_ns(n) + ticks * 2 * n.switch

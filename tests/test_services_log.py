@@ -7,7 +7,8 @@ import math
 import pytest
 from services_support import nominal, run_pair
 
-from veilperf.model.system import simulate_workload
+from veilperf.model.vcpu import Vcpu
+from veilperf.run import simulate_workload
 from veilperf.services.syscall_classes import names_path, syscall_class
 
 RING = 40 * 1024
@@ -129,25 +130,23 @@ def test_audit_classes_follow_the_rule_sets():
 
 
 @pytest.mark.parametrize("with_spare", [False, True])
-def test_reader_runs_on_a_spare_vcpu_when_there_is_one(milan_raw, with_spare):
+def test_reader_runs_on_a_spare_vcpu_when_there_is_one(make_cfg, milan_raw, with_spare):
     """Two drains of 40 records of 256 B each: 2 x 10,240 B / 128 B = 160 read calls. With a spare VCPU the
     reader runs there (busy and held, nothing stolen from the workload's VCPU); without one the
     cost is stolen from the workload's VCPU, to be paid at its next flush."""
-    import simpy
-
-    from veilperf.config.services import LogService as LogSettings
-    from veilperf.model.costs import PlatformCosts
+    from veilperf.build import model_inputs
     from veilperf.model.domains import SER
-    from veilperf.model.vcpu import Ledger, Vcpu
-    from veilperf.run import validate_raw
-    from veilperf.services.log import LogService
+    from veilperf.model.system import System
 
     n = nominal(milan_raw)
-    profile = validate_raw({"name": "t", "kind": "boot", "platform": milan_raw, "boot": {"memory": "1GiB"}}).platform
-    service = LogService(LogSettings(enabled=True, reader_period="1ms"), PlatformCosts.from_profile(profile))
-    env, ledger = simpy.Environment(), Ledger()
-    app, spare = Vcpu(0), Vcpu(1)
-    env.process(service.reader(env, [app], ledger, [spare] if with_spare else None))
+    cfg = make_cfg([{"compute": "10ms"}], run={"iterations": 1},
+                   setup={"mode": "veil", "vcpus": 2 if with_spare else 1,
+                          "services": {"log": {"enabled": True, "reader_period": "1ms"}}})
+    system = System(model_inputs(cfg))  # the workload's thread is never started: only the reader runs
+    service, env, ledger = system.services[0], system.env, system.ctx.ledger
+    app = system.vcpus[0]
+    spare = system.vcpus[1] if with_spare else Vcpu(1)
+    env.process(service.reader())
     for at in (0.5e6, 1.5e6):
         env.run(until=at)
         for _ in range(40):
