@@ -159,3 +159,32 @@ def test_reader_runs_on_a_spare_vcpu_when_there_is_one(make_cfg, milan_raw, with
     assert (target.held, target.steal) == ((pytest.approx(cost, rel=1e-12), 0.0) if with_spare
                                            else (0.0, pytest.approx(cost, rel=1e-12)))
     assert other.switching == other.steal == other.held == 0.0
+
+
+def test_static_partitioning_reader_crosses_no_domain(make_cfg, milan_raw):
+    """Under static partitioning VeilS-Log runs on dedicated DomSer VCPUs: appends and the reader's
+    calls are messages to them, so no UNT<->SER switch at all; every record is still read back,
+    one call per 128 B (the ring never overflows here), and each read call costs the DomSer VCPU
+    its monitor work and copy (a domain call without its switches)."""
+    n = nominal(milan_raw)
+    cfg = make_cfg([{"compute": "20us"}, {"syscall": {"name": "write", "kernel": "1us"}}],
+                   setup={"mode": "veil", "vcpus": 2, "vcpu_model": "static",
+                          "services": {"log": {"enabled": True, "reader_period": "200us"}}},
+                   run={"iterations": 500})
+    record = simulate_workload(cfg)
+    assert record["switches_total"] == 0
+    assert record["log.lost"] == 0
+    read_calls = record["log.read_calls"]
+    assert read_calls >= math.ceil(record["log.read_bytes"] / READ_CHUNK)
+    assert read_calls > 0 and record["log.read_bytes"] > 0
+    ser_busy = record["vcpu1.ser_ns"]  # the DomSer VCPU: appends and reads, nothing else
+    appends = record["log.calls"] * n.monitor + sum_ring_copies(record, n)
+    reads = read_calls * (n.monitor + n.copy(READ_CHUNK))
+    assert ser_busy == pytest.approx(appends + reads, rel=1e-9)
+
+
+def sum_ring_copies(record: dict, n) -> float:
+    """Ring copies of the event-model records of one ``write`` (no path): SYSCALL, PROCTITLE, EOE,
+    each rounded up to 64 B, one copy each."""
+    per_event = sum(n.copy(math.ceil(size / 64) * 64) for size in (349, 88, 29))
+    return record["log.events"] * per_event
