@@ -102,7 +102,7 @@ def _compare(fast: dict, fine: dict, loose: set[str]) -> None:
             assert value == pytest.approx(fine[key], rel=1e-9, abs=1e-3), key
 
 
-@settings(max_examples=150, deadline=None, derandomize=True,
+@settings(max_examples=150, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
                                  HealthCheck.function_scoped_fixture])
 @given(data=st.data())
@@ -110,7 +110,8 @@ def test_aggregated_paths_equal_the_event_per_op_reference(make_cfg, data):
     """Random workloads and set-ups (cvm/veil, each service on/off, replicas/static, switchless,
     1-8 VCPUs, more threads than VCPUs, blocking calls, open and closed loops): the aggregated
     record equals the reference record. Latency percentiles may move when the log reader's stolen
-    work is paid by a different iteration, or when requests tie; every total must agree."""
+    work is paid by a different iteration; for open-loop requests that also moves the queueing
+    of the requests behind it, so their mean latency may move too. Every total must agree."""
     wl = data.draw(workloads())
     setup = data.draw(setups(wl["loop"] == "open"))
     run = {"iterations": 150} if wl["loop"] == "closed" else {"iterations": 300}
@@ -120,6 +121,8 @@ def test_aggregated_paths_equal_the_event_per_op_reference(make_cfg, data):
     COVERED.update(PATHS_TAKEN - before)
     fine = System(model_inputs(cfg), event_per_op=True).run()
     loose = {"latency_p50_ns", "latency_p99_ns"}
+    if wl["loop"] == "open" and "log" in setup.get("services", {}):
+        loose.add("latency_mean_ns")
     _compare(fast, fine, loose)
     assert fast["events"] <= fine["events"]
 

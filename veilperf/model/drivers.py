@@ -65,7 +65,7 @@ def _event_thread(system: "System", runner: ThreadRunner, index: int, source: "I
             runner.slice_start = env.now
             yield from system.enter(runner)
         yield from runner.run_ops(next_ops())
-        yield from runner.flush()
+        yield from runner.end_iteration()
         system.latencies.add(env.now - start)
         done += 1
         if run_queue is not None and env.now - runner.slice_start >= quantum:
@@ -187,7 +187,7 @@ def _request(system: "System", run_queue: simpy.Store, next_ops, state: dict,
     yield from system.enter(runner)
     for _ in range(system.workload.iterations_per_request):
         yield from runner.run_ops(next_ops())
-    yield from runner.flush()
+    yield from runner.end_iteration()
     yield from system.leave(runner)
     vcpu.release(env.now)
     run_queue.put(vcpu)

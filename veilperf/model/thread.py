@@ -147,15 +147,22 @@ class ThreadRunner:
         self.slice_start = self.env.now
 
     def flush(self) -> Gen:
-        """Pay the summed costs (and work stolen by background activity) with one timeout."""
-        vcpu = self.vcpu
-        if vcpu.steal:
-            self.pending += vcpu.steal
-            vcpu.steal = 0.0
+        """Pay the summed costs with one timeout."""
         if self.pending:
             delay = self.pending
             self.pending = 0.0
             yield self.env.timeout(delay)
+
+    def end_iteration(self) -> Gen:
+        """Pay the iteration's costs and the work a background thread stole from this VCPU
+        meanwhile (paid at iteration ends only, so the instant does not depend on how finely the
+        iteration's own costs were paid)."""
+        yield from self.flush()
+        vcpu = self.vcpu
+        if vcpu.steal:
+            self.pending = vcpu.steal
+            vcpu.steal = 0.0
+            yield from self.flush()
 
     # -- calls into VeilMon and the services ------------------------------------------------
 
