@@ -188,3 +188,28 @@ def sum_ring_copies(record: dict, n) -> float:
     each rounded up to 64 B, one copy each."""
     per_event = sum(n.copy(math.ceil(size / 64) * 64) for size in (349, 88, 29))
     return record["log.events"] * per_event
+
+
+@pytest.mark.parametrize("threads", [1, 4])
+def test_appends_queue_for_the_one_ring(make_cfg, milan_raw, threads):
+    """The ring is one FIFO server: one thread never waits for it; four threads on four VCPUs
+    making audited calls back to back do (cause `queue`), and the ring is never busy longer
+    than the run (its busy time is the calls' ring copies)."""
+    n = nominal(milan_raw)
+    cfg = make_cfg([{"syscall": {"name": "write", "kernel": "200ns"}}],
+                   setup={"mode": "veil", "vcpus": threads,
+                          "services": {"log": {"enabled": True, "reader_period": None,
+                                               "record_model": "single", "record_size": "1KiB"}}},
+                   workload={"threads": threads}, run={"iterations": 300})
+    record = simulate_workload(cfg)
+    ring_busy = record["log.calls"] * n.copy(1024)
+    assert record["log.calls"] == 300 * threads
+    assert ring_busy <= record["sim_time_ns"]
+    if threads == 1:
+        assert record["cause.queue_ns"] == 0.0
+    else:
+        assert record["cause.queue_ns"] > 0.0
+        # every VCPU's time is still conserved: charged (waiting included) = held
+        for v in range(threads):
+            charged = sum(record[f"vcpu{v}.{d}_ns"] for d in ("mon", "ser", "enc", "unt"))
+            assert charged + record[f"vcpu{v}.switching_ns"] == pytest.approx(record[f"vcpu{v}.held_ns"], rel=1e-9)

@@ -110,8 +110,8 @@ def _pinned_fast_thread(system: "System", runner: ThreadRunner, index: int,
             add_latency(cost)
             clock += cost
             done += 1
-        fast.settle()
         yield env.timeout(clock - env.now)
+    fast.settle()  # nobody reads this VCPU's book-keeping before the thread ends
     yield from system.leave(runner)
     vcpu.release(env.now)
     return done
@@ -137,9 +137,10 @@ def _pinned_mix_thread(system: "System", runner: ThreadRunner, index: int,
             starts = env.now + np.concatenate(([0.0], np.cumsum(latency[:-1])))
             count = int((starts < deadline).sum())
         batch.charge(costs, count)
-        system.latencies.extend(latency[:count].tolist())
+        system.latencies.extend(latency[:count])
         done += count
         yield env.timeout(float(latency[:count].sum()))
+    batch.settle()  # nobody reads this VCPU's book-keeping before the thread ends
     yield from system.leave(runner)
     vcpu.release(env.now)
     return done

@@ -2,8 +2,9 @@
 
 The mean is exact always. Percentiles are exact (numpy) while a run has at most ``EXACT_LIMIT``
 samples; past that, samples are folded into a t-digest (the maintained ``fastdigest`` package)
-in blocks of ``EXACT_LIMIT``, so memory does not grow with simulated time. The folding depends only
-on the order of samples, so results stay reproducible by seed.
+in blocks of exactly ``EXACT_LIMIT`` samples, so memory does not grow with simulated time. The
+blocks depend only on the order of samples (not on how they were added), so results stay
+reproducible by seed and equal between the aggregated and event-per-op paths.
 """
 
 from __future__ import annotations
@@ -17,39 +18,58 @@ EXACT_LIMIT = 1 << 16
 
 
 class LatencyStats:
-    """Per-iteration or per-request latencies (ns)."""
+    """Per-iteration or per-request latencies (ns), added one at a time or as arrays."""
 
-    __slots__ = ("buffer", "count", "total", "digest")
+    __slots__ = ("_scalars", "_chunks", "_buffered", "count", "total", "digest")
 
     def __init__(self) -> None:
-        self.buffer: list[float] = []
-        self.count = 0
-        self.total = 0.0
+        self._scalars: list[float] = []
+        self._chunks: list[np.ndarray] = []
+        self._buffered = 0  # samples in _chunks
+        self.count = 0  # samples folded into the digest
+        self.total = 0.0  # their sum
         self.digest: TDigest | None = None
 
     def add(self, value: float) -> None:
-        self.buffer.append(value)
-        if len(self.buffer) >= EXACT_LIMIT:
+        scalars = self._scalars
+        scalars.append(value)
+        if len(scalars) >= 4096:
+            self._flush_scalars()
+
+    def extend(self, values: np.ndarray) -> None:
+        self._flush_scalars()
+        self._chunks.append(values)
+        self._buffered += len(values)
+        if self._buffered >= EXACT_LIMIT:
             self._fold()
 
-    def extend(self, values: list[float]) -> None:
-        self.buffer.extend(values)
-        if len(self.buffer) >= EXACT_LIMIT:
-            self._fold()
+    def _flush_scalars(self) -> None:
+        if self._scalars:
+            self._chunks.append(np.asarray(self._scalars))
+            self._buffered += len(self._scalars)
+            self._scalars = []
+            if self._buffered >= EXACT_LIMIT:
+                self._fold()
 
     def _fold(self) -> None:
-        block = np.asarray(self.buffer)
-        self.count += len(block)
-        self.total += float(block.sum())
-        if self.digest is None:
-            self.digest = TDigest.from_values(block)
-        else:
-            self.digest.batch_update(block)
-        self.buffer = []
+        values = np.concatenate(self._chunks)
+        whole = len(values) // EXACT_LIMIT * EXACT_LIMIT
+        for start in range(0, whole, EXACT_LIMIT):
+            block = values[start:start + EXACT_LIMIT]
+            self.count += len(block)
+            self.total += float(block.sum())
+            if self.digest is None:
+                self.digest = TDigest.from_values(block)
+            else:
+                self.digest.batch_update(block)
+        rest = values[whole:]
+        self._chunks = [rest] if len(rest) else []
+        self._buffered = len(rest)
 
     def summary(self) -> tuple[float, float, float]:
         """(mean, p50, p99) in ns; NaN when there is no sample."""
-        rest = np.asarray(self.buffer)
+        self._flush_scalars()
+        rest = np.concatenate(self._chunks) if self._chunks else np.empty(0)
         count = self.count + len(rest)
         if not count:
             return math.nan, math.nan, math.nan

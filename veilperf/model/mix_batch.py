@@ -4,7 +4,8 @@ A mix iteration is one compute gap and one system call drawn by weight. On a pin
 sync point, a batch of iterations is computed with numpy from the same streams, in the same order,
 as the scalar path (:class:`~veilperf.model.thread.FastIterations`), so results agree (tests check
 this). Veil's part of each call is its op's precomputed charge (``op.veil``); :meth:`MixBatch.charge`
-books ``veil.times(count)`` per call kind, and the timer exits as ``tick_charge.times(ticks)``.
+counts the calls per kind and :meth:`MixBatch.settle` books ``veil.times(count)`` for each, and the
+timer exits as ``tick_charge.times(ticks)``.
 """
 
 from __future__ import annotations
@@ -70,6 +71,8 @@ class MixBatch:
         self.vdso = np.array([bool(op.vdso) for op in calls])
         self.veil_ns = np.array([op.veil_ns for op in calls])
         self.veil_home_ns = np.array([op.veil_home_ns for op in calls])
+        self.calls_made = np.zeros(len(calls), dtype=np.int64)  # per entry, not yet settled
+        self.ticks = 0
 
     def next(self, n: int) -> BatchCosts:
         """The next ``n`` iterations, given the timer-tick credit the runner carries."""
@@ -93,7 +96,8 @@ class MixBatch:
         return BatchCosts(latency, idx, native_home, unt, asleep, ticks, credit_after)
 
     def charge(self, batch: BatchCosts, count: int) -> None:
-        """Book the first ``count`` iterations of ``batch`` on the runner's VCPU and the ledger."""
+        """Book the workload's own time of the first ``count`` iterations of ``batch`` on the
+        runner's VCPU; count their calls and timer exits for :meth:`settle`."""
         if not count:
             return
         runner = self.runner
@@ -101,12 +105,19 @@ class MixBatch:
         vcpu.busy[runner.home] += float(batch.native_home[:count].sum())
         vcpu.busy[UNT] += float(batch.unt[:count].sum())
         vcpu.held -= float(batch.asleep[:count].sum())
-        path = runner.ctx.syscall_path
-        for entry, calls in enumerate(np.bincount(batch.entry[:count], minlength=len(self.calls))):
-            if calls:
-                path.settle(runner, self.calls[entry], int(calls))
-        ticks = int(batch.ticks[:count].sum())
-        if ticks:
-            runner.ledger.timer_exits += ticks
-            runner.ledger.account(vcpu, runner.ctx.tick_charge.times(ticks))
+        self.calls_made += np.bincount(batch.entry[:count], minlength=len(self.calls))
+        self.ticks += int(batch.ticks[:count].sum())
         runner.tick_credit = float(batch.credit_after[count - 1])
+
+    def settle(self) -> None:
+        """Book the Veil charges of the calls and timer exits of every charged iteration."""
+        runner = self.runner
+        path = runner.ctx.syscall_path
+        for entry, calls in enumerate(self.calls_made.tolist()):
+            if calls:
+                path.settle(runner, self.calls[entry], calls)
+        self.calls_made[:] = 0
+        if self.ticks:
+            runner.ledger.timer_exits += self.ticks
+            runner.ledger.account(runner.vcpu, runner.ctx.tick_charge.times(self.ticks))
+            self.ticks = 0

@@ -16,7 +16,7 @@ The baseline is a CVM auditing nothing; formatting the records is not modelled o
 (it is the same kernel work with or without Veil), so the overhead is what Veil adds to keep them:
 the transit copies, the service calls, the ring copies and the reader's calls.
 
-Appends to the one ring are serialised: a caller holds the ring (a SimPy resource) while the
+Appends to the one ring are serialised: a caller holds the ring (a FIFO single server) while the
 service copies its records in, so appends from several VCPUs queue. Under static partitioning the
 reader's calls are served by the DomSer VCPUs (no switch), like the appends.
 """
@@ -26,8 +26,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-
-import simpy
 
 from veilperf.model import charges
 from veilperf.model.charges import Charge
@@ -83,7 +81,7 @@ class LogService:
         self.system = system
         self.costs = system.ctx.costs
         self.ring = LogRing(settings.ring_size, settings.record_align)
-        self.ring_lock = simpy.Resource(system.ctx.env, capacity=1)
+        self.ring_free_at = 0.0  # when the last append reserved on the ring ends
         self._sizes = dict(settings.record_sizes)
         self._plans: dict[str, tuple[tuple[float, Charge, float], ...]] = {}
         self._batches: dict[int, list[float]] = {}
@@ -149,8 +147,8 @@ class LogService:
                 batch.clear()
 
     def _append(self, runner: "ThreadRunner", ring_sizes: tuple[float, ...]) -> "Gen":
-        """One service call appending ``ring_sizes``. On VCPU replicas: enter the service, copy
-        the records in holding the ring, return. Under static partitioning a DomSer VCPU serves
+        """One service call appending ``ring_sizes``. On VCPU replicas: enter the service, wait
+        for the ring, copy the records in, return. Under static partitioning a DomSer VCPU serves
         the whole call (the pool is the serialisation point)."""
         ctx = runner.ctx
         if ctx.service_pool is not None:
@@ -158,24 +156,25 @@ class LogService:
         else:
             runner.apply(ctx.base_call(runner.vcpu.domain, SER, 0.0))
             yield from runner.flush()
-            with self.ring_lock.request() as granted:
-                asked = runner.env.now
-                yield granted
-                waited = runner.env.now - asked  # spinning in the service for the ring
+            handler = charges.ring_copy_ns(self.costs, ring_sizes)
+            waited = self._reserve_ring(runner.env.now, handler)
+            if waited:  # spinning in the service until the ring is free
                 runner.vcpu.busy[SER] += waited
+                runner.pending += waited
                 runner.ledger.causes[QUEUE] += waited
-                runner.apply(charges.work(SER, charges.ring_copy_ns(self.costs, ring_sizes), SERVICE))
-                yield from runner.flush()  # the append happens at this simulated instant
-                self._store(ring_sizes)
-                self.calls += 1
-                return
-        yield from runner.flush()
-        self._store(ring_sizes)
-        self.calls += 1
-
-    def _store(self, ring_sizes: tuple[float, ...]) -> None:
+            runner.apply(charges.work(SER, handler, SERVICE))
+        yield from runner.flush()  # the append happens at this simulated instant
         for size in ring_sizes:
             self.ring.append(size)
+        self.calls += 1
+
+    def _reserve_ring(self, now: float, hold_ns: float) -> float:
+        """The ring is one FIFO server (as a capacity-1 SimPy resource, without its events):
+        a caller arriving at ``now`` starts when the previous holder is done (Lindley's
+        recursion) and holds it ``hold_ns``; returns the wait."""
+        start = max(now, self.ring_free_at)
+        self.ring_free_at = start + hold_ns
+        return start - now
 
     def reader(self) -> "Gen":
         """Drain the ring every ``reader_period``, one service call per ``read_chunk`` bytes.
