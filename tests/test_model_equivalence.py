@@ -114,7 +114,10 @@ def test_aggregated_paths_equal_the_event_per_op_reference(make_cfg, data):
     of the requests behind it, so their mean latency may move too. Every total must agree."""
     wl = data.draw(workloads())
     setup = data.draw(setups(wl["loop"] == "open"))
-    run = {"iterations": 150} if wl["loop"] == "closed" else {"iterations": 300}
+    if wl["loop"] == "closed":
+        run = data.draw(st.sampled_from([{"iterations": 150}, {"duration": "1ms"}]))
+    else:
+        run = {"iterations": 300}
     cfg = make_cfg(setup=setup, workload=wl, run=run, seed=data.draw(st.integers(0, 9)))
     before = PATHS_TAKEN.copy()
     fast = System(model_inputs(cfg)).run()
@@ -134,20 +137,28 @@ def test_the_property_run_took_every_fast_path():
     assert {path: COVERED[path] > 0 for path in FAST_PATHS} == dict.fromkeys(FAST_PATHS, True)
 
 
-@pytest.mark.parametrize("setup,workload,path", [
+MIX = {"gap": {"dist": "exponential", "mean": "3us"},
+       "calls": [{"name": "read", "weight": 3, "kernel": {"dist": "lognormal", "mean": "1us", "cv": 0.8},
+                  "bytes_out": "1KiB"},
+                 {"name": "epoll_wait", "weight": 1, "kernel": "500ns",
+                  "blocked": {"dist": "exponential", "mean": "20us"}},
+                 {"name": "write", "weight": 1, "kernel": "600ns", "bytes_in": "300B"},
+                 {"name": "clock_gettime", "weight": 1, "kernel": "40ns", "vdso": True}]}
+
+
+@pytest.mark.parametrize("setup,workload,run,path", [
     ({"mode": "veil", "services": {"enc": {"enabled": True, "timer_hz": "1000Hz"}}},
      {"steps": [{"compute": "5us"}, {"syscall": {"name": "read", "kernel": "1us", "bytes_out": "4KiB", "repeat": 2}}]},
-     "pinned_loop"),
-    ({"mode": "veil", "services": {"enc": {"enabled": True}}},
-     {"mix": {"gap": {"dist": "exponential", "mean": "3us"},
-              "calls": [{"name": "read", "weight": 2, "kernel": "1us", "bytes_out": "1KiB"},
-                        {"name": "write", "weight": 1, "kernel": "700ns", "blocked": "5us"}]}},
-     "numpy_batch"),
+     {"iterations": 2000}, "pinned_loop"),
+    ({"mode": "cvm"}, {"mix": MIX}, {"iterations": 2000}, "numpy_batch"),
+    ({"mode": "veil", "services": {"enc": {"enabled": True, "timer_hz": "1000Hz"}}}, {"mix": MIX},
+     {"iterations": 2000}, "numpy_batch"),
+    ({"mode": "veil", "services": {"enc": {"enabled": True}}}, {"mix": MIX}, {"duration": "30ms"}, "numpy_batch"),
 ])
-def test_each_fast_path_equals_the_reference(make_cfg, setup, workload, path):
-    """The pinned fast loop (steps only, no sync point) and the numpy batches (a sampled mix),
-    each proven to run, give the reference record exactly, latencies included."""
-    cfg = make_cfg(setup=setup, workload=workload, run={"iterations": 2000})
+def test_each_fast_path_equals_the_reference(make_cfg, setup, workload, run, path):
+    """The pinned fast loop (steps only, no sync point) and the numpy batches (a sampled mix, with
+    a deadline too), each proven to run, give the reference record exactly, latencies included."""
+    cfg = make_cfg(setup=setup, workload=workload, run=run)
     before = PATHS_TAKEN[path]
     fast = System(model_inputs(cfg)).run()
     assert PATHS_TAKEN[path] == before + 1
