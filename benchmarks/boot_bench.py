@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 from veilperf.config.run_config import RunConfig
-from veilperf.model.boot import simulate_boot
+from veilperf.run import simulate_boot
 
 PLATFORM = Path(__file__).resolve().parents[1] / "configs" / "platforms" / "milan.yaml"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from veilperf.model.system import simulate_workload
+from veilperf.run import simulate_workload
 from veilperf.units import parse_bandwidth, parse_duration
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,10 +66,10 @@ def nominal(milan_raw: dict, **values: str) -> Nominal:
 
 def enclave_setup_ns(n: Nominal, enclave_bytes: float = 16 * MIB) -> float:
     """One-off enclave costs: the creation call (2 RMPADJUST per page, SHA-256 of the image, a
-    global TLB flush), the DomEnc replica (1 RMPADJUST + an AP-create GHCB request), the first
-    entry and the final exit (one switch each)."""
+    global TLB flush), the DomEnc replica (a VMSA: 1 RMPADJUST, the page initialised, an AP-create
+    GHCB request), the first entry and the final exit (one switch each)."""
     create = n.round_trip + enclave_bytes / PAGE * 2 * n.rmpadjust + enclave_bytes / n.sha_bw + n.tlb_flush
-    replica = n.round_trip + n.rmpadjust + n.ghcb
+    replica = n.round_trip + n.rmpadjust + PAGE / n.copy_bw + n.ghcb
     return create + replica + 2 * n.switch
 
 

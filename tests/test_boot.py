@@ -12,7 +12,7 @@ import simpy
 import yaml
 
 from veilperf.config.run_config import RunConfig
-from veilperf.model.boot import simulate_boot
+from veilperf.run import simulate_boot
 
 ROOT = Path(__file__).resolve().parents[1]
 PLATFORM = yaml.safe_load((ROOT / "configs" / "platforms" / "milan.yaml").read_text())

@@ -26,3 +26,18 @@ def test_cli_starts_without_pandas_or_matplotlib():
     loaded = _imports_after("veilperf.cli", then="veilperf.cli.build_parser()")
     assert "matplotlib" not in loaded
     assert "pandas" not in loaded
+
+
+def test_model_and_services_never_load_the_config_layer():
+    """The run layer hands the model plain inputs: no module of veilperf.model or
+    veilperf.services imports veilperf.config (or pydantic), checked in a fresh interpreter."""
+    import pkgutil
+
+    import veilperf.model
+    import veilperf.services
+
+    modules = [f"{pkg.__name__}.{m.name}" for pkg in (veilperf.model, veilperf.services)
+               for m in pkgutil.iter_modules(pkg.__path__)]
+    loaded = _imports_after(", ".join(modules))
+    assert not {m for m in loaded if m.startswith("veilperf.config")}
+    assert "pydantic" not in loaded

@@ -5,11 +5,12 @@ from __future__ import annotations
 import math
 
 import pytest
-from services_support import WORKLOADS, enclave_setup_ns, load_workload, nominal, run_pair
+from services_support import PAGE, WORKLOADS, enclave_setup_ns, load_workload, nominal, run_pair
 
+from veilperf.build import workload_input
 from veilperf.model.program import COMPUTE, SYSCALL, iteration_source
 from veilperf.model.sampling import draw
-from veilperf.model.system import simulate_workload
+from veilperf.run import simulate_workload
 from veilperf.units import parse_duration
 
 US = 1e3
@@ -123,24 +124,24 @@ def test_imported_workload_as_enclave_matches_closed_form(make_cfg, milan_raw, p
     cfg = make_cfg(workload=wl, setup=ENC, run={"iterations": iterations})
     native = in_enclave = copies = 0.0
     ocalls = 0
-    next_ops = iteration_source(cfg.workload, cfg.seed, 0).next_ops
+    next_ops = iteration_source(workload_input(cfg.workload), cfg.seed, 0).next_ops
     for op in (op for _ in range(iterations) for op in next_ops()):
-        if op[0] == COMPUTE:
-            ns = draw(op[1])
+        if op.code == COMPUTE:
+            ns = draw(op.time)
             native += ns
             in_enclave += ns
-        elif op[0] == SYSCALL:
-            for _ in range(op[5]):
-                ns = draw(op[2])
+        elif op.code == SYSCALL:
+            for _ in range(op.repeat):
+                ns = draw(op.kernel)
                 native += ns
-                if op[6]:  # vDSO: stays in the enclave
+                if op.vdso:  # stays in the enclave
                     in_enclave += ns
                 else:
                     ocalls += 1
-                    copies += n.copy(op[3]) + n.copy(op[4])
-                    native += draw(op[9]) if op[9] else 0.0  # asleep, outside the enclave
+                    copies += n.copy(op.bytes_in) + n.copy(op.bytes_out)
+                    native += draw(op.blocked) if op.blocked else 0.0  # asleep, outside the enclave
         else:
-            pytest.fail(f"unexpected op {op[0]} in a traced workload")
+            pytest.fail(f"unexpected op {op.code} in a traced workload")
     in_enclave += copies
     ticks = math.floor(in_enclave * 250 / 1e9 + 1e-9)
     added = ocalls * 2 * n.switch + copies + enclave_setup_ns(n) + ticks * 2 * n.switch
@@ -163,3 +164,33 @@ def test_creation_time_is_reported_on_either_vcpu_model(make_cfg, milan_raw, vcp
     work = enclave_setup_ns(n) - 2 * n.round_trip - 2 * n.switch  # the two handlers only
     crossing = 2 * n.switch if vcpu_model == "replicas" else ipi + poll
     assert record["enc.create_ns"] == pytest.approx(work + 2 * (crossing + n.monitor), rel=1e-12)
+
+
+def test_threads_that_start_together_wait_for_the_one_creation(make_cfg, milan_raw):
+    """Three enclave threads on three VCPUs start at once: the first creates the enclave (C), the
+    others sleep until it exists (their VCPUs idle), then each VCPU gets its DomEnc replica (R).
+    Each thread's one-off set-up is C + R, and so is the run's (the critical path's)."""
+    n = nominal(milan_raw)
+    size = 2 * 1024**2
+    cfg = make_cfg([{"compute": "100us"}], workload={"threads": 3}, run={"iterations": 10},
+                   setup={"mode": "veil", "vcpus": 3,
+                          "services": {"enc": {"enabled": True, "timer_hz": "0Hz", "enclave_size": "2MiB"}}})
+    record = simulate_workload(cfg)
+    create = n.round_trip + size / PAGE * 2 * n.rmpadjust + size / n.sha_bw + n.tlb_flush
+    replica = n.round_trip + n.rmpadjust + PAGE / n.copy_bw + n.ghcb
+    assert record["enc.replicas"] == 3
+    assert record["oneoff_ns"] == pytest.approx(create + replica, rel=1e-12)
+    assert record["enc.create_ns"] == pytest.approx(3 * (create + replica), rel=1e-12)
+    assert record["sim_time_ns"] == pytest.approx(create + replica + 2 * n.switch + 10 * 100e3, rel=1e-12)
+    assert record["vcpu1.idle_ns"] == pytest.approx(create, rel=1e-9)
+
+
+def test_enclave_size_comes_from_the_setting_else_the_footprint_else_the_fallback(make_cfg):
+    """enc.size_bytes / enc.size_source: an explicit setting wins; unset, the program's footprint
+    (rounded up to whole pages) is measured; with neither, the 16 MiB fallback."""
+    enc = {"mode": "veil", "services": {"enc": {"enabled": True}}}
+    fallback = simulate_workload(make_cfg([{"compute": "1us"}], setup=enc))
+    assert (fallback["enc.size_bytes"], fallback["enc.size_source"]) == (16 * 1024**2, "fallback")
+    set_ = {"mode": "veil", "services": {"enc": {"enabled": True, "enclave_size": "4MiB"}}}
+    setting = simulate_workload(make_cfg([{"compute": "1us"}], setup=set_))
+    assert (setting["enc.size_bytes"], setting["enc.size_source"]) == (4 * 1024**2, "setting")

@@ -7,7 +7,8 @@ import math
 import pytest
 from services_support import nominal, run_pair
 
-from veilperf.model.system import simulate_workload
+from veilperf.model.vcpu import Vcpu
+from veilperf.run import simulate_workload
 from veilperf.services.syscall_classes import names_path, syscall_class
 
 RING = 40 * 1024
@@ -129,25 +130,23 @@ def test_audit_classes_follow_the_rule_sets():
 
 
 @pytest.mark.parametrize("with_spare", [False, True])
-def test_reader_runs_on_a_spare_vcpu_when_there_is_one(milan_raw, with_spare):
+def test_reader_runs_on_a_spare_vcpu_when_there_is_one(make_cfg, milan_raw, with_spare):
     """Two drains of 40 records of 256 B each: 2 x 10,240 B / 128 B = 160 read calls. With a spare VCPU the
     reader runs there (busy and held, nothing stolen from the workload's VCPU); without one the
     cost is stolen from the workload's VCPU, to be paid at its next flush."""
-    import simpy
-
-    from veilperf.config.services import LogService as LogSettings
-    from veilperf.model.costs import PlatformCosts
+    from veilperf.build import model_inputs
     from veilperf.model.domains import SER
-    from veilperf.model.vcpu import Ledger, Vcpu
-    from veilperf.run import validate_raw
-    from veilperf.services.log import LogService
+    from veilperf.model.system import System
 
     n = nominal(milan_raw)
-    profile = validate_raw({"name": "t", "kind": "boot", "platform": milan_raw, "boot": {"memory": "1GiB"}}).platform
-    service = LogService(LogSettings(enabled=True, reader_period="1ms"), PlatformCosts.from_profile(profile))
-    env, ledger = simpy.Environment(), Ledger()
-    app, spare = Vcpu(0), Vcpu(1)
-    env.process(service.reader(env, [app], ledger, [spare] if with_spare else None))
+    cfg = make_cfg([{"compute": "10ms"}], run={"iterations": 1},
+                   setup={"mode": "veil", "vcpus": 2 if with_spare else 1,
+                          "services": {"log": {"enabled": True, "reader_period": "1ms"}}})
+    system = System(model_inputs(cfg))  # the workload's thread is never started: only the reader runs
+    service, env, ledger = system.services[0], system.env, system.ctx.ledger
+    app = system.vcpus[0]
+    spare = system.vcpus[1] if with_spare else Vcpu(1)
+    env.process(service.reader())
     for at in (0.5e6, 1.5e6):
         env.run(until=at)
         for _ in range(40):
@@ -160,3 +159,57 @@ def test_reader_runs_on_a_spare_vcpu_when_there_is_one(milan_raw, with_spare):
     assert (target.held, target.steal) == ((pytest.approx(cost, rel=1e-12), 0.0) if with_spare
                                            else (0.0, pytest.approx(cost, rel=1e-12)))
     assert other.switching == other.steal == other.held == 0.0
+
+
+def test_static_partitioning_reader_crosses_no_domain(make_cfg, milan_raw):
+    """Under static partitioning VeilS-Log runs on dedicated DomSer VCPUs: appends and the reader's
+    calls are messages to them, so no UNT<->SER switch at all; every record is still read back,
+    one call per 128 B (the ring never overflows here), and each read call costs the DomSer VCPU
+    its monitor work and copy (a domain call without its switches)."""
+    n = nominal(milan_raw)
+    cfg = make_cfg([{"compute": "20us"}, {"syscall": {"name": "write", "kernel": "1us"}}],
+                   setup={"mode": "veil", "vcpus": 2, "vcpu_model": "static",
+                          "services": {"log": {"enabled": True, "reader_period": "200us"}}},
+                   run={"iterations": 500})
+    record = simulate_workload(cfg)
+    assert record["switches_total"] == 0
+    assert record["log.lost"] == 0
+    read_calls = record["log.read_calls"]
+    assert read_calls >= math.ceil(record["log.read_bytes"] / READ_CHUNK)
+    assert read_calls > 0 and record["log.read_bytes"] > 0
+    ser_busy = record["vcpu1.ser_ns"]  # the DomSer VCPU: appends and reads, nothing else
+    appends = record["log.calls"] * n.monitor + sum_ring_copies(record, n)
+    reads = read_calls * (n.monitor + n.copy(READ_CHUNK))
+    assert ser_busy == pytest.approx(appends + reads, rel=1e-9)
+
+
+def sum_ring_copies(record: dict, n) -> float:
+    """Ring copies of the event-model records of one ``write`` (no path): SYSCALL, PROCTITLE, EOE,
+    each rounded up to 64 B, one copy each."""
+    per_event = sum(n.copy(math.ceil(size / 64) * 64) for size in (349, 88, 29))
+    return record["log.events"] * per_event
+
+
+@pytest.mark.parametrize("threads", [1, 4])
+def test_appends_queue_for_the_one_ring(make_cfg, milan_raw, threads):
+    """The ring is one FIFO server: one thread never waits for it; four threads on four VCPUs
+    making audited calls back to back do (cause `queue`), and the ring is never busy longer
+    than the run (its busy time is the calls' ring copies)."""
+    n = nominal(milan_raw)
+    cfg = make_cfg([{"syscall": {"name": "write", "kernel": "200ns"}}],
+                   setup={"mode": "veil", "vcpus": threads,
+                          "services": {"log": {"enabled": True, "reader_period": None,
+                                               "record_model": "single", "record_size": "1KiB"}}},
+                   workload={"threads": threads}, run={"iterations": 300})
+    record = simulate_workload(cfg)
+    ring_busy = record["log.calls"] * n.copy(1024)
+    assert record["log.calls"] == 300 * threads
+    assert ring_busy <= record["sim_time_ns"]
+    if threads == 1:
+        assert record["cause.queue_ns"] == 0.0
+    else:
+        assert record["cause.queue_ns"] > 0.0
+        # every VCPU's time is still conserved: charged (waiting included) = held
+        for v in range(threads):
+            charged = sum(record[f"vcpu{v}.{d}_ns"] for d in ("mon", "ser", "enc", "unt"))
+            assert charged + record[f"vcpu{v}.switching_ns"] == pytest.approx(record[f"vcpu{v}.held_ns"], rel=1e-9)

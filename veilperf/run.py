@@ -7,10 +7,11 @@ import json
 import time
 from typing import Any
 
+from veilperf import build
 from veilperf.config.loader import platform_clock_hz
 from veilperf.config.run_config import RunConfig
-from veilperf.model.boot import simulate_boot
-from veilperf.model.system import simulate_workload
+from veilperf.model import boot
+from veilperf.model.system import System
 
 LONG_LIST = 4  # lists longer than this are stored as JSON text in one column
 
@@ -56,11 +57,27 @@ def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
         out[prefix] = value
 
 
+def simulate_workload(cfg: RunConfig) -> dict[str, Any]:
+    """Run one workload point and return its metrics (see docs/architecture.md for columns)."""
+    return System(build.model_inputs(cfg)).run()
+
+
+def simulate_boot(cfg: RunConfig) -> dict[str, Any]:
+    """Simulate the boot of ``cfg`` (``kind: boot``) and return its record metrics."""
+    return boot.simulate_boot(build.boot_costs(cfg))
+
+
 def simulate(cfg: RunConfig) -> dict[str, Any]:
     """Simulate a validated config; returns the metrics (workload or boot model)."""
     if cfg.kind == "boot":
         return simulate_boot(cfg)
     return simulate_workload(cfg)
+
+
+def native_estimated(cfg: RunConfig) -> bool:
+    """Whether the workload's native run time was estimated from its trace alone."""
+    native = getattr(getattr(cfg.workload, "provenance", None), "native", None)
+    return getattr(native, "source", None) == "estimated"
 
 
 def run_config(cfg: RunConfig) -> dict[str, Any]:
@@ -72,6 +89,7 @@ def run_config(cfg: RunConfig) -> dict[str, Any]:
         "workload": cfg.workload.name if cfg.workload is not None else "boot",
         "service": service_label(cfg),
         "mode": cfg.setup.mode,
+        "native_estimated": native_estimated(cfg),
     }
     record.update(metrics)
     record["wall_s"] = wall

@@ -10,16 +10,23 @@ from veilperf.config.types import Duration, Rate, Size, Strict
 from veilperf.services.syscall_classes import CLASS_NAMES
 
 
+FALLBACK_ENCLAVE_SIZE = 16 * 1024**2
+"""Assumption for workloads that state no footprint (no enclave image size is published for
+Veil): 16 MiB, within the 4-64 MiB that configs/enclave.yaml sweeps."""
+
+
 class EncService(Strict):
     """VeilS-Enc: every application thread of the workload runs inside an enclave (DomEnc).
 
-    ``enclave_size`` is an assumption (no enclave image size is published for Veil): the bytes
-    measured and permission-changed at creation; configs/enclave.yaml sweeps 4-64 MiB. ``timer_hz`` is the guest's CONFIG_HZ (250 on
-    Debian/Ubuntu x86-64 kernels; 100-1000 possible).
+    ``enclave_size``: the bytes measured and permission-changed at creation. Unset (null), it is
+    the program's own memory, the workload's ``footprint`` (peak RSS from ``veilperf workload
+    record``, or mapped memory seen in the trace), else ``FALLBACK_ENCLAVE_SIZE``; the record's
+    ``enc.size_source`` says which. ``timer_hz`` is the guest's CONFIG_HZ (250 on Debian/Ubuntu
+    x86-64 kernels; 100-1000 possible).
     """
 
     enabled: bool = False
-    enclave_size: Size = 16 * 1024**2  # bytes measured and permission-changed at creation
+    enclave_size: Size | None = None  # bytes measured and permission-changed at creation
     timer_hz: Rate = 250.0  # timer interrupts taken in the enclave: exit + re-entry each
     switchless: bool = False  # what-if: ocalls posted to a polling worker on another VCPU
     switchless_workers: int = Field(default=1, ge=1)

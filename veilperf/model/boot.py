@@ -32,22 +32,10 @@ from collections.abc import Generator
 
 import simpy
 
-from veilperf.config.run_config import RunConfig
 from veilperf.model.boot_costs import BootCosts
+from veilperf.model.metrics import events_processed
 
 PHASES = ("launch", "monitor_load", "replicas", "firmware", "kernel", "validation", "kci", "ap_boot")
-
-
-class _CountingEnvironment(simpy.Environment):
-    """A SimPy environment that counts the events it processes."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.processed = 0
-
-    def step(self) -> None:
-        self.processed += 1
-        super().step()
 
 
 class _Boot:
@@ -55,7 +43,7 @@ class _Boot:
 
     def __init__(self, costs: BootCosts) -> None:
         self.c = costs
-        self.env = _CountingEnvironment()
+        self.env = simpy.Environment()
         self.monitor = simpy.Resource(self.env, capacity=1)
         self.phase_ns = dict.fromkeys(PHASES, 0.0)
         self.monitor_calls = 0
@@ -92,7 +80,8 @@ class _Boot:
         ap_budget = c.memory_pages - self.pages_validated
         for _ in range(c.vcpus - 1):
             if c.veil:
-                yield from self.monitor_call("ap_boot", c.switch, c.ap_call_in_monitor, c.switch)
+                call = c.ap_call
+                yield from self.monitor_call("ap_boot", call.before, call.inside, call.after)
             yield self.charge("ap_boot", c.ap_bringup)
             ap_pages = min(c.chunked_pages(c.ap_touched_pages), ap_budget) if c.lazy else 0
             ap_budget -= ap_pages
@@ -126,9 +115,8 @@ class _Boot:
                 yield from self.monitor_call("validation", call.before, call.inside, call.after)
 
 
-def simulate_boot(cfg: RunConfig) -> dict[str, float]:
-    """Simulate the boot of ``cfg`` (``kind: boot``) and return its record metrics."""
-    costs = BootCosts.from_config(cfg)
+def simulate_boot(costs: BootCosts) -> dict[str, float]:
+    """Simulate a boot and return its record metrics."""
     boot = _Boot(costs)
     boot.env.process(boot.bsp())
     boot.env.run()
@@ -147,6 +135,6 @@ def simulate_boot(cfg: RunConfig) -> dict[str, float]:
         "boot.first_touch_pages": first_touch_pages,
         "boot.first_touch_ns": costs.chunked_ns(first_touch_pages),
         "boot.first_touch_monitor_calls": costs.chunked_calls(first_touch_pages),
-        "events": boot.env.processed,
+        "events": events_processed(boot.env),
     })
     return record

@@ -19,8 +19,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from veilperf.config.run_config import RunConfig
-from veilperf.model.costs import PAGE_SIZE, PlatformCosts
+from veilperf.model import charges
+from veilperf.model.costs import PlatformCosts
+from veilperf.model.domains import UNT
 
 BOOT_DOMAINS = ("mon", "ser", "unt")
 """Domains that have a replica of every VCPU from boot on. A plain CVM already has one VMSA per VCPU;
@@ -36,11 +37,20 @@ class MonitorCall:
     inside: float
     after: float
 
+    @classmethod
+    def of(cls, charge: charges.Charge, caller_before: float = 0.0) -> "MonitorCall":
+        """Split a VeilMon call's charge: one switch on each side, the callee's work inside."""
+        half = charge.switch_ns / 2
+        return cls(caller_before + half, charge.total_ns - charge.switch_ns, half)
+
 
 @dataclass(frozen=True, slots=True)
 class BootCosts:
-    """Boot-phase and per-operation costs of one run, in ns (sizes in bytes)."""
+    """Boot-phase and per-operation costs of one run, in ns (sizes in bytes); built by the run
+    layer. Veil's mechanisms (validation calls, AP boot calls, replicas, Kci) are charged by
+    ``model.charges``."""
 
+    costs: PlatformCosts
     veil: bool
     vcpus: int
     memory_pages: int
@@ -58,84 +68,67 @@ class BootCosts:
     ap_touched_pages: int
     # acceptance
     accept_host: float
-    pvalidate: float
     chunk_pages: int
     call_pages: int
-    page_in_monitor: float  # Veil, per validated page inside VeilMon
-    call_in_monitor: float  # Veil, per call inside VeilMon (map/unmap area+VMSA, dispatch, TLB flush)
-    switch: float  # one way
+    page_map_unmap: float  # Veil: mapping and unmapping one page inside VeilMon
+    validate_rmpadjusts: int  # Veil: RMPADJUSTs per validated page (grant VMPL-1..3)
     # Veil's additions
     monitor_load: float
-    replica: float  # one VMSA set-up
-    ap_call_in_monitor: float  # booting one AP through VeilMon, inside the monitor
-    kci_phase: float
-    kci_calls: int
+    ap_boot_rmpadjusts: int
+    kci_text_pages: int
+    kci_pages_per_call: int
+    kci_hash: bool
 
-    @classmethod
-    def from_config(cls, cfg: RunConfig) -> "BootCosts":
-        """Resolve a ``kind: boot`` run configuration."""
-        pc = PlatformCosts.from_profile(cfg.platform)
-        b = cfg.platform.boot
-        veil = cfg.setup.mode == "veil"
-        page_map_unmap = b.page_map_unmap.value
-        call_in_monitor = pc.monitor_overhead_ns() + pc.tlb_flush_global
-        kci_cfg = cfg.setup.services.kci
-        kci = veil and (cfg.boot.kci_protect_text or kci_cfg.enabled)
-        text_pages = _pages(b.kernel_text.value)
-        kci_calls = math.ceil(text_pages / kci_cfg.pages_per_call) if kci else 0
-        kci_hash = pc.sha256_ns(text_pages * PAGE_SIZE) if kci_cfg.hash_pages else 0.0
-        return cls(
-            veil=veil,
-            vcpus=cfg.setup.vcpus,
-            memory_pages=_pages(cfg.boot.memory),
-            lazy=cfg.boot.acceptance == "lazy",
-            kci=kci,
-            vmm_launch=b.vmm_launch.value,
-            firmware=b.firmware.value,
-            kernel_fixed=b.kernel_fixed.value,
-            ap_bringup=b.ap_bringup.value,
-            struct_page_init=b.struct_page_init.value,
-            memmap_fraction=b.struct_page_size.value / PAGE_SIZE,
-            boot_touched_pages=_pages(b.boot_touched.value),
-            ap_touched_pages=_pages(b.ap_touched.value),
-            accept_host=b.accept_host.value,
-            pvalidate=pc.pvalidate,
-            chunk_pages=_pages(b.accept_chunk.value),
-            call_pages=b.monitor_call_pages.value,
-            page_in_monitor=pc.pvalidate + b.validate_rmpadjusts.value * pc.rmpadjust + page_map_unmap,
-            call_in_monitor=call_in_monitor,
-            switch=pc.switch_one_way,
-            monitor_load=(b.monitor_memory.value / b.monitor_launch_bandwidth.value * 1e9
-                          + pc.sha256_ns(b.monitor_image.value) + b.monitor_init.value),
-            replica=pc.rmpadjust + PAGE_SIZE / pc.copy_bytes_per_ns + pc.ghcb_roundtrip,
-            ap_call_in_monitor=(pc.monitor_overhead_ns() + b.ap_boot_rmpadjusts.value * pc.rmpadjust
-                                + pc.tlb_flush_global),
-            kci_phase=(kci_calls * (2 * pc.switch_one_way + call_in_monitor)
-                       + text_pages * pc.rmpadjust + kci_hash),
-            kci_calls=kci_calls,
-        )
+    @property
+    def page_in_monitor(self) -> float:
+        """Veil, per validated page inside VeilMon: map, PVALIDATE, RMPADJUSTs, unmap."""
+        return self.costs.pvalidate + self.validate_rmpadjusts * self.costs.rmpadjust + self.page_map_unmap
+
+    @property
+    def replica(self) -> float:
+        """Setting up one VMSA (VeilMon does it itself at boot: no call)."""
+        return charges.vmsa_setup_ns(self.costs)
+
+    @property
+    def switch(self) -> float:
+        return self.costs.switch_one_way
+
+    @property
+    def ap_call(self) -> MonitorCall:
+        """Booting one AP through VeilMon."""
+        return MonitorCall.of(charges.ap_boot_call(self.costs, self.ap_boot_rmpadjusts))
+
+    @property
+    def kci_calls(self) -> int:
+        return charges.calls_for(self.kci_text_pages, self.kci_pages_per_call) if self.kci else 0
+
+    @property
+    def kci_phase(self) -> float:
+        """VeilS-Kci write-protecting the kernel text, in closed form."""
+        if not self.kci:
+            return 0.0
+        return charges.kci_run(self.costs, UNT, self.kci_text_pages, self.kci_pages_per_call,
+                               self.kci_hash).total_ns
 
     # --- closed forms -------------------------------------------------------------------------
 
     def calls_for(self, pages: int) -> int:
         """VeilMon calls to validate a contiguous run of ``pages`` (0 in a plain CVM)."""
-        return math.ceil(pages / self.call_pages) if self.veil else 0
+        return charges.calls_for(pages, self.call_pages) if self.veil else 0
 
     def validate_call(self, pages: int) -> MonitorCall:
-        """One Veil validation call of ``pages`` (at most ``call_pages``) pages."""
-        return MonitorCall(
-            before=pages * self.accept_host + self.switch,
-            inside=self.call_in_monitor + pages * self.page_in_monitor,
-            after=self.switch,
-        )
+        """One Veil validation call of ``pages`` (at most ``call_pages``) pages, after the
+        hypervisor's part of accepting them."""
+        charge = charges.validation_call(self.costs, pages, self.page_in_monitor)
+        return MonitorCall.of(charge, caller_before=pages * self.accept_host)
 
     def validate_run_ns(self, pages: int) -> float:
         """Accepting a contiguous run of ``pages`` pages, batched, in closed form."""
         if not self.veil:
-            return pages * (self.accept_host + self.pvalidate)
-        calls = self.calls_for(pages)
-        return (pages * (self.accept_host + self.page_in_monitor)
-                + calls * (2 * self.switch + self.call_in_monitor))
+            return pages * (self.accept_host + self.costs.pvalidate)
+        full, rest = divmod(pages, self.call_pages)
+        call = lambda n: charges.validation_call(self.costs, n, self.page_in_monitor).total_ns  # noqa: E731
+        return pages * self.accept_host + full * call(self.call_pages) + (call(rest) if rest else 0.0)
 
     def chunked_pages(self, pages: int) -> int:
         """Pages accepted when ``pages`` are touched lazily: whole chunks, at most all memory."""
@@ -166,7 +159,3 @@ class BootCosts:
     def replicas(self) -> int:
         """VMSAs Veil sets up at boot beyond the one per VCPU a plain CVM has."""
         return self.vcpus * (len(BOOT_DOMAINS) - 1) if self.veil else 0
-
-
-def _pages(nbytes: float) -> int:
-    return math.ceil(nbytes / PAGE_SIZE)

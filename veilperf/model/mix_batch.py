@@ -2,17 +2,25 @@
 
 A mix iteration is one compute gap and one system call drawn by weight. On a pinned thread with no
 sync point, a batch of iterations is computed with numpy from the same streams, in the same order,
-as the scalar path (:meth:`ThreadRunner.fast_iteration`), so results agree (tests check this).
+as the scalar path (:class:`~veilperf.model.thread.FastIterations`), so results agree (tests check
+this). Veil's part of each call is its op's precomputed charge (``op.veil``); :meth:`MixBatch.charge`
+counts the calls per kind and :meth:`MixBatch.settle` books ``veil.times(count)`` for each, and the
+timer exits as ``tick_charge.times(ticks)``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from veilperf.model.domains import ENC
+from veilperf.model.domains import ENC, UNT
 from veilperf.model.sampling import BlockStream, TimeSource
+
+if TYPE_CHECKING:
+    from veilperf.model.program import SyscallOp
+    from veilperf.model.thread import ThreadRunner
 
 
 @dataclass
@@ -20,14 +28,11 @@ class BatchCosts:
     """Per-iteration components of one batch (arrays of equal length)."""
 
     latency: np.ndarray  # ns of each iteration
-    home: np.ndarray  # ns in the thread's home domain (compute, vDSO calls, argument copies)
+    entry: np.ndarray  # index of the call drawn
+    native_home: np.ndarray  # ns of the workload's own work in the home domain (gap, vDSO calls)
     unt: np.ndarray  # ns of kernel work in DomUnt
     asleep: np.ndarray  # ns blocked in system calls (VCPU idle)
-    extra: np.ndarray  # ns of Veil-added copies (part of home)
-    round_trips: np.ndarray  # domain round trips (ocalls + timer exits)
-    ocalls: np.ndarray
-    vdso: np.ndarray
-    ticks: np.ndarray
+    ticks: np.ndarray  # timer exits taken in the iteration
     credit_after: np.ndarray  # fractional timer-tick credit after each iteration
 
 
@@ -50,40 +55,69 @@ class _EntryTimes:
 
 
 class MixBatch:
-    """Computes ``n`` mix iterations at once."""
+    """Computes ``n`` mix iterations at once for one pinned thread."""
 
-    def __init__(self, gap: TimeSource, calls: list[tuple], pick: BlockStream, home: int,
-                 switch_ns: float, ticks_per_ns: float) -> None:
+    def __init__(self, gap: TimeSource, calls: list["SyscallOp"], pick: BlockStream,
+                 runner: "ThreadRunner") -> None:
         self.gap = gap
+        self.calls = calls
         self.pick = pick
-        self.home = home
-        self.switch_ns = switch_ns
-        self.ticks_per_ns = ticks_per_ns if home == ENC else 0.0
-        self.kernel = _EntryTimes([op[2] for op in calls])
-        self.vdso = np.array([bool(op[6]) for op in calls])
-        self.extra = np.array([0.0 if op[6] else op[7] for op in calls])
-        self.crossings = np.array([0 if op[6] else op[8] for op in calls])
-        self.blocked = _EntryTimes([op[9] for op in calls])
+        self.runner = runner
+        ctx = runner.ctx
+        self.ticks_per_ns = ctx.ticks_per_ns if runner.home == ENC else 0.0
+        self.tick_ns = ctx.tick_charge.total_ns
+        self.kernel = _EntryTimes([op.kernel for op in calls])
+        self.blocked = _EntryTimes([op.blocked for op in calls])
+        self.vdso = np.array([bool(op.vdso) for op in calls])
+        self.veil_ns = np.array([op.veil_ns for op in calls])
+        self.veil_home_ns = np.array([op.veil_home_ns for op in calls])
+        self.calls_made = np.zeros(len(calls), dtype=np.int64)  # per entry, not yet settled
+        self.ticks = 0
 
-    def next(self, n: int, credit: float) -> BatchCosts:
-        """The next ``n`` iterations, given the timer-tick credit carried in."""
+    def next(self, n: int) -> BatchCosts:
+        """The next ``n`` iterations, given the timer-tick credit the runner carries."""
         idx = self.pick.take(n)
         gap = self.gap.take(n) if isinstance(self.gap, BlockStream) else np.full(n, self.gap)
         kernel = self.kernel.for_entries(idx)
         asleep = self.blocked.for_entries(idx)
         vdso = self.vdso[idx]
-        extra = self.extra[idx]
-        ocalls = self.crossings[idx]
-        home = gap + np.where(vdso, kernel, 0.0) + extra
+        native_home = gap + np.where(vdso, kernel, 0.0)
         unt = np.where(vdso, 0.0, kernel)
+        credit = self.runner.tick_credit
         if self.ticks_per_ns:
-            cumulative = credit + np.cumsum(home * self.ticks_per_ns)
+            cumulative = credit + np.cumsum((native_home + self.veil_home_ns[idx]) * self.ticks_per_ns)
             whole = np.floor(cumulative)
             ticks = np.diff(whole, prepend=0.0).astype(np.int64)
             credit_after = cumulative - whole
         else:
             ticks = np.zeros(n, dtype=np.int64)
             credit_after = np.full(n, credit)
-        round_trips = ocalls + ticks
-        latency = home + unt + asleep + 2 * self.switch_ns * round_trips
-        return BatchCosts(latency, home, unt, asleep, extra, round_trips, ocalls, vdso, ticks, credit_after)
+        latency = native_home + unt + asleep + self.veil_ns[idx] + ticks * self.tick_ns
+        return BatchCosts(latency, idx, native_home, unt, asleep, ticks, credit_after)
+
+    def charge(self, batch: BatchCosts, count: int) -> None:
+        """Book the workload's own time of the first ``count`` iterations of ``batch`` on the
+        runner's VCPU; count their calls and timer exits for :meth:`settle`."""
+        if not count:
+            return
+        runner = self.runner
+        vcpu = runner.vcpu
+        vcpu.busy[runner.home] += float(batch.native_home[:count].sum())
+        vcpu.busy[UNT] += float(batch.unt[:count].sum())
+        vcpu.held -= float(batch.asleep[:count].sum())
+        self.calls_made += np.bincount(batch.entry[:count], minlength=len(self.calls))
+        self.ticks += int(batch.ticks[:count].sum())
+        runner.tick_credit = float(batch.credit_after[count - 1])
+
+    def settle(self) -> None:
+        """Book the Veil charges of the calls and timer exits of every charged iteration."""
+        runner = self.runner
+        path = runner.ctx.syscall_path
+        for entry, calls in enumerate(self.calls_made.tolist()):
+            if calls:
+                path.settle(runner, self.calls[entry], calls)
+        self.calls_made[:] = 0
+        if self.ticks:
+            runner.ledger.timer_exits += self.ticks
+            runner.ledger.account(runner.vcpu, runner.ctx.tick_charge.times(self.ticks))
+            self.ticks = 0

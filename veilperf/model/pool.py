@@ -7,19 +7,24 @@ its time is busy in the caller's domain. These are contention points: requests q
 
 from __future__ import annotations
 
-from typing import Generator
+from typing import TYPE_CHECKING, Generator
 
 import simpy
 
-from veilperf.model.vcpu import NOTIFY, QUEUE, Vcpu
+from veilperf.model.charges import Charge
+from veilperf.model.vcpu import NOTIFY, QUEUE, Ledger, Vcpu
+
+if TYPE_CHECKING:
+    from veilperf.model.thread import ThreadRunner
 
 
 class DedicatedPool:
     """VCPUs pinned to one domain; ``notify_ns`` to wake a worker, ``reply_ns`` to see the reply."""
 
-    def __init__(self, env: simpy.Environment, vcpus: list[Vcpu], domain: int,
+    def __init__(self, env: simpy.Environment, ledger: Ledger, vcpus: list[Vcpu], domain: int,
                  notify_ns: float, reply_ns: float) -> None:
         self.env = env
+        self.ledger = ledger
         self.vcpus = vcpus
         self.domain = domain
         self.notify_ns = notify_ns
@@ -28,18 +33,28 @@ class DedicatedPool:
         self.free.items.extend(vcpus)
         self.requests = 0
 
-    def serve(self, caller_vcpu: Vcpu, caller_domain: int, work_ns: float,
-              causes: list[float]) -> Generator[simpy.Event, object, None]:
-        """Run ``work_ns`` on a pool VCPU for a caller spinning on ``caller_vcpu``."""
+    def run(self, charge: Charge) -> Generator[simpy.Event, object, float]:
+        """Have a pool VCPU do ``charge`` (no switches: it runs the pool's domain); returns the
+        time from posting the request to seeing the reply."""
         env = self.env
         start = env.now
         worker = yield self.free.get()
         waited = env.now - start
-        yield env.timeout(self.notify_ns + work_ns + self.reply_ns)
-        worker.busy[self.domain] += work_ns
-        worker.held += work_ns
+        work = charge.total_ns
+        yield env.timeout(self.notify_ns + work + self.reply_ns)
+        worker.busy[self.domain] += work
+        worker.held += work
         self.free.put(worker)
         self.requests += 1
+        causes = self.ledger.causes
+        for cause, ns in enumerate(charge.cause_ns):
+            causes[cause] += ns
         causes[QUEUE] += waited
         causes[NOTIFY] += self.notify_ns + self.reply_ns
-        caller_vcpu.busy[caller_domain] += env.now - start
+        return env.now - start
+
+    def serve(self, runner: "ThreadRunner", charge: Charge) -> Generator[simpy.Event, object, None]:
+        """Run ``charge`` on a pool VCPU for ``runner``, whose VCPU spins until the reply."""
+        vcpu = runner.vcpu
+        elapsed = yield from self.run(charge)
+        vcpu.busy[vcpu.domain] += elapsed

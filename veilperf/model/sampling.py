@@ -12,7 +12,7 @@ from typing import Callable
 
 import numpy as np
 
-from veilperf.config.workload import Distribution
+from veilperf.model.inputs import Dist, TimeSpec
 
 BLOCK = 4096  # draws per refill: amortises numpy's per-call cost on the hot path
 
@@ -22,20 +22,20 @@ def stream(seed: int, *key: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=key))
 
 
-def _block_drawer(dist: Distribution, rng: np.random.Generator) -> Callable[[], np.ndarray]:
-    if dist.dist == "exponential":
+def _block_drawer(dist: Dist, rng: np.random.Generator) -> Callable[[], np.ndarray]:
+    if dist.kind == "exponential":
         return lambda: rng.exponential(dist.mean, BLOCK)
-    if dist.dist == "lognormal":
+    if dist.kind == "lognormal":
         # mean m and coefficient of variation cv -> underlying normal (mu, sigma)
         sigma2 = math.log1p(dist.cv**2)
         mu = math.log(dist.mean) - sigma2 / 2 if dist.mean > 0 else -math.inf
         return lambda: rng.lognormal(mu, math.sqrt(sigma2), BLOCK) if dist.mean > 0 else np.zeros(BLOCK)
-    if dist.dist == "uniform":
+    if dist.kind == "uniform":
         return lambda: rng.uniform(dist.low, dist.high, BLOCK)
-    if dist.dist == "empirical":
+    if dist.kind == "empirical":
         samples = np.asarray(dist.samples, dtype=float)
         return lambda: rng.choice(samples, BLOCK)
-    raise ValueError(f"not a random distribution: {dist.dist}")
+    raise ValueError(f"not a random distribution: {dist.kind}")
 
 
 class BlockStream:
@@ -80,7 +80,7 @@ class Sampler(BlockStream):
 
     __slots__ = ()
 
-    def __init__(self, dist: Distribution, rng: np.random.Generator) -> None:
+    def __init__(self, dist: Dist, rng: np.random.Generator) -> None:
         super().__init__(_block_drawer(dist, rng))
 
 
@@ -88,11 +88,9 @@ TimeSource = float | Sampler
 """A constant duration in ns, or a sampler returning one per call."""
 
 
-def time_source(spec: float | Distribution, seed: int, *key: int) -> TimeSource:
+def time_source(spec: TimeSpec, seed: int, *key: int) -> TimeSource:
     """Compile a workload time spec: constants stay floats (no draw on the hot path)."""
-    if isinstance(spec, Distribution):
-        if spec.dist == "fixed":
-            return float(spec.value)
+    if isinstance(spec, Dist):
         return Sampler(spec, stream(seed, *key))
     return float(spec)
 

@@ -1,42 +1,77 @@
-"""A workload thread on a VCPU: runs ops, pays domain switches, charges time to domains.
+"""A workload thread on a VCPU: runs ops, applies mechanism charges, pays them in time.
 
 Consecutive costs are summed into ``pending`` and paid with a single ``env.timeout`` at the next
 contention or synchronisation point (acquiring a VCPU, a dedicated pool, a log-ring append) or at
-the end of an iteration. Accounting is charged as the costs are summed; because every started
-iteration runs to completion, the totals equal those of a fine-grained event-per-cost model
-(tests/test_model_equivalence.py checks this).
+the end of an iteration. Accounting is booked as the costs are summed; because every started
+iteration runs to completion, the totals equal those of the one-event-per-op reference
+(``System(..., event_per_op=True)``; tests/test_model.py and tests/test_model_equivalence.py).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Generator
+from collections import Counter
+from typing import TYPE_CHECKING, Callable, Generator
 
 import simpy
 
+from veilperf.model import charges
+from veilperf.model.charges import Charge
+from veilperf.model.costs import PlatformCosts
 from veilperf.model.domains import ENC, UNT
-from veilperf.model.program import CALL, COMPUTE, KCI, SYSCALL, Op
+from veilperf.model.program import CALL, COMPUTE, KCI, SYSCALL, CallOp, KciOp, Op, SyscallOp
 from veilperf.model.sampling import draw
-from veilperf.model.vcpu import COPY, MONITOR, SERVICE, SWITCH, Vcpu
+from veilperf.model.vcpu import SERVICE, Ledger, Vcpu
 
 if TYPE_CHECKING:
-    from veilperf.model.mix_batch import BatchCosts
-    from veilperf.model.system import System
+    from veilperf.model.pool import DedicatedPool
 
 Gen = Generator[simpy.Event, object, None]
+
+PATHS_TAKEN: Counter[str] = Counter()
+"""How often each aggregated path started (pinned loop, numpy batch, ...): lets tests prove that
+the fast paths they compare with the one-event-per-op reference really ran."""
+
+
+class RunContext:
+    """What every runner of one run shares: the clock, costs, ledger and the hooks services set."""
+
+    def __init__(self, env: simpy.Environment, costs: PlatformCosts, veil: bool,
+                 event_per_op: bool) -> None:
+        self.env = env
+        self.costs = costs
+        self.ledger = Ledger()
+        self.veil = veil
+        self.event_per_op = event_per_op
+        self.service_pool: DedicatedPool | None = None  # static partitioning: DomSer VCPUs
+        self.syscall_path = None  # set by System: native, or a service's (ocalls)
+        self.kci_handler: Callable[[ThreadRunner, KciOp], Gen] | None = None
+        self.sync_ops = False  # a system call may have to wait (e.g. audit appends)
+        self.ticks_per_ns = 0.0  # timer interrupts per ns spent in DomEnc
+        self.tick_charge = charges.NOTHING
+        self.switch_table = [[charges.switch(costs, a, b) if a != b else charges.NOTHING
+                              for b in range(4)] for a in range(4)]
+        self._calls: dict[tuple[int, int, float], Charge] = {}
+
+    def base_call(self, origin: int, target: int, nbytes: float) -> Charge:
+        """A domain call's charge without its handler (cached per origin, target, payload)."""
+        key = (origin, target, nbytes)
+        charge = self._calls.get(key)
+        if charge is None:
+            charge = self._calls[key] = charges.domain_call(self.costs, origin, target, nbytes)
+        return charge
 
 
 class ThreadRunner:
     """Executes ops for one thread (or one open-loop request) on the VCPU it currently holds."""
 
-    __slots__ = ("sys", "env", "costs", "ledger", "vcpu", "home", "pending", "tick_credit",
-                 "switch_ns", "run_queue", "slice_start", "skip_blocked")
+    __slots__ = ("ctx", "env", "ledger", "vcpu", "home", "pending", "tick_credit", "run_queue",
+                 "slice_start", "skip_blocked", "oneoff", "_switches")
 
-    def __init__(self, system: "System", home: int) -> None:
-        self.sys = system
-        self.env = system.env
-        self.costs = system.costs
-        self.ledger = system.ledger
-        self.switch_ns = system.costs.switch_one_way
+    def __init__(self, ctx: RunContext, home: int) -> None:
+        self.ctx = ctx
+        self.env = ctx.env
+        self.ledger = ctx.ledger
+        self._switches = ctx.switch_table
         self.vcpu: Vcpu | None = None
         self.home = home
         self.pending = 0.0
@@ -44,28 +79,49 @@ class ThreadRunner:
         self.run_queue: simpy.Store | None = None  # set when threads share VCPUs
         self.slice_start = 0.0
         self.skip_blocked = False  # open-loop requests: arrivals are the wait
+        self.oneoff = 0.0  # time spent in one-off set-up (enclave and replica creation)
+
+    @property
+    def clock(self) -> float:
+        """The thread's own clock: simulated time plus costs summed but not yet paid."""
+        return self.env.now + self.pending
 
     # -- accounting primitives -------------------------------------------------------------
 
     def run_in(self, domain: int, ns: float) -> None:
-        """Charge ``ns`` of work in ``domain`` (the VCPU must be running that replica)."""
+        """Charge ``ns`` of the workload's own work in ``domain``."""
         self.vcpu.busy[domain] += ns
         self.pending += ns
-        if domain == ENC:
-            ticks = self.sys.enclave_ticks_per_ns
-            if ticks:
-                self._take_enclave_ticks(ns * ticks)
+        if domain == ENC and self.ctx.ticks_per_ns:
+            self.take_ticks(ns * self.ctx.ticks_per_ns)
+
+    def apply(self, charge: Charge) -> None:
+        """Apply a mechanism's charge: book it and add its time to what the thread owes."""
+        self.ledger.account(self.vcpu, charge)
+        self.pending += charge.total_ns
+        if charge.ends_in is not None:
+            self.vcpu.domain = charge.ends_in
+        enclave_ns = charge.domain_ns[ENC]
+        if enclave_ns and self.ctx.ticks_per_ns:
+            self.take_ticks(enclave_ns * self.ctx.ticks_per_ns)
 
     def switch_to(self, domain: int) -> None:
         """Hypervisor-mediated domain switch of this VCPU to ``domain`` (no-op if already there)."""
-        vcpu = self.vcpu
-        if vcpu.domain != domain:
-            cost = self.switch_ns
-            vcpu.switching += cost
-            self.pending += cost
-            self.ledger.switches[vcpu.domain][domain] += 1
-            self.ledger.causes[SWITCH] += cost
-            vcpu.domain = domain
+        current = self.vcpu.domain
+        if current != domain:
+            self.apply(self._switches[current][domain])
+
+    def take_ticks(self, expected: float) -> int:
+        """Timer interrupts while in DomEnc exit to the kernel and re-enter, counted
+        deterministically from time spent there (HZ x time, fractional credit carried)."""
+        self.tick_credit += expected
+        if self.tick_credit < 1.0:
+            return 0
+        ticks = int(self.tick_credit)
+        self.tick_credit -= ticks
+        self.ledger.timer_exits += ticks
+        self.apply(self.ctx.tick_charge.times(ticks))
+        return ticks
 
     def sleep(self, ns: float) -> None:
         """A pinned thread waits ``ns`` asleep: time passes, its VCPU idles (not held)."""
@@ -90,162 +146,137 @@ class ThreadRunner:
         self.vcpu = vcpu.acquire(self.env.now)
         self.slice_start = self.env.now
 
-    def charge_cause(self, domain: int, ns: float, cause: int) -> None:
-        """Charge Veil-added work in ``domain`` and attribute it to ``cause``."""
-        self.run_in(domain, ns)
-        self.ledger.causes[cause] += ns
-
     def flush(self) -> Gen:
-        """Pay the summed costs (and work stolen by background activity) with one timeout."""
-        vcpu = self.vcpu
-        if vcpu.steal:
-            self.pending += vcpu.steal
-            vcpu.steal = 0.0
+        """Pay the summed costs with one timeout."""
         if self.pending:
             delay = self.pending
             self.pending = 0.0
             yield self.env.timeout(delay)
 
-    def charge_batch(self, batch: "BatchCosts", count: int) -> None:
-        """Charge the first ``count`` iterations of a vectorised mix batch (see ``mix_batch``)."""
+    def end_iteration(self) -> Gen:
+        """Pay the iteration's costs and the work a background thread stole from this VCPU
+        meanwhile (paid at iteration ends only, so the instant does not depend on how finely the
+        iteration's own costs were paid)."""
+        yield from self.flush()
         vcpu = self.vcpu
-        home = self.home
-        vcpu.busy[home] += float(batch.home[:count].sum())
-        vcpu.busy[UNT] += float(batch.unt[:count].sum())
-        vcpu.held -= float(batch.asleep[:count].sum())
-        round_trips = int(batch.round_trips[:count].sum())
-        extra = float(batch.extra[:count].sum())
-        ledger = self.ledger
-        if extra:
-            ledger.causes[COPY] += extra
-        if round_trips:
-            ledger.switches[home][UNT] += round_trips
-            ledger.switches[UNT][home] += round_trips
-            cost = 2 * round_trips * self.switch_ns
-            vcpu.switching += cost
-            ledger.causes[SWITCH] += cost
-        if home == ENC:
-            metrics = self.sys.enc_metrics
-            metrics.ocalls += int(batch.ocalls[:count].sum())
-            metrics.vdso_calls += int(batch.vdso[:count].sum())
-            metrics.timer_exits += int(batch.ticks[:count].sum())
-            self.tick_credit = float(batch.credit_after[count - 1])
+        if vcpu.steal:
+            self.pending = vcpu.steal
+            vcpu.steal = 0.0
+            yield from self.flush()
 
-    def _take_enclave_ticks(self, expected: float) -> None:
-        # Timer interrupts while in DomEnc exit to the kernel and re-enter: two switches each.
-        # Ticks are counted deterministically from time spent in the enclave (HZ x time).
-        self.tick_credit += expected
-        if self.tick_credit >= 1.0:
-            ticks = int(self.tick_credit)
-            self.tick_credit -= ticks
-            self.sys.enc_metrics.timer_exits += ticks
-            for _ in range(ticks):
-                self.switch_to(UNT)
-                self.switch_to(ENC)
+    # -- calls into VeilMon and the services ------------------------------------------------
+
+    def call(self, charge: Charge) -> Gen:
+        """A Veil domain call (a charge from ``charges.domain_call`` or a mechanism built on it):
+        paid on this VCPU's replicas, or, under static partitioning, served by a dedicated
+        DomSer VCPU without switches."""
+        pool = self.ctx.service_pool
+        if pool is None:
+            self.apply(charge)
+            return
+        yield from self.flush()
+        yield from pool.serve(self, charge.without_switches())
+
+    def domain_call(self, target: int, handler_ns: float, nbytes: float, cause: int = SERVICE) -> Gen:
+        """A round trip into VeilMon or a service; in ``cvm`` mode the handler's work runs
+        natively in the kernel (the baseline does the same work without isolation)."""
+        if not self.ctx.veil:
+            self.run_in(UNT, handler_ns)
+            return
+        charge = self.ctx.base_call(self.vcpu.domain, target, nbytes)
+        if handler_ns:
+            charge = charge + charges.work(target, handler_ns, cause)
+        yield from self.call(charge)
 
     # -- ops ------------------------------------------------------------------------------
 
-    def fast_iteration(self, ops: list[Op]) -> None:
-        """Compute and system calls only, no sync point: sum the iteration's costs in locals and
-        charge them once. Same totals as :meth:`run_ops` (tests/test_model.py checks this)."""
-        home_ns = unt_ns = extra_ns = asleep_ns = 0.0
-        crossings = vdso_calls = 0
+    def run_ops(self, ops: list[Op]) -> Gen:
+        """Run one iteration's ops; yields only where a contention or sync point needs it."""
+        ctx = self.ctx
+        home = self.home
+        path = ctx.syscall_path
+        sync = ctx.sync_ops or self.run_queue is not None
         for op in ops:
-            if op[0] == COMPUTE:
-                source = op[1]
+            code = op.code
+            if code == COMPUTE:
+                self.run_in(home, draw(op.time))
+            elif code == SYSCALL:
+                if sync:
+                    yield from path.run_sync(self, op)
+                else:
+                    path.run(self, op)
+            elif code == CALL:
+                yield from self.domain_call(op.domain, draw(op.handler), op.nbytes)
+            elif code == KCI:
+                if ctx.kci_handler is not None:
+                    yield from ctx.kci_handler(self, op)
+            if ctx.event_per_op:
+                yield from self.flush()
+
+
+class FastIterations:
+    """The aggregated path of a pinned thread with only compute and system calls: each iteration's
+    time is summed in locals; calls are counted per op and their Veil charges applied as
+    ``veil.times(count)`` by :meth:`settle`. Same totals as :meth:`ThreadRunner.run_ops`."""
+
+    def __init__(self, runner: ThreadRunner, syscalls: list[SyscallOp]) -> None:
+        self.runner = runner
+        self.syscalls = syscalls
+        self.counts = [0] * len(syscalls)
+        self.ticks = 0
+
+    def iteration(self, ops: list[Op]) -> float:
+        """Run one iteration; returns its time (book-keeping of Veil charges deferred)."""
+        runner = self.runner
+        counts = self.counts
+        home_ns = unt_ns = asleep_ns = veil_ns = veil_home_ns = 0.0
+        for op in ops:
+            if op.code == COMPUTE:
+                source = op.time
                 home_ns += source if source.__class__ is float else source()
                 continue
-            source, repeat = op[2], op[5]
+            source, repeat = op.kernel, op.repeat
             if source.__class__ is float:
                 kernel = source * repeat
             else:
                 kernel = 0.0
                 for _ in range(repeat):
                     kernel += source()
-            if op[6]:
+            if op.vdso:
                 home_ns += kernel
-                vdso_calls += repeat
             else:
                 unt_ns += kernel
-                extra_ns += op[7] * repeat
-                crossings += op[8] * repeat
-                blocked = op[9]
+                blocked = op.blocked
                 if blocked:
                     for _ in range(repeat):
                         asleep_ns += blocked if blocked.__class__ is float else blocked()
-        vcpu = self.vcpu
-        busy = vcpu.busy
-        home = self.home
-        busy[home] += home_ns + extra_ns
-        busy[UNT] += unt_ns
-        self.pending += home_ns + unt_ns + extra_ns + asleep_ns
+            counts[op.index] += repeat
+            veil_ns += op.veil_ns * repeat
+            veil_home_ns += op.veil_home_ns * repeat
+        vcpu = runner.vcpu
+        vcpu.busy[runner.home] += home_ns
+        vcpu.busy[UNT] += unt_ns
         vcpu.held -= asleep_ns
-        if extra_ns:
-            self.ledger.causes[COPY] += extra_ns
-        if crossings:
-            switches = self.ledger.switches
-            switches[home][UNT] += crossings
-            switches[UNT][home] += crossings
-            cost = 2 * crossings * self.switch_ns
-            vcpu.switching += cost
-            self.pending += cost
-            self.ledger.causes[SWITCH] += cost
-        if home == ENC:
-            self.sys.enc_metrics.ocalls += crossings
-            self.sys.enc_metrics.vdso_calls += vdso_calls
-            ticks = self.sys.enclave_ticks_per_ns
-            if ticks:
-                self._take_enclave_ticks((home_ns + extra_ns) * ticks)
+        cost = home_ns + unt_ns + asleep_ns + veil_ns
+        if runner.home == ENC and runner.ctx.ticks_per_ns:
+            credit = runner.tick_credit + (home_ns + veil_home_ns) * runner.ctx.ticks_per_ns
+            if credit >= 1.0:
+                ticks = int(credit)
+                credit -= ticks
+                self.ticks += ticks
+                cost += ticks * runner.ctx.tick_charge.total_ns
+            runner.tick_credit = credit
+        return cost
 
-    def run_ops(self, ops: list[Op]) -> Gen:
-        """Run one iteration's ops; yields only where a contention or sync point needs it."""
-        home = self.home
-        sync = self.sys.sync_ops or self.run_queue is not None
-        event_per_op = self.sys.event_per_op
-        for op in ops:
-            code = op[0]
-            if code == COMPUTE:
-                self.run_in(home, draw(op[1]))
-            elif code == SYSCALL:
-                if sync:
-                    yield from self.sys.syscall_path.run_sync(self, op)
-                else:
-                    self.sys.syscall_path.run(self, op)
-            elif code == CALL:
-                yield from self.domain_call(op[1], draw(op[2]), op[3])
-            elif code == KCI:
-                yield from self.sys.kci_op(self, op[1], op[2])
-            if event_per_op:
-                yield from self.flush()
-
-    def domain_call(self, target: int, handler_ns: float, nbytes: float,
-                    handler_cause: int = SERVICE) -> Gen:
-        """A round trip into VeilMon or a service (the handler's work is attributed to
-        ``handler_cause``); in ``cvm`` mode the handler runs natively in the kernel."""
-        system = self.sys
-        if not system.veil:
-            self.run_in(UNT, handler_ns)
-            return
-        costs = self.costs
-        rounds = costs.calling_area_rounds(nbytes)
-        if system.service_pool is not None:
-            work = rounds * costs.monitor_overhead_ns() + (costs.copy_ns(nbytes) if nbytes else 0.0)
-            ledger = self.ledger.causes
-            ledger[MONITOR] += rounds * costs.monitor_overhead_ns()
-            if nbytes:
-                ledger[COPY] += costs.copy_ns(nbytes)
-            ledger[handler_cause] += handler_ns
-            yield from self.flush()
-            yield from system.service_pool.serve(self.vcpu, self.vcpu.domain,
-                                                 work + handler_ns, ledger)
-            return
-        origin = self.vcpu.domain
-        chunk = nbytes / rounds
-        for round_index in range(rounds):
-            self.switch_to(target)
-            self.charge_cause(target, costs.monitor_overhead_ns(), MONITOR)
-            if nbytes:
-                self.charge_cause(target, costs.copy_ns(chunk), COPY)
-            if round_index == 0:
-                self.charge_cause(target, handler_ns, handler_cause)
-            self.switch_to(origin)
+    def settle(self) -> None:
+        """Book the Veil charges of the calls (and timer exits) counted since the last settle."""
+        runner = self.runner
+        path = runner.ctx.syscall_path
+        for op, count in zip(self.syscalls, self.counts):
+            if count:
+                path.settle(runner, op, count)
+        self.counts = [0] * len(self.syscalls)
+        if self.ticks:
+            runner.ledger.timer_exits += self.ticks
+            runner.ledger.account(runner.vcpu, runner.ctx.tick_charge.times(self.ticks))
+            self.ticks = 0

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from veilperf.model.domains import UNT
+
+if TYPE_CHECKING:
+    from veilperf.model.charges import Charge
 
 # Causes of Veil-added time (indices into Ledger.causes).
 SWITCH, COPY, MONITOR, SERVICE, NOTIFY, QUEUE = range(6)
@@ -40,10 +45,28 @@ class Vcpu:
 
 
 class Ledger:
-    """Run-wide counters: domain switches by (from, to) and Veil-added time by cause."""
+    """Run-wide counters: domain switches by (from, to), Veil-added time by cause, and timer
+    interrupts taken outside DomUnt."""
 
-    __slots__ = ("switches", "causes")
+    __slots__ = ("switches", "causes", "timer_exits")
 
     def __init__(self) -> None:
         self.switches = [[0, 0, 0, 0] for _ in range(4)]
         self.causes = [0.0] * len(CAUSE_NAMES)
+        self.timer_exits = 0
+
+    def account(self, vcpu: Vcpu, charge: "Charge") -> None:
+        """Book a charge's work, switches and causes on ``vcpu`` and the ledger (no time passes)."""
+        busy = vcpu.busy
+        for domain, ns in enumerate(charge.domain_ns):
+            if ns:
+                busy[domain] += ns
+        if charge.switch_ns:
+            vcpu.switching += charge.switch_ns
+            switches = self.switches
+            for src, dst, count in charge.switches:
+                switches[src][dst] += count
+        causes = self.causes
+        for cause, ns in enumerate(charge.cause_ns):
+            if ns:
+                causes[cause] += ns

@@ -1,15 +1,14 @@
 """VeilS-Enc: application threads run as enclaves in DomEnc.
 
-Creation (once per enclave, by the first thread): the service revokes DomUnt's access to each
-enclave page and grants DomEnc's (two RMPADJUSTs per 4 KiB page), measures the image with SHA-256
-and flushes the TLB. Each VCPU that runs enclave code gets a DomEnc replica once: one monitor call
-with one RMPADJUST (VMSA page) and an AP-create request to the hypervisor (a GHCB round trip).
-Entering the enclave is one switch.
+Creation (once per enclave, by the first thread; threads that start meanwhile wait for it): the
+service revokes DomUnt's access to each enclave page and grants DomEnc's, measures the image with
+SHA-256 and flushes the TLB. Each VCPU that runs enclave code gets a DomEnc replica once (one
+VeilMon call setting up a VMSA). Entering the enclave is one switch. Costs: ``model.charges``.
 
-An enclave system call is an ocall: the syscall-sanitizer writes the call and deep-copies its
-argument bytes to the shared buffer, exits (one switch), the kernel runs the call, the enclave is
-re-entered (one switch) and the results are deep-copied back. vDSO calls stay in the enclave.
-Timer interrupts in the enclave cost an exit and a re-entry each (see ThreadRunner).
+An enclave system call is an ocall: the syscall-sanitizer deep-copies the arguments to the shared
+buffer, exits (one switch), the kernel runs the call, the enclave is re-entered (one switch) and
+the results are deep-copied back. vDSO calls stay in the enclave. Timer interrupts in the enclave
+cost an exit and a re-entry each (``ThreadRunner.take_ticks``).
 
 What-if paths where a dedicated pool runs the kernel side of ocalls (switchless workers, or the
 untrusted VCPUs under static partitioning) are in :class:`RemoteOcalls`.
@@ -18,22 +17,40 @@ untrusted VCPUs under static partitioning) are in :class:`RemoteOcalls`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from veilperf.config.services import EncService as EncSettings
-from veilperf.model.costs import PAGE_SIZE
-from veilperf.model.domains import ENC, MON, SER, UNT
+import simpy
+
+from veilperf.model import charges
+from veilperf.model.charges import Charge
+from veilperf.model.domains import ENC, UNT
+from veilperf.model.inputs import Syscall
 from veilperf.model.sampling import draw
-from veilperf.model.vcpu import COPY, SERVICE
+from veilperf.model.syscall_path import SyscallPath, SyscallHook
 
 if TYPE_CHECKING:
-    from veilperf.model.costs import PlatformCosts
     from veilperf.model.pool import DedicatedPool
-    from veilperf.model.program import Op
+    from veilperf.model.program import SyscallOp
+    from veilperf.model.system import System
     from veilperf.model.thread import Gen, ThreadRunner
-    from veilperf.services.log import LogService
+    from veilperf.model.vcpu import Vcpu
 
-RMPADJUST_PER_ENCLAVE_PAGE = 2  # revoke VMPL-3 access, grant VMPL-2 access
+
+@dataclass(frozen=True, slots=True)
+class EncSettings:
+    """``enclave_size``: bytes measured and permission-changed at creation, and where that figure
+    came from (``setting``, the workload's ``footprint``, or the ``fallback``); ``timer_hz``: the
+    guest's CONFIG_HZ; ``switchless``: ocalls posted to polling workers (what-if)."""
+
+    enclave_size: float
+    size_source: str = "setting"
+    timer_hz: float = 250.0
+    switchless: bool = False
+    switchless_workers: int = 1
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "EncSettings":
+        return cls(**data)
 
 
 @dataclass
@@ -42,135 +59,169 @@ class EnclaveMetrics:
 
     ocalls: int = 0
     vdso_calls: int = 0
-    timer_exits: int = 0
     replicas: int = 0
     create_ns: float = 0.0
 
-    def as_record(self) -> dict[str, float]:
-        return {f"enc.{k}": v for k, v in self.__dict__.items()}
+    def count(self, op: "SyscallOp", calls: int) -> None:
+        if op.vdso:
+            self.vdso_calls += calls
+        else:
+            self.ocalls += calls
 
 
 class EnclaveService:
-    """Creation and per-thread set-up of the enclave; owns the enclave metrics."""
+    """Creation and per-thread set-up of the enclave; chooses the ocall path; owns the metrics."""
 
-    def __init__(self, settings: EncSettings, costs: "PlatformCosts", metrics: EnclaveMetrics) -> None:
+    name = "enc"
+
+    def __init__(self, settings: EncSettings, system: "System") -> None:
         self.settings = settings
-        self.costs = costs
-        self.metrics = metrics
-        self.created = False
+        self.system = system
+        self.costs = system.ctx.costs
+        self.metrics_ = EnclaveMetrics()
+        self.creation: simpy.Event | None = None  # triggered when the enclave exists
         self.replicas: set[int] = set()  # VCPUs that already have a DomEnc replica
 
-    def creation_handler_ns(self) -> float:
-        """Service work to create the enclave: per-page permission changes and the measurement."""
-        costs = self.costs
-        pages = self.settings.enclave_size / PAGE_SIZE
-        return (pages * RMPADJUST_PER_ENCLAVE_PAGE * costs.rmpadjust
-                + costs.sha256_ns(self.settings.enclave_size) + costs.tlb_flush_global)
+    def attach(self) -> None:
+        system, ctx, costs = self.system, self.system.ctx, self.costs
+        system.home = ENC
+        system.entry = self
+        ctx.ticks_per_ns = self.settings.timer_hz / 1e9
+        ctx.tick_charge = charges.timer_exit(costs)
+        if ctx.service_pool is not None:  # static partitioning: ocalls go to the untrusted VCPUs
+            for vcpu in system.enc_vcpus:
+                vcpu.domain = ENC
+            system.thread_vcpus = system.enc_vcpus
+            pool = system.pool(system.app_vcpus, UNT, costs.ipi_notify, costs.poll_latency)
+            system.syscall_path = RemoteOcalls(costs, self.metrics_, pool)
+        elif self.settings.switchless:
+            pool = system.pool(system.worker_vcpus, UNT, costs.poll_latency, costs.poll_latency)
+            system.syscall_path = RemoteOcalls(costs, self.metrics_, pool)
+        else:
+            system.syscall_path = Ocalls(costs, self.metrics_, system.after_syscall)
 
-    def replica_handler_ns(self) -> float:
-        """Monitor work to give a thread its DomEnc VCPU replica."""
-        return self.costs.rmpadjust + self.costs.ghcb_roundtrip
+    # -- entry hooks ------------------------------------------------------------------------
 
     def enter(self, runner: "ThreadRunner") -> "Gen":
-        """Create the enclave and this VCPU's DomEnc replica if not done yet, then enter DomEnc.
-
-        ``create_ns`` is measured on the thread's own clock (simulated time plus costs not yet
-        paid), so it holds whether the calls are paid at once or served by a dedicated pool."""
-        start = runner.env.now + runner.pending
-        if not self.created:
-            self.created = True
-            yield from runner.domain_call(SER, self.creation_handler_ns(), 0.0, SERVICE)
+        """Create the enclave (or wait for its creation) and this VCPU's DomEnc replica if not
+        done yet, then enter DomEnc. The set-up time, measured on the thread's own clock, is
+        ``create_ns`` and the thread's one-off time."""
+        start = runner.clock
+        if self.creation is None:
+            self.creation = runner.env.event()
+            size = self.settings.enclave_size
+            yield from runner.call(charges.enclave_creation(self.costs, runner.vcpu.domain, size))
+            yield from runner.flush()  # the enclave exists from this instant
+            self.creation.succeed()
+        elif not self.creation.triggered:  # created by another thread meanwhile: sleep until done
+            yield from runner.flush()
+            asked = runner.env.now
+            yield self.creation
+            runner.vcpu.held -= runner.env.now - asked
         if runner.vcpu.index not in self.replicas:
             self.replicas.add(runner.vcpu.index)
-            yield from runner.domain_call(MON, self.replica_handler_ns(), 0.0, SERVICE)
-            self.metrics.replicas += 1
-        self.metrics.create_ns += runner.env.now + runner.pending - start
+            yield from runner.call(charges.replica_creation(self.costs, runner.vcpu.domain))
+            self.metrics_.replicas += 1
+        spent = runner.clock - start
+        self.metrics_.create_ns += spent
+        runner.oneoff += spent
         runner.switch_to(ENC)
 
-    @staticmethod
-    def leave(runner: "ThreadRunner") -> None:
-        """Exit the enclave when the thread ends or gives up its VCPU."""
-        runner.switch_to(UNT)
+    def leave(self, runner: "ThreadRunner") -> None:
+        """Exit the enclave when the thread ends or gives up its VCPU; a VCPU dedicated to
+        DomEnc (static partitioning) stays in the enclave."""
+        if runner.vcpu.role != "enc":
+            runner.switch_to(UNT)
+
+    def set_up(self, vcpus: list["Vcpu"]) -> "Gen":
+        """A server creates its enclave and a DomEnc replica on each of ``vcpus`` at launch."""
+        system = self.system
+        for vcpu in vcpus:
+            runner = system.runner()
+            runner.vcpu = vcpu.acquire(runner.env.now)
+            yield from self.enter(runner)
+            self.leave(runner)
+            yield from runner.flush()
+            vcpu.release(runner.env.now)
+
+    def metrics(self) -> dict[str, float]:
+        m = self.metrics_
+        return {"enc.ocalls": m.ocalls, "enc.vdso_calls": m.vdso_calls,
+                "enc.timer_exits": self.system.ctx.ledger.timer_exits, "enc.replicas": m.replicas,
+                "enc.create_ns": m.create_ns, "enc.size_bytes": self.settings.enclave_size,
+                "enc.size_source": self.settings.size_source}
 
 
-def _served_in_enclave(runner: "ThreadRunner", op: "Op", metrics: EnclaveMetrics) -> bool:
+class _EnclaveCalls(SyscallPath):
     """vDSO calls (e.g. clock_gettime) run in user space and never leave the enclave."""
-    if op[6]:
-        for _ in range(op[5]):
-            runner.run_in(ENC, draw(op[2]))
-        metrics.vdso_calls += op[5]
-        return True
-    return False
 
-
-class Ocalls:
-    """System calls of an enclave thread on VCPU replicas: exit, kernel, re-entry, deep copies."""
-
-    def __init__(self, costs: "PlatformCosts", metrics: EnclaveMetrics,
-                 log: "LogService | None") -> None:
+    def __init__(self, costs, metrics: EnclaveMetrics, after_syscall: list[SyscallHook]) -> None:
+        super().__init__(after_syscall)
         self.costs = costs
         self.metrics = metrics
-        self.log = log
-        self.needs_sync = log is not None
 
-    def template(self, bytes_in: float, bytes_out: float, vdso: bool) -> tuple[float, int]:
-        """Per call: both deep copies in DomEnc, one exit/re-entry round trip (none for vDSO)."""
-        if vdso:
-            return 0.0, 0
-        return self.costs.copy_ns(bytes_in) + self.costs.copy_ns(bytes_out), 1
+    def settle(self, runner: "ThreadRunner", op: "SyscallOp", count: int) -> None:
+        super().settle(runner, op, count)
+        self.metrics.count(op, count)
 
-    def run(self, runner: "ThreadRunner", op: "Op") -> None:
-        """The same steps as :meth:`run_sync`; without an audit log they never wait."""
-        for _ in self.run_sync(runner, op):
-            raise RuntimeError("an ocall waited although no audit log is attached")
+    def _vdso(self, runner: "ThreadRunner", op: "SyscallOp") -> None:
+        for _ in range(op.repeat):
+            runner.run_in(ENC, draw(op.kernel))
+        self.metrics.count(op, op.repeat)
 
-    def run_sync(self, runner: "ThreadRunner", op: "Op") -> "Gen":
-        if _served_in_enclave(runner, op, self.metrics):
+
+class Ocalls(_EnclaveCalls):
+    """System calls of an enclave thread on VCPU replicas: exit, kernel, re-entry, deep copies."""
+
+    def template(self, call: Syscall) -> Charge:
+        """Per call: one exit/re-entry round trip and both deep copies (none for vDSO)."""
+        return charges.NOTHING if call.vdso else charges.ocall(self.costs, call.bytes_in, call.bytes_out)
+
+    def run_sync(self, runner: "ThreadRunner", op: "SyscallOp") -> "Gen":
+        if op.vdso:
+            self._vdso(runner, op)
             return
-        copy_in = self.costs.copy_ns(op[3])
-        copy_out = self.costs.copy_ns(op[4])
-        kernel, blocked = op[2], op[9]
-        for _ in range(op[5]):
-            runner.charge_cause(ENC, copy_in, COPY)
-            runner.switch_to(UNT)
+        exit_ = charges.ocall_exit(self.costs, op.bytes_in)
+        return_ = charges.ocall_return(self.costs, op.bytes_out)
+        kernel, blocked = op.kernel, op.blocked
+        for _ in range(op.repeat):
+            runner.apply(exit_)
             runner.run_in(UNT, draw(kernel))
             if blocked:
                 yield from runner.block(draw(blocked))
-            if self.log is not None:
-                yield from self.log.on_syscall(runner, op[1])
-            runner.switch_to(ENC)
-            runner.charge_cause(ENC, copy_out, COPY)
-        self.metrics.ocalls += op[5]
+            if self.after_syscall:
+                yield from self._after(runner, op.name)
+            runner.apply(return_)
+        self.metrics.count(op, op.repeat)
 
 
-class RemoteOcalls:
+class RemoteOcalls(_EnclaveCalls):
     """Ocalls posted to a dedicated pool (switchless workers or static partitioning): no switch
     per call; the enclave VCPU spins until the reply is seen. Always synchronous."""
 
-    needs_sync = True
-
-    def __init__(self, costs: "PlatformCosts", metrics: EnclaveMetrics, pool: "DedicatedPool") -> None:
-        self.costs = costs
-        self.metrics = metrics
+    def __init__(self, costs, metrics: EnclaveMetrics, pool: "DedicatedPool") -> None:
+        super().__init__(costs, metrics, [])
         self.pool = pool
 
-    def template(self, bytes_in: float, bytes_out: float, vdso: bool) -> tuple[float, int]:
-        """Per call: both deep copies in DomEnc; no domain crossing."""
-        if vdso:
-            return 0.0, 0
-        return self.costs.copy_ns(bytes_in) + self.costs.copy_ns(bytes_out), 0
+    @property
+    def needs_sync(self) -> bool:
+        return True
 
-    def run_sync(self, runner: "ThreadRunner", op: "Op") -> "Gen":
-        if _served_in_enclave(runner, op, self.metrics):
+    def template(self, call: Syscall) -> Charge:
+        """Per call: both deep copies in DomEnc; no domain crossing."""
+        return charges.NOTHING if call.vdso else charges.remote_ocall_copies(self.costs, call.bytes_in, call.bytes_out)
+
+    def run_sync(self, runner: "ThreadRunner", op: "SyscallOp") -> "Gen":
+        if op.vdso:
+            self._vdso(runner, op)
             return
-        copy_in = self.costs.copy_ns(op[3])
-        copy_out = self.costs.copy_ns(op[4])
-        causes = runner.ledger.causes
-        for _ in range(op[5]):
-            runner.charge_cause(ENC, copy_in, COPY)
+        copy_in = charges.ocall_copy_in(self.costs, op.bytes_in)
+        copy_out = charges.ocall_copy_out(self.costs, op.bytes_out)
+        for _ in range(op.repeat):
+            runner.apply(copy_in)
             yield from runner.flush()
-            yield from self.pool.serve(runner.vcpu, ENC, draw(op[2]), causes)
-            if op[9]:
-                yield from runner.block(draw(op[9]))
-            runner.charge_cause(ENC, copy_out, COPY)
-        self.metrics.ocalls += op[5]
+            yield from self.pool.serve(runner, charges.work(UNT, draw(op.kernel)))
+            if op.blocked:
+                yield from runner.block(draw(op.blocked))
+            runner.apply(copy_out)
+        self.metrics.count(op, op.repeat)

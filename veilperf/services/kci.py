@@ -10,44 +10,63 @@ or veil with Kci off) the kernel changes permissions itself and the op costs not
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from veilperf.config.services import KciService as KciSettings
-from veilperf.model.costs import PAGE_SIZE
-from veilperf.model.domains import SER
-from veilperf.model.vcpu import SERVICE
+from veilperf.model import charges
+from veilperf.model.charges import Charge
 
 if TYPE_CHECKING:
-    from veilperf.model.costs import PlatformCosts
+    from veilperf.model.program import KciOp
+    from veilperf.model.system import System
     from veilperf.model.thread import Gen, ThreadRunner
 
-_HASHED_OPS = frozenset({"module_load", "jit", "text_patch"})  # pages that become executable
+HASHED_OPS = frozenset({"module_load", "jit", "text_patch"})  # pages that become executable
+
+
+@dataclass(frozen=True, slots=True)
+class KciSettings:
+    """Pages listed per service call, and whether pages made executable are measured first."""
+
+    pages_per_call: int = 510
+    hash_pages: bool = True
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "KciSettings":
+        return cls(**data)
 
 
 class KciService:
     """Mediates kernel page-permission changes; counts calls and pages."""
 
-    def __init__(self, settings: KciSettings, costs: "PlatformCosts") -> None:
+    name = "kci"
+
+    def __init__(self, settings: KciSettings, system: "System") -> None:
         self.settings = settings
-        self.costs = costs
+        self.costs = system.ctx.costs
+        self.system = system
+        self._charges: dict[tuple[int, int, bool], Charge] = {}
         self.calls = 0
         self.pages = 0
 
-    def handler_ns(self, op: str, pages: int) -> float:
-        """The service's work for one call covering ``pages`` pages."""
-        costs = self.costs
-        per_page = costs.rmpadjust
-        if self.settings.hash_pages and op in _HASHED_OPS:
-            per_page += costs.sha256_ns(PAGE_SIZE)
-        return pages * per_page + costs.tlb_flush_global
+    def attach(self) -> None:
+        self.system.ctx.kci_handler = self.run_op
 
-    def run_op(self, runner: "ThreadRunner", op: str, pages: int) -> "Gen":
-        """Mediate one permission-change op, in batches of ``pages_per_call``."""
+    def _call(self, origin: int, pages: int, hashed: bool) -> Charge:
+        key = (origin, pages, hashed)
+        charge = self._charges.get(key)
+        if charge is None:
+            charge = self._charges[key] = charges.kci_call(self.costs, origin, pages, hashed)
+        return charge
+
+    def run_op(self, runner: "ThreadRunner", op: "KciOp") -> "Gen":
+        """Mediate one permission-change op, in calls of at most ``pages_per_call`` pages."""
         per_call = self.settings.pages_per_call
-        remaining = pages
+        hashed = self.settings.hash_pages and op.op in HASHED_OPS
+        remaining = op.pages
         while remaining:
             batch = min(per_call, remaining)
-            yield from runner.domain_call(SER, self.handler_ns(op, batch), 0.0, SERVICE)
+            yield from runner.call(self._call(runner.vcpu.domain, batch, hashed))
             self.calls += 1
             self.pages += batch
             remaining -= batch

@@ -15,50 +15,95 @@ rename or create name more), PROCTITLE, and EOE. ``single`` is one record per au
 The baseline is a CVM auditing nothing; formatting the records is not modelled on either side
 (it is the same kernel work with or without Veil), so the overhead is what Veil adds to keep them:
 the transit copies, the service calls, the ring copies and the reader's calls.
+
+Appends to the one ring are serialised: a caller holds the ring (a FIFO single server) while the
+service copies its records in, so appends from several VCPUs queue. Under static partitioning the
+reader's calls are served by the DomSer VCPUs (no switch), like the appends.
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-import simpy
-
-from veilperf.config.services import LogService as LogSettings
+from veilperf.model import charges
+from veilperf.model.charges import Charge
 from veilperf.model.domains import SER, UNT
-from veilperf.model.vcpu import COPY, MONITOR, SERVICE, SWITCH
+from veilperf.model.thread import PATHS_TAKEN
+from veilperf.model.vcpu import QUEUE, SERVICE
 from veilperf.services.log_ring import LogRing
 from veilperf.services.syscall_classes import names_path, syscall_class
 
 if TYPE_CHECKING:
-    from veilperf.model.costs import PlatformCosts
+    from veilperf.model.system import System
     from veilperf.model.thread import Gen, ThreadRunner
-    from veilperf.model.vcpu import Ledger, Vcpu
+
+
+@dataclass(frozen=True, slots=True)
+class LogSettings:
+    """Audit rules (``select`` all / names / classes), the record model and sizes in bytes, the
+    prototype's transit buffer, ring and alignment, the reader (period in ns, None: never read;
+    bytes per read call) and records per service call (batching what-if)."""
+
+    select: str = "all"
+    names: tuple[str, ...] = ()
+    classes: tuple[str, ...] = ()
+    record_model: str = "event"
+    record_sizes: tuple[tuple[str, float], ...] = (("syscall", 349.0), ("cwd", 51.0), ("path", 215.0),
+                                                  ("proctitle", 88.0), ("eoe", 29.0))
+    record_size: float = 256.0
+    transit_buffer: float = 1024.0
+    ring_size: float = 40 * 1024.0
+    record_align: float = 64.0
+    reader_period: float | None = 10e6
+    read_chunk: float = 128.0
+    records_per_call: int = 1
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "LogSettings":
+        """From plain settings data (``rules`` and ``record_sizes`` nested, as in the YAML)."""
+        data = dict(data)
+        rules = data.pop("rules", {})
+        sizes = data.pop("record_sizes", None)
+        extra = {"record_sizes": tuple(sizes.items())} if sizes else {}
+        return cls(select=rules.get("select", "all"), names=tuple(rules.get("names", ())),
+                   classes=tuple(rules.get("classes", ())), **extra, **data)
 
 
 class LogService:
     """Audit rules, the per-VCPU transit batches, the ring, the reader, and the counters."""
 
-    def __init__(self, settings: LogSettings, costs: "PlatformCosts") -> None:
+    name = "log"
+
+    def __init__(self, settings: LogSettings, system: "System") -> None:
         self.settings = settings
-        self.costs = costs
+        self.system = system
+        self.costs = system.ctx.costs
         self.ring = LogRing(settings.ring_size, settings.record_align)
-        self._plans: dict[str, tuple[tuple[float, float, float], ...]] = {}
-        self._batches: dict[int, list[tuple[float, float, float]]] = {}
+        self.ring_free_at = 0.0  # when the last append reserved on the ring ends
+        self._sizes = dict(settings.record_sizes)
+        self._plans: dict[str, tuple[tuple[float, Charge, float], ...]] = {}
+        self._batches: dict[int, list[float]] = {}
         self.events = 0
         self.records = 0
         self.record_bytes = 0.0
         self.calls = 0
         self.read_calls = 0
 
+    def attach(self) -> None:
+        self.system.after_syscall.append(self.on_syscall)
+        if self.settings.reader_period is not None:
+            self.system.background.append(self.reader)
+
     def audited(self, name: str) -> bool:
         """Whether the audit rules produce records for system call ``name``."""
-        rules = self.settings.rules
-        if rules.select == "all":
+        settings = self.settings
+        if settings.select == "all":
             return True
-        if rules.select == "names":
-            return name in rules.names
-        return syscall_class(name) in rules.classes
+        if settings.select == "names":
+            return name in settings.names
+        return syscall_class(name) in settings.classes
 
     def records_for(self, name: str) -> tuple[float, ...]:
         """Sizes in bytes (after truncation to the transit buffer) of the records system call
@@ -69,17 +114,17 @@ class LogService:
         if settings.record_model == "single":
             sizes: tuple[float, ...] = (settings.record_size,)
         else:
-            r = settings.record_sizes
-            named = (r.cwd, r.path) if names_path(name) else ()
-            sizes = (r.syscall, *named, r.proctitle, r.eoe)
+            r = self._sizes
+            named = (r["cwd"], r["path"]) if names_path(name) else ()
+            sizes = (r["syscall"], *named, r["proctitle"], r["eoe"])
         return tuple(min(size, settings.transit_buffer) for size in sizes)
 
-    def _plan(self, name: str) -> tuple[tuple[float, float, float], ...]:
-        """Per record of ``name``: (bytes, transit copy ns, ring copy ns), computed once."""
+    def _plan(self, name: str) -> tuple[tuple[float, Charge, float], ...]:
+        """Per record of ``name``: (bytes, transit copy charge, size in the ring), computed once."""
         plan = self._plans.get(name)
         if plan is None:
-            copy, aligned = self.costs.copy_ns, self.ring.aligned
-            plan = tuple((size, copy(size), copy(aligned(size))) for size in self.records_for(name))
+            plan = tuple((size, charges.audit_transit(self.costs, size), self.ring.aligned(size))
+                         for size in self.records_for(name))
             self._plans[name] = plan
         return plan
 
@@ -92,58 +137,80 @@ class LogService:
         per_call = self.settings.records_per_call
         self.events += 1
         batch = self._batches.setdefault(runner.vcpu.index, [])
-        for record in plan:
-            runner.charge_cause(UNT, record[1], COPY)
+        for size, transit, aligned in plan:
+            runner.apply(transit)
             self.records += 1
-            self.record_bytes += record[0]
-            batch.append(record)
-            if len(batch) < per_call:
-                continue
-            ring_copy = sum(r[2] for r in batch)
-            yield from runner.domain_call(SER, ring_copy, 0.0, SERVICE)
-            self.calls += 1
-            yield from runner.flush()  # the append happens at this simulated instant
-            for r in batch:
-                self.ring.append(r[0])
-            batch.clear()
+            self.record_bytes += size
+            batch.append(aligned)
+            if len(batch) >= per_call:
+                yield from self._append(runner, tuple(batch))
+                batch.clear()
 
-    def reader(self, env: simpy.Environment, vcpus: list["Vcpu"], ledger: "Ledger",
-               spare: list["Vcpu"] | None = None) -> "Gen":
+    def _append(self, runner: "ThreadRunner", ring_sizes: tuple[float, ...]) -> "Gen":
+        """One service call appending ``ring_sizes``. On VCPU replicas: enter the service, wait
+        for the ring, copy the records in, return. Under static partitioning a DomSer VCPU serves
+        the whole call (the pool is the serialisation point)."""
+        ctx = runner.ctx
+        if ctx.service_pool is not None:
+            yield from runner.call(charges.audit_append(self.costs, runner.vcpu.domain, ring_sizes))
+        else:
+            runner.apply(ctx.base_call(runner.vcpu.domain, SER, 0.0))
+            yield from runner.flush()
+            handler = charges.ring_copy_ns(self.costs, ring_sizes)
+            waited = self._reserve_ring(runner.env.now, handler)
+            if waited:  # spinning in the service until the ring is free
+                runner.vcpu.busy[SER] += waited
+                runner.pending += waited
+                runner.ledger.causes[QUEUE] += waited
+            runner.apply(charges.work(SER, handler, SERVICE))
+        yield from runner.flush()  # the append happens at this simulated instant
+        for size in ring_sizes:
+            self.ring.append(size)
+        self.calls += 1
+
+    def _reserve_ring(self, now: float, hold_ns: float) -> float:
+        """The ring is one FIFO server (as a capacity-1 SimPy resource, without its events):
+        a caller arriving at ``now`` starts when the previous holder is done (Lindley's
+        recursion) and holds it ``hold_ns``; returns the wait."""
+        start = max(now, self.ring_free_at)
+        self.ring_free_at = start + hold_ns
+        return start - now
+
+    def reader(self) -> "Gen":
         """Drain the ring every ``reader_period``, one service call per ``read_chunk`` bytes.
 
-        The reader is a kernel thread. Given ``spare`` VCPUs (ones no workload thread runs on),
-        the scheduler runs it there, in parallel with the workload: the VCPU is busy (and held)
-        for the reads. Otherwise the reads' cost is stolen from the workload's ``vcpus`` in turn
-        and paid by the thread running there at its next flush."""
-        period = self.settings.reader_period
-        chunk = self.settings.read_chunk
-        costs = self.costs
-        per_call_switch = 2 * costs.switch_one_way
-        per_call_monitor = costs.monitor_overhead_ns()
-        per_call_copy = costs.copy_ns(chunk)
-        targets = list(spare) if spare else list(vcpus)
+        The reader is a kernel thread. Given spare VCPUs (ones no workload thread runs on), the
+        scheduler runs it there, in parallel with the workload: the VCPU is busy (and held) for
+        the reads. Otherwise the reads' cost is stolen from the workload's VCPUs in turn and paid
+        by the thread running there at its next flush. Under static partitioning the calls are
+        served by the DomSer VCPUs while the reader waits for them."""
+        PATHS_TAKEN["reader"] += 1
+        system = self.system
+        env, ledger, pool = system.ctx.env, system.ctx.ledger, system.ctx.service_pool
+        period, chunk = self.settings.reader_period, self.settings.read_chunk
+        read = charges.log_read(self.costs, UNT, chunk)
+        spare, busy = system.background_vcpus()
+        targets = spare or busy
         turn = 0
         while True:
             yield env.timeout(period)
-            nbytes = self.ring.drain()
-            calls = math.ceil(nbytes / chunk)
+            calls = math.ceil(self.ring.drain() / chunk)
             if not calls:
                 continue
             vcpu = targets[turn % len(targets)]
             turn += 1
             self.read_calls += calls
-            cost = calls * (per_call_switch + per_call_monitor + per_call_copy)
-            vcpu.switching += calls * per_call_switch
-            vcpu.busy[SER] += calls * (per_call_monitor + per_call_copy)
+            if pool is None:
+                charge = read.times(calls)
+                ledger.account(vcpu, charge)
+                cost = charge.total_ns
+            else:
+                cost = yield from pool.run(read.without_switches().times(calls))
+                vcpu.busy[UNT] += cost
             if spare:
                 vcpu.held += cost
             else:
                 vcpu.steal += cost
-            ledger.switches[UNT][SER] += calls
-            ledger.switches[SER][UNT] += calls
-            ledger.causes[SWITCH] += calls * per_call_switch
-            ledger.causes[MONITOR] += calls * per_call_monitor
-            ledger.causes[COPY] += calls * per_call_copy
 
     def metrics(self) -> dict[str, float]:
         """Counters for the run record (``log.*``)."""

@@ -1,0 +1,239 @@
+"""What each Veil mechanism charges: the one place a mechanism's cost is written.
+
+A :class:`Charge` says where the time goes: work per domain, domain switches by (from, to) and
+the time they take, and the Veil-added time by cause. The event path (``ThreadRunner.apply``),
+the fast paths (which count operations and apply ``charge.times(count)``), the vectorised mix
+batches, the log reader, the dedicated pools and boot's closed forms all take their costs from
+the functions below; none re-derives them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+from veilperf.model.costs import PAGE_SIZE, PlatformCosts
+from veilperf.model.domains import ENC, MON, SER, UNT
+from veilperf.model.vcpu import CAUSE_NAMES, COPY, MONITOR, SERVICE, SWITCH
+
+_NO_WORK = (0.0, 0.0, 0.0, 0.0)
+_NO_CAUSE = (0.0,) * len(CAUSE_NAMES)
+RMPADJUST_PER_ENCLAVE_PAGE = 2  # revoke VMPL-3 access, grant VMPL-2 access (veil-facts.md)
+
+
+@dataclass(frozen=True, slots=True)
+class Charge:
+    """Time one mechanism costs a VCPU.
+
+    ``domain_ns``: work per domain (MON, SER, ENC, UNT); ``switches``: (from, to, count);
+    ``switch_ns``: time spent in those switches; ``cause_ns``: Veil-added time by cause (indices
+    of ``vcpu.CAUSE_NAMES``); ``ends_in``: the domain the VCPU runs afterwards (None: unchanged).
+    """
+
+    domain_ns: tuple[float, float, float, float] = _NO_WORK
+    switches: tuple[tuple[int, int, int], ...] = ()
+    switch_ns: float = 0.0
+    cause_ns: tuple[float, ...] = _NO_CAUSE
+    ends_in: int | None = None
+
+    @property
+    def total_ns(self) -> float:
+        """Time the charge takes on the VCPU that pays it."""
+        return sum(self.domain_ns) + self.switch_ns
+
+    @property
+    def switch_count(self) -> int:
+        return sum(n for _, _, n in self.switches)
+
+    def __add__(self, other: "Charge") -> "Charge":
+        merged: dict[tuple[int, int], int] = {}
+        for a, b, n in self.switches + other.switches:
+            merged[(a, b)] = merged.get((a, b), 0) + n
+        return Charge(
+            tuple(x + y for x, y in zip(self.domain_ns, other.domain_ns)),
+            tuple((a, b, n) for (a, b), n in merged.items()),
+            self.switch_ns + other.switch_ns,
+            tuple(x + y for x, y in zip(self.cause_ns, other.cause_ns)),
+            other.ends_in if other.ends_in is not None else self.ends_in,
+        )
+
+    def times(self, count: float) -> "Charge":
+        """``count`` repetitions (switch counts must stay whole)."""
+        return Charge(
+            tuple(x * count for x in self.domain_ns),
+            tuple((a, b, int(n * count)) for a, b, n in self.switches),
+            self.switch_ns * count,
+            tuple(x * count for x in self.cause_ns),
+            self.ends_in,
+        )
+
+    def without_switches(self) -> "Charge":
+        """The same work served by a dedicated VCPU reached without a domain switch."""
+        causes = list(self.cause_ns)
+        causes[SWITCH] = 0.0
+        return Charge(self.domain_ns, (), 0.0, tuple(causes), None)
+
+
+NOTHING = Charge()
+
+
+def work(domain: int, ns: float, cause: int | None = None) -> Charge:
+    """``ns`` of work in ``domain``; Veil-added and attributed to ``cause`` when one is given."""
+    domain_ns = [0.0, 0.0, 0.0, 0.0]
+    domain_ns[domain] = ns
+    causes = list(_NO_CAUSE)
+    if cause is not None:
+        causes[cause] = ns
+    return Charge(tuple(domain_ns), cause_ns=tuple(causes))
+
+
+def switch(costs: PlatformCosts, src: int, dst: int) -> Charge:
+    """One hypervisor-mediated domain switch: VMGEXIT, VMSA pointer swap, VMRUN of the target."""
+    ns = costs.switch_one_way
+    causes = list(_NO_CAUSE)
+    causes[SWITCH] = ns
+    return Charge(switches=((src, dst, 1),), switch_ns=ns, cause_ns=tuple(causes), ends_in=dst)
+
+
+def round_trip(costs: PlatformCosts, origin: int, target: int) -> Charge:
+    """Switch to ``target`` and back."""
+    return switch(costs, origin, target) + switch(costs, target, origin)
+
+
+def domain_call(costs: PlatformCosts, origin: int, target: int, nbytes: float = 0.0,
+                handler_ns: float = 0.0, handler_cause: int = SERVICE) -> Charge:
+    """A call into VeilMon or a service: per calling-area round a round trip plus the callee's
+    map/unmap and dispatch, the payload copied through the calling area, then the handler."""
+    rounds = costs.calling_area_rounds(nbytes)
+    charge = round_trip(costs, origin, target).times(rounds)
+    charge += work(target, rounds * costs.monitor_overhead_ns(), MONITOR)
+    if nbytes:
+        charge += work(target, rounds * costs.copy_ns(nbytes / rounds), COPY)
+    if handler_ns:
+        charge += work(target, handler_ns, handler_cause)
+    return charge
+
+
+# -- VeilS-Enc -------------------------------------------------------------------------------
+
+def ocall_copy_in(costs: PlatformCosts, bytes_in: float) -> Charge:
+    """The syscall-sanitizer deep-copies an enclave system call's arguments to the shared buffer."""
+    return work(ENC, costs.copy_ns(bytes_in), COPY)
+
+
+def ocall_copy_out(costs: PlatformCosts, bytes_out: float) -> Charge:
+    """... and deep-copies its results back into the enclave."""
+    return work(ENC, costs.copy_ns(bytes_out), COPY)
+
+
+def ocall_exit(costs: PlatformCosts, bytes_in: float) -> Charge:
+    """An enclave system call's way out: copy the arguments, exit to the kernel."""
+    return ocall_copy_in(costs, bytes_in) + switch(costs, ENC, UNT)
+
+
+def ocall_return(costs: PlatformCosts, bytes_out: float) -> Charge:
+    """An enclave system call's way back: re-enter, copy the results in."""
+    return switch(costs, UNT, ENC) + ocall_copy_out(costs, bytes_out)
+
+
+def ocall(costs: PlatformCosts, bytes_in: float, bytes_out: float) -> Charge:
+    """One ocall on VCPU replicas (the kernel's own work is the workload's, not Veil's)."""
+    return ocall_exit(costs, bytes_in) + ocall_return(costs, bytes_out)
+
+
+def remote_ocall_copies(costs: PlatformCosts, bytes_in: float, bytes_out: float) -> Charge:
+    """An ocall posted to a dedicated pool: both deep copies, no switch (the pool adds notify)."""
+    return ocall_copy_in(costs, bytes_in) + ocall_copy_out(costs, bytes_out)
+
+
+def timer_exit(costs: PlatformCosts) -> Charge:
+    """A timer interrupt taken in DomEnc: exit to the kernel and re-enter (the VCPU ends where
+    it was)."""
+    return replace(round_trip(costs, ENC, UNT), ends_in=None)
+
+
+def vmsa_setup_ns(costs: PlatformCosts) -> float:
+    """Setting up one VCPU replica: RMPADJUST the page into a VMSA, initialise it (one page
+    written), register it with the hypervisor (a GHCB round trip)."""
+    return costs.rmpadjust + PAGE_SIZE / costs.copy_bytes_per_ns + costs.ghcb_roundtrip
+
+
+def replica_creation(costs: PlatformCosts, origin: int) -> Charge:
+    """A DomEnc replica for one VCPU: one VeilMon call that sets up its VMSA."""
+    return domain_call(costs, origin, MON, handler_ns=vmsa_setup_ns(costs))
+
+
+def enclave_creation_ns(costs: PlatformCosts, size: float) -> float:
+    """The service's work to create an enclave of ``size`` bytes: two RMPADJUST per page, the
+    SHA-256 measurement of the image, a global TLB flush."""
+    pages = size / PAGE_SIZE
+    return pages * RMPADJUST_PER_ENCLAVE_PAGE * costs.rmpadjust + costs.sha256_ns(size) + costs.tlb_flush_global
+
+
+def enclave_creation(costs: PlatformCosts, origin: int, size: float) -> Charge:
+    """Creating the enclave: one VeilS-Enc call."""
+    return domain_call(costs, origin, SER, handler_ns=enclave_creation_ns(costs, size))
+
+
+# -- VeilS-Log -------------------------------------------------------------------------------
+
+def audit_transit(costs: PlatformCosts, size: float) -> Charge:
+    """The kernel's audit hook copies one record into the per-CPU transit buffer."""
+    return work(UNT, costs.copy_ns(size), COPY)
+
+
+def ring_copy_ns(costs: PlatformCosts, ring_sizes: tuple[float, ...]) -> float:
+    """VeilS-Log copying records (sizes already aligned for the ring) into its ring."""
+    return sum(costs.copy_ns(size) for size in ring_sizes)
+
+
+def audit_append(costs: PlatformCosts, origin: int, ring_sizes: tuple[float, ...]) -> Charge:
+    """One VeilS-Log call appending records to the ring."""
+    return domain_call(costs, origin, SER, handler_ns=ring_copy_ns(costs, ring_sizes))
+
+
+def log_read(costs: PlatformCosts, origin: int, chunk: float) -> Charge:
+    """One read call of the log: ``chunk`` bytes returned through the calling area."""
+    return domain_call(costs, origin, SER, nbytes=chunk)
+
+
+# -- VeilS-Kci -------------------------------------------------------------------------------
+
+def kci_handler_ns(costs: PlatformCosts, pages: int, hashed: bool) -> float:
+    """VeilS-Kci's work for one call: per page an RMPADJUST (and a SHA-256 of the page when it
+    becomes executable or read-only), then a global TLB flush."""
+    per_page = costs.rmpadjust + (costs.sha256_ns(PAGE_SIZE) if hashed else 0.0)
+    return pages * per_page + costs.tlb_flush_global
+
+
+def kci_call(costs: PlatformCosts, origin: int, pages: int, hashed: bool) -> Charge:
+    """One VeilS-Kci call covering ``pages`` pages."""
+    return domain_call(costs, origin, SER, handler_ns=kci_handler_ns(costs, pages, hashed))
+
+
+def kci_run(costs: PlatformCosts, origin: int, pages: int, per_call: int, hashed: bool) -> Charge:
+    """Protecting ``pages`` pages in calls of at most ``per_call`` pages, in closed form."""
+    full, rest = divmod(pages, per_call)
+    charge = kci_call(costs, origin, per_call, hashed).times(full) if full else NOTHING
+    return charge + kci_call(costs, origin, rest, hashed) if rest else charge
+
+
+# -- VeilMon at boot -------------------------------------------------------------------------
+
+def validation_call(costs: PlatformCosts, pages: int, page_in_monitor_ns: float) -> Charge:
+    """One VeilMon call validating ``pages`` pages (kernel below VMPL-0 may not PVALIDATE): per
+    page map, PVALIDATE, RMPADJUSTs and unmap (``page_in_monitor_ns``); one global TLB flush."""
+    handler = pages * page_in_monitor_ns + costs.tlb_flush_global
+    return domain_call(costs, UNT, MON, handler_ns=handler, handler_cause=MONITOR)
+
+
+def ap_boot_call(costs: PlatformCosts, rmpadjusts: int) -> Charge:
+    """Booting one AP through VeilMon: its RMPADJUSTs (revoke, read-only, VMSA bit) and a global
+    TLB flush."""
+    handler = rmpadjusts * costs.rmpadjust + costs.tlb_flush_global
+    return domain_call(costs, UNT, MON, handler_ns=handler, handler_cause=MONITOR)
+
+
+def calls_for(pages: int, per_call: int) -> int:
+    """Calls needed for ``pages`` pages at ``per_call`` pages per call."""
+    return math.ceil(pages / per_call)

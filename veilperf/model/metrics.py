@@ -1,0 +1,71 @@
+"""The run record's columns from a finished simulation (see docs/architecture.md)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import simpy
+
+from veilperf.model.domains import NAMES, UNT
+from veilperf.model.vcpu import CAUSE_NAMES
+
+if TYPE_CHECKING:
+    from veilperf.model.system import System
+
+
+def events_processed(env: simpy.Environment) -> int:
+    """SimPy events processed so far: those scheduled minus those still queued."""
+    return next(env._eid) - len(env._queue)
+
+
+def run_record(system: "System") -> dict[str, float]:
+    """Flatten a finished run: time, throughput, latency, switches, time per domain and VCPU,
+    Veil-added time by cause, one-off set-up time, service metrics, events."""
+    ledger = system.ctx.ledger
+    # Work stolen by a background thread after a VCPU's last flush is paid after the workload ends.
+    elapsed = system.env.now + max((v.steal for v in system.vcpus), default=0.0)
+    for vcpu in system.vcpus:
+        vcpu.held += vcpu.steal
+    for worker in system.worker_vcpus:  # switchless workers poll for the whole run
+        worker.busy[UNT] = elapsed - worker.switching - sum(worker.busy[:UNT])
+        worker.held = elapsed
+    mean, p50, p99 = system.latencies.summary()
+    record: dict[str, float] = {
+        "sim_time_ns": elapsed,
+        "completed": system.completed,
+        "throughput_per_s": system.completed / elapsed * 1e9 if elapsed else 0.0,
+        "latency_mean_ns": mean,
+        "latency_p50_ns": p50,
+        "latency_p99_ns": p99,
+        "oneoff_ns": system.oneoff_ns,
+    }
+    switches = ledger.switches
+    record["switches_total"] = sum(map(sum, switches))
+    for a, src in enumerate(NAMES):
+        for b, dst in enumerate(NAMES):
+            if a != b:
+                record[f"switches.{src}_{dst}"] = switches[a][b]
+    totals = [0.0] * 4
+    switching = idle = 0.0
+    for vcpu in system.vcpus:
+        prefix = f"vcpu{vcpu.index}."
+        for d, name in enumerate(NAMES):
+            record[prefix + name + "_ns"] = vcpu.busy[d]
+            totals[d] += vcpu.busy[d]
+        vcpu_idle = elapsed - sum(vcpu.busy) - vcpu.switching
+        record[prefix + "switching_ns"] = vcpu.switching
+        record[prefix + "idle_ns"] = vcpu_idle
+        record[prefix + "held_ns"] = vcpu.held
+        record[prefix + "role"] = vcpu.role
+        switching += vcpu.switching
+        idle += vcpu_idle
+    for d, name in enumerate(NAMES):
+        record[f"time.{name}_ns"] = totals[d]
+    record["time.switching_ns"] = switching
+    record["time.idle_ns"] = idle
+    for i, name in enumerate(CAUSE_NAMES):
+        record[f"cause.{name}_ns"] = ledger.causes[i]
+    for service in system.services:
+        record.update(service.metrics())
+    record["events"] = events_processed(system.env)
+    return record
