@@ -17,14 +17,15 @@ two regularities of strace's timing:
 
 Per call, untraced time = compute + kernel:
 
-* compute = ``r - delta`` for names whose median residual exceeds ``2 delta`` (their cycles carry
-  work: gzip's 1 ms of compression before each read), or for a single residual over ``BIG_FACTOR``
-  cycles' overhead (one long computation); otherwise 0. A loaded machine also preempts the traced
-  thread for milliseconds at a time; such waits show as equally long ``-T`` times of cheap calls,
-  and the gaps suffered as many: their sum is taken off the compute total;
-* kernel = ``-T - K`` (K: the median ``-T``, one stop) for names whose median ``-T`` exceeds ``2 K``
-  (fdatasync, large writes) or for a single ``-T`` over ``BIG_FACTOR`` K; at least the floor
-  ``FLOOR_NS`` + bytes moved at ``COPY_BYTES_PER_NS`` (a cheap call's cost untraced).
+* compute = ``r - delta`` for every residual beyond ``NOISE_FACTOR x delta`` (gzip's 1 ms of
+  compression before each read, a Python start-up's module loads); smaller residuals are strace's
+  noise. A loaded machine also keeps the traced thread waiting (for the tracer, for a CPU):
+  such waits show as long ``-T`` times of cheap calls beyond the same noise level, and the gaps
+  suffered as many, so their sum is taken off the compute total, and their share of the traced
+  span (twice it: both stops) is taken as the share of time the untraced run also waited;
+* kernel = ``-T - K`` (K: a quantile of ``-T``, one stop) for names whose median ``-T`` exceeds
+  twice the median (fdatasync, large writes), at least the floor; every other call costs the
+  floor, ``floor_ns`` + the bytes it moves at ``copy_bytes_per_ns`` (a cheap call untraced).
 
 The lanes' sum over their traced sum scales the traced span (lanes run in parallel). Each program
 started (a successful ``execve``) adds ``start_ns``: what the trace cannot show of a process's life
@@ -33,10 +34,11 @@ validation machine, ``/bin/true`` took 1.7-2.8 ms at best and 6-7 ms as a median
 (its trace holds 0.3 ms of calls).
 
 Range: the same with the assumptions at their ends (low: floor 0.25 us, the cheapest native call in
-an SNP guest in docs/calibration, 40 B/ns, ``delta`` x2, K the 90% quantile, 0.3 ms per program
-started; high: floor 2 us, 5 B/ns, ``delta`` x0.5, K the 25% quantile, 8 ms per program), then
-widened by ``RUN_NOISE`` for the untraced run's own variation (the kept native runs of one
-recording spread by up to 127% on the loaded validation machine).
+an SNP guest in the project's calibration notes (getpid/write in an SNP guest), 40 B/ns, ``delta`` x2, K the 90% quantile,
+0.3 ms per program started, half the waiting share; high: floor 2 us, 5 B/ns, ``delta`` x0.5, K the
+25% quantile, 8 ms per program, 1.5 x the waiting share), then widened by ``scale`` (0.7-1.4) for
+the untraced run's own variation (the kept native runs of one recording spread by up to 127% on
+the loaded validation machine).
 
 Validation, two rounds (load average 3.0 and 0.5) of gzip, sha256sum, xz, tar, find, ls -lR, du,
 md5sum of 100 small files, cat of 128 MiB, and a Python loop writing one byte to /dev/null: see
@@ -70,8 +72,9 @@ class Assumptions:
 POINT = Assumptions(1000.0, 20.0, 1.0, 0.5, 1.5e6, 1.0, 1.0)
 LOW = Assumptions(250.0, 40.0, 2.0, 0.9, 0.3e6, 0.5, 0.7)
 HIGH = Assumptions(2000.0, 5.0, 0.5, 0.25, 8e6, 1.5, 1.4)
+"""The point estimate and the two ends of the range (see the module doc for each value's reason)."""
 MAX_BUSY = 0.9
-RUN_NOISE = (LOW.scale, HIGH.scale)
+"""At most this share of the untraced run is taken as waiting for a CPU."""
 MIN_CALLS = 5
 NOISE_FACTOR = 2.0
 """A residual or -T time counts as work or waiting only beyond this many printing costs."""
