@@ -146,10 +146,20 @@ def test_import_out_faults_are_one_line_and_write_nothing(tmp_path, capsys, monk
     assert sorted(tmp_path.rglob("*")) == before
 
 
-def test_bad_trace_by_cli_is_one_line_exit_2(tmp_path, capsys):
-    lines = good_lines(20)
-    for at in range(3, 8):
-        insert_bad(lines, "return 10^30", at)
+@pytest.mark.parametrize("case", ["empty", "backwards", "hour 99", "return 2^63", "return 10^30",
+                                  "epoch among -tt", "10^11 s call"])
+def test_bad_trace_by_cli_is_one_line_exit_2(tmp_path, capsys, case):
+    if case == "empty":
+        lines = []
+    elif case == "backwards":
+        lines = list(reversed(good_lines(20)))
+    else:
+        lines = good_lines(20)
+        for at in range(3, 8):
+            insert_bad(lines, case, at)
+    trace = write(tmp_path, lines)
     out = tmp_path / "w.yaml"
-    code, err = run_cli(["workload", "import", str(write(tmp_path, lines)), "--out", str(out)], capsys)
-    assert code == 2 and len(err.strip().splitlines()) == 1 and "line 4" in err and not out.exists()
+    code, err = run_cli(["workload", "import", str(trace), "--out", str(out)], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert str(trace) in err and ("empty trace" in err if case == "empty" else "line " in err)
+    assert not out.exists()
