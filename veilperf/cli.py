@@ -65,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _fail(message: str) -> int:
-    print(f"veilperf: error: {message}", file=sys.stderr)
+    one_line = " ".join(message.split())  # a library message (pyarrow's, say) may span lines
+    print(f"veilperf: error: {one_line}", file=sys.stderr)
     return EXIT_BAD_INPUT
 
 

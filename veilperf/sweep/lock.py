@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from veilperf.errors import VeilperfError
-from veilperf.sweep.paths import results_io
+from veilperf.sweep.paths import write_atomic
 
 __all__ = ["LockBusy", "ResultsLock", "results_lock", "results_root_of", "locked_results", "LOCK_NAME", "HOLDER_NAME"]
 
@@ -84,10 +84,7 @@ def _write_holder(root: Path) -> None:
     command = " ".join(["veilperf", *sys.argv[1:]]) if sys.argv and sys.argv[0] else "veilperf"
     since = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     text = f"pid {os.getpid()} on {socket.gethostname()} since {since}: {command}\n"
-    tmp = root / f".{HOLDER_NAME}.{os.getpid()}.tmp"
-    with results_io(tmp, "write the lock holder"):
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(root / HOLDER_NAME)
+    write_atomic(root / HOLDER_NAME, lambda tmp: tmp.write_text(text, encoding="utf-8"), "write the lock holder")
 
 
 def _remove_holder(root: Path) -> None:
@@ -138,10 +135,8 @@ def _make_root(root: Path) -> None:
     except FileExistsError:
         raise VeilperfError(f"{root}: results folder is a file, not a folder") from None
     except OSError as exc:
-        if exc.errno not in _READ_ONLY:
-            raise VeilperfError(f"{root}: cannot create the results folder: {exc.strerror}") from None
-    if root.exists() and not root.is_dir():
-        raise VeilperfError(f"{root}: results folder is a file, not a folder")
+        if not root.is_dir():  # an existing folder on a read-only file system is fine to read
+            raise VeilperfError(f"{root}: cannot create the results folder: {exc.strerror or exc}") from None
 
 
 def _release(file_lock, root: Path, tidy: bool) -> None:

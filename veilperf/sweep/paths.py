@@ -26,11 +26,11 @@ def os_error_line(exc: OSError, path: str | Path | None = None, what: str = "") 
 
 @contextlib.contextmanager
 def results_io(path: str | Path, what: str) -> Iterator[None]:
-    """Turn an OSError raised in the block into a :class:`ResultsIOError` naming ``path``."""
+    """Turn an OSError raised in the block into a :class:`ResultsIOError` naming ``path`` and the cause."""
     try:
         yield
-    except OSError as exc:
-        raise ResultsIOError(os_error_line(exc, path, what)) from None
+    except OSError as exc:  # named by the file meant, not by a temporary sibling the OS saw
+        raise ResultsIOError(f"{path}: cannot {what}: {exc.strerror or exc}") from None
 
 
 def inside(root: str | Path, path: str | Path) -> Path:

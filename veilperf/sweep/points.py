@@ -125,20 +125,27 @@ def combinations(exp: Experiment) -> list[Combination]:
 
 class _Shared:
     """Makes validated points share equal platform and workload models, so a batch of points holds
-    (and pickles, which keeps shared objects shared) each platform and workload once."""
+    (and pickles, which keeps shared objects shared) each platform and workload once. Within one
+    experiment a point's platform depends only on its role and the axis values under ``platform``;
+    its workload also on the workload index and the axis values under ``workload``."""
 
     def __init__(self) -> None:
         self._models: dict[tuple, Any] = {}
 
-    def __call__(self, config: RunConfig, raw: dict) -> RunConfig:
-        platform = self._models.setdefault(("platform", canonical_json(raw.get("platform"))), config.platform)
-        updates: dict[str, Any] = {"platform": platform}
+    def __call__(self, config: RunConfig, point: Point) -> RunConfig:
+        platform_key = ("platform", point.role, _values_under(point.assignments, "platform"))
+        updates: dict[str, Any] = {"platform": self._models.setdefault(platform_key, config.platform)}
         if config.workload is not None:  # cycles convert with the clock: keyed by the platform too
-            key = ("workload", id(platform), canonical_json(raw.get("workload")))
+            key = ("workload", platform_key, point.workload_index, _values_under(point.assignments, "workload"))
             updates["workload"] = self._models.setdefault(key, config.workload)
         if all(getattr(config, name) is model for name, model in updates.items()):
             return config
         return config.model_copy(update=updates)
+
+
+def _values_under(assignments: dict[str, Any], head: str) -> str:
+    return canonical_json(sorted((path, value) for path, value in assignments.items()
+                                 if path == head or path.startswith(head + ".")))
 
 
 def expand_combinations(exp: Experiment, combos: list[Combination],
@@ -152,7 +159,7 @@ def expand_combinations(exp: Experiment, combos: list[Combination],
             if validate_if(point.point_id):
                 config = validate_point(exp, raw, workload_index=point.workload_index,
                                         baseline=point.role == BASELINE)
-                point = dataclasses.replace(point, config=shared(config, raw))
+                point = dataclasses.replace(point, config=shared(config, point))
             points.append(point)
     return points
 

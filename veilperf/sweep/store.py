@@ -128,7 +128,10 @@ class ResultsStore:
         try:
             return yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            raise ResultsIOError(f"{self.manifest_path}: not a readable manifest ({exc})") from None
+            mark = getattr(exc, "problem_mark", None)
+            where = f"line {mark.line + 1}: " if mark is not None else ""
+            raise ResultsIOError(f"{self.manifest_path}: not a readable manifest ({where}"
+                                 f"{getattr(exc, 'problem', None) or 'invalid YAML'})") from None
 
     def write_manifest(self, text: str) -> None:
         """Write ``manifest.yaml`` (atomic)."""
