@@ -269,9 +269,10 @@ def load_experiment(path: str | Path, overrides: Sequence[str] = (), *, force_la
     )
 
 
-def load_run_config(path: str | Path, overrides: Sequence[str] = (), workload_index: int = 0) -> RunConfig:
+def load_run_config(path: str | Path, overrides: Sequence[str] = (), workload_index: int = 0, *,
+                    force_large: bool = False) -> RunConfig:
     """The single point ``veilperf run`` simulates: workload ``workload_index`` (none for a boot
     experiment), the experiment's own values, ``--set`` overrides, no sweep axes."""
-    exp = load_experiment(path, overrides)
+    exp = load_experiment(path, overrides, force_large=force_large)
     index = None if exp.kind == "boot" else workload_index
     return validate_point(exp, exp.resolve(index, {}), workload_index=index)
