@@ -16,7 +16,7 @@ import pytest
 
 from veilperf.errors import VeilperfError
 from veilperf.sweep.engine import run_sweep
-from veilperf.sweep.lock import HOLDER_NAME, LOCK_NAME, LockBusy, results_lock
+from veilperf.sweep.lock import HOLDER_NAME, LOCK_NAME, LockBusy, locked_results, results_lock
 from veilperf.sweep.paths import ResultsIOError
 from veilperf.sweep.store import ResultsStore
 
@@ -44,6 +44,20 @@ def test_no_wait_names_the_holder(tmp_path):
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_report_and_plot_lock_the_root_of_an_experiment_folder(tmp_path):
+    run_sweep([EXPERIMENT], ["replications=1"], results_dir=tmp_path, jobs=1)
+    holder = hold(tmp_path, 30)
+    try:
+        with pytest.raises(LockBusy, match=f"pid {holder.pid} "):
+            with locked_results([tmp_path / "sweeptest"], wait=False):
+                pass
+    finally:
+        holder.kill()
+        holder.wait()
+    with locked_results([tmp_path / "sweeptest", tmp_path / "missing"], wait=False):
+        assert not (tmp_path / "sweeptest" / LOCK_NAME).exists()  # the root's lock, not a second one
 
 
 def test_a_second_command_waits_with_a_message_then_proceeds(tmp_path):

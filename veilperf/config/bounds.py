@@ -137,7 +137,8 @@ def check_point(cfg: RunConfig, locate: Locate, *, force_large: bool = False) ->
         if value is not None and value <= 0:
             raise _fail(locate, key, "a run of zero simulated time simulates nothing: give a positive duration")
         if value is not None and value > MAX_DURATION_NS:
-            raise _fail(locate, key, f"{value / 1e9:.3g} s simulated is more than one day: longer runs only "
+            shown = "an unbounded time" if math.isinf(value) else f"{value / 1e9:.3g} s"
+            raise _fail(locate, key, f"{shown} simulated is more than one day: longer runs only "
                                      "repeat the steady state, and float64 nanoseconds lose sub-ns steps")
     cpu, blocked, _ = iteration_cost_ns(wl)
     if wl.loop == "closed" and iterations is None and duration is not None and cpu + blocked <= 0:

@@ -16,12 +16,11 @@ class ResultsIOError(VeilperfError):
     """Reading or writing results failed (disk full, read-only, not a folder, ...)."""
 
 
-def os_error_line(exc: OSError, path: str | Path | None = None, what: str = "") -> str:
-    """``"<path>: cannot <what>: <cause>"`` for an OSError (the path it names, else ``path``)."""
-    where = exc.filename if exc.filename is not None else path
+def os_error_line(exc: OSError) -> str:
+    """``"<path>: <cause>"`` for an OSError (just the cause when it names no path)."""
     cause = exc.strerror or str(exc) or type(exc).__name__
-    doing = f"cannot {what}: " if what else ""
-    return f"{where}: {doing}{cause}" if where is not None else f"{doing}{cause}"
+    paths = [str(p) for p in (exc.filename, exc.filename2) if p is not None]
+    return f"{' -> '.join(paths)}: {cause}" if paths else cause
 
 
 @contextlib.contextmanager

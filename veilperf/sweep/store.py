@@ -16,6 +16,7 @@ recomputes the rest (points that failed are retried).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from pathlib import Path
@@ -30,13 +31,18 @@ from veilperf.sweep.table import merge_tables, write_table_atomic
 
 __all__ = ["ResultsStore"]
 
+_READ_ATTEMPTS = 3
+
 
 def _read(path: Path, columns: list[str] | None = None) -> pa.Table:
     try:
-        with results_io(path, "read results"):
-            if path.suffix == ".arrow":
-                return feather.read_table(path, columns=columns, memory_map=False)
-            return pq.read_table(path, columns=columns)
+        if path.suffix == ".arrow":
+            return feather.read_table(path, columns=columns, memory_map=False)
+        return pq.read_table(path, columns=columns)
+    except FileNotFoundError:
+        raise  # a part merged away by a sweep running beside an unlocked reader (--dry-run)
+    except OSError as exc:
+        raise ResultsIOError(f"{path}: cannot read results: {exc.strerror or exc}") from None
     except (pa.ArrowInvalid, KeyError) as exc:
         raise ResultsIOError(f"{path}: not a readable results file ({exc}); move it away and rerun") from None
 
@@ -66,7 +72,14 @@ class ResultsStore:
         return ([self.runs_path] if self.runs_path.exists() else []) + self.part_paths()
 
     def finished_ids(self) -> set[str]:
-        """Point ids with a successful row in ``runs.parquet`` or a part file."""
+        """Point ids with a successful row in ``runs.parquet`` or a part file (read again when a
+        sweep running beside an unlocked reader merges a part away meanwhile)."""
+        for _ in range(_READ_ATTEMPTS - 1):
+            with contextlib.suppress(FileNotFoundError):
+                return self._finished_ids()
+        return self._finished_ids()
+
+    def _finished_ids(self) -> set[str]:
         finished: set[str] = set()
         for path in self._sources():
             table = _read(path, columns=["point_id", "error"])
