@@ -21,7 +21,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _handle(args: argparse.Namespace) -> int:
     from veilperf.analysis import plot  # matplotlib and pandas load only when plotting
 
-    written, notes = plot(args.results, args.out, args.format)
+    from veilperf.sweep.lock import locked_results
+
+    with locked_results(args.results):  # never beside a sweep writing these results
+        written, notes = plot(args.results, args.out, args.format)
     for path in written:
         print(path)
     for note in notes:

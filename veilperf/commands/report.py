@@ -21,8 +21,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _handle(args: argparse.Namespace) -> int:
     from veilperf.analysis import report  # matplotlib and pandas load only when reporting
 
+    from veilperf.sweep.lock import locked_results
+
     out = Path(args.out) if args.out else Path(args.results) / "REPORT.md"
-    written, notes = report([args.results], out)
+    with locked_results([args.results]):  # never beside a sweep writing these results
+        written, notes = report([args.results], out)
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
     print(written[-1])

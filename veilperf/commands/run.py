@@ -25,13 +25,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--workload", type=int, default=0, metavar="N",
                         help="index of the experiment's workload to run (default 0)")
     parser.add_argument("--json", action="store_true", help="print the record as JSON")
+    parser.add_argument("--force-large", action="store_true", help="run a point above the operations budget")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Load, simulate, print."""
     overrides = list(args.overrides) + ([f"seed={args.seed}"] if args.seed is not None else [])
-    cfg = load_run_config(args.experiment, overrides, workload_index=args.workload)
+    cfg = load_run_config(args.experiment, overrides, workload_index=args.workload, force_large=args.force_large)
     record = run_config(cfg)
     if args.json:
         print(json.dumps(record, indent=1, sort_keys=True, default=str))
