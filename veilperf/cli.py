@@ -9,7 +9,7 @@ import sys
 from veilperf import __version__
 from veilperf.errors import VeilperfError
 
-COMMANDS = ("run", "validate", "sweep", "collect", "workload", "plot", "report")
+COMMANDS = ("run", "validate", "sweep", "collect", "workload", "plot", "report", "sensitivity", "schema")
 
 
 def build_parser() -> argparse.ArgumentParser:
