@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+import matplotlib.image
 import numpy as np
 import pandas as pd
 import pyarrow.feather as feather
@@ -27,6 +28,7 @@ from veilperf.cli import main
 from veilperf.config.loader import load_experiment
 from veilperf.sensitivity import load_indices, load_summaries, run_sensitivity
 from veilperf.sensitivity.assumptions import assumptions_of
+from veilperf.sensitivity.figure import tornado
 from veilperf.sensitivity.sampling import make_plan
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,6 +100,35 @@ def test_morris_ranks_the_two_used_costs_and_zeroes_the_unused_one(known, tmp_pa
     row = result.summary.iloc[0]
     assert row["top_params"] == "switch_one_way,channel_fixed"  # pvalidate moves nothing, so it is not named
     assert row["p5"] < row["p50"] < row["p95"]
+    tornado(result.indices, tmp_path / "figure.png")
+    height, width = matplotlib.image.imread(tmp_path / "figure.png").shape[:2]
+    assert 400 < width <= 2400 and 300 < height <= 2400
+
+
+BOOT = """\
+name: bootstudy
+kind: boot
+platform: {platform}
+setup: {{mode: veil, vcpus: 1}}
+boot: {{memory: 1GiB, acceptance: eager}}
+baseline: {{setup.mode: cvm}}
+"""
+
+
+def test_boot_baseline_keeps_the_costs_it_reads_so_they_cancel_in_the_increment(tmp_path):
+    # A plain CVM boot also PVALIDATEs and accepts every page: pairing each sample with a baseline
+    # at the same values makes those costs cancel in Veil's increment; RMPADJUST is Veil's alone.
+    file = tmp_path / "boot.yaml"
+    file.write_text(BOOT.format(platform=MILAN))
+    result = run_sensitivity(file, samples=4, params=["pvalidate", "rmpadjust", "boot.accept_host"], only=True,
+                             results_dir=tmp_path / "results", jobs=1)
+    assert result.study.pinned == ["platform.params.rmpadjust"]
+    table = indices(result)
+    assert table.loc[["pvalidate", "boot.accept_host"], "mu_star"].max() < 1e-12 * table.loc["rmpadjust", "mu_star"]
+    row = result.summary.iloc[0]
+    assert (row["metric"], row["top_params"]) == ("boot_increment_s", "rmpadjust")
+    runs = pd.read_parquet(result.directory / "runs.parquet")
+    assert (runs["role"] == "baseline").sum() == len(np.unique(result.study.plan.values[:, [0, 2]], axis=0))
 
 
 def test_sobol_total_index_of_the_unused_cost_is_zero(known, tmp_path):
@@ -195,3 +226,31 @@ def test_platform_without_assumptions_is_rejected(known, tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "flat.yaml: params: no parameter has a range" in err
     assert not (tmp_path / "results").exists()
+
+
+def test_notebook_is_stored_without_outputs_and_reproduces_the_figure(known, tmp_path, monkeypatch):
+    import json
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook_file = ROOT / "notebooks" / "sensitivity.ipynb"
+    notebook = nbformat.read(notebook_file, as_version=4)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert code and all(not cell.outputs and cell.execution_count is None for cell in code)
+
+    results = tmp_path / "results"
+    run_sensitivity(known, samples=3, params=PARAMS, only=True, results_dir=results, jobs=1)
+    kernels = tmp_path / "jupyter" / "kernels" / "veilperf-sens"
+    kernels.mkdir(parents=True)
+    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    (kernels / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "sens", "language": "python"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    monkeypatch.setenv("VEILPERF_RESULTS", str(results))
+    NotebookClient(notebook, kernel_name="veilperf-sens", timeout=120,
+                   resources={"metadata": {"path": str(notebook_file.parent)}}).execute()
+    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    text = "\n".join(str(o.get("data", {}).get("text/plain", "")) + o.get("text", "") for o in outputs)
+    assert "1 studied workload x service rows" in text and "switch_one_way,channel_fixed" in text
+    assert sum("image/png" in o.get("data", {}) for o in outputs) == 1  # the one experiment's tornado

@@ -6,8 +6,6 @@ import argparse
 
 from veilperf.sweep.options import EXECUTORS, check_executor, parse_jobs, parse_shard
 
-MAX_SETTINGS_SHOWN = 12
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``sensitivity`` sub-command."""
@@ -77,7 +75,7 @@ def summary_lines(result) -> list[str]:
     lines = [f"{study.source.name}: {plan.method} over {len(plan.assumptions)} assumptions "
              f"({', '.join(a.label for a in plan.assumptions)}), {len(plan.values)} samples, seed {plan.seed}; "
              f"pinned in the baseline: {len(study.pinned)}; stored in {result.directory}"]
-    shown = summary.head(MAX_SETTINGS_SHOWN)
+    shown = summary[summary["featured"]]
     for row in shown.itertuples(index=False):
         if row.metric == "boot_increment_s":
             what = (f"boot increment 5-95%: {row.p5:.3g}-{row.p95:.3g} s (median {row.p50:.3g}), "
@@ -88,5 +86,5 @@ def summary_lines(result) -> list[str]:
         setting = f" [{row.setting}]" if row.setting else ""
         lines.append(f"  {row.workload} ({row.service}){setting}: {what}; driven by {row.top_params.replace(',', ', ')}")
     if len(summary) > len(shown):
-        lines.append(f"  ... and {len(summary) - len(shown)} more settings in {result.directory}/summary.parquet")
+        lines.append(f"  ({len(summary) - len(shown)} more settings in {result.directory}/summary.parquet)")
     return lines

@@ -12,7 +12,8 @@ averaged over replications. Files written beside the runs (``<results>/<experime
   ``rank``;
 - ``summary.parquet``: one row per (workload, service, setting): p5, p50, p95 of the metric over
   the samples, n_samples, method, top_params (most influential first), share_in_band, and
-  ``reference`` (true for the experiment's first setting, the one :func:`load_summaries` returns).
+  ``reference`` (true for the experiment's first setting, the one :func:`load_summaries` returns)
+  and ``featured`` (the reference, or it with one axis at its last value: drawn and printed).
 
 Percentiles are over the plan's points: a Sobol (Saltelli) plan covers the space quasi-uniformly;
 a Morris plan sits on a 4-level grid, so its percentiles are coarser.
@@ -33,6 +34,7 @@ from veilperf.sensitivity.study import Study
 __all__ = ["BAND", "Outcomes", "sample_metrics", "outcomes", "write_outcomes", "TOP"]
 
 TOP = 3  # parameters named per workload
+NEGLIGIBLE = 1e-9  # an influence below this fraction of the largest is float rounding, not an effect
 BAND = {"overhead_pct": (2.0, 64.0), "boot_increment_s": (-np.inf, 2.0)}
 """The paper's outcomes as bands: overhead within 2-64%, boot increment below 2 s."""
 
@@ -83,21 +85,17 @@ def sample_metrics(study: Study, runs: pd.DataFrame) -> pd.DataFrame:
         services = sorted(set(joined["service"]))
         frames.append(pd.DataFrame({
             "experiment": study.source.name, "workload": workload, "service": "+".join(services),
-            "setting": setting.label, "reference": setting is _reference(study, setting.workload_index),
+            "setting": setting.label, "reference": setting.reference, "featured": setting.featured,
             "metric": metric, "sample": joined["sample"], "value": joined["value"],
         }))
     return pd.concat(frames, ignore_index=True)
-
-
-def _reference(study: Study, workload_index: int | None):
-    return next(s for s in study.settings if s.workload_index == workload_index)
 
 
 def outcomes(study: Study, metrics: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(indices, summary) from :func:`sample_metrics`."""
     plan: SamplingPlan = study.plan
     indices, summary = [], []
-    keys = ["experiment", "workload", "service", "setting", "reference", "metric"]
+    keys = ["experiment", "workload", "service", "setting", "reference", "featured", "metric"]
     for key, rows in metrics.groupby(keys, sort=False):
         values = rows.sort_values("sample")["value"].to_numpy()
         table = analyze(plan, values)
@@ -106,7 +104,8 @@ def outcomes(study: Study, metrics: pd.DataFrame) -> tuple[pd.DataFrame, pd.Data
         table.insert(len(keys), "method", plan.method)
         indices.append(table)
         influence = table["mu_star" if plan.method == "morris" else "ST"]
-        top = table[influence > 0].sort_values("rank")["param"].head(TOP)  # none when nothing moves it
+        moves = influence > NEGLIGIBLE * influence.abs().max()  # rounding noise of cancelling costs is not an effect
+        top = table[moves].sort_values("rank")["param"].head(TOP)
         low, high = BAND[key[-1]]
         p5, p50, p95 = np.percentile(values, [5, 50, 95])
         summary.append({**dict(zip(keys, key)), "p5": p5, "p50": p50, "p95": p95, "n_samples": len(values),

@@ -66,6 +66,8 @@ class Setting:
     workload_index: int | None
     assignments: dict[str, Any]  # axis path -> value as written
     cfg: dict[str, Any]  # cfg.<path> -> validated value (SI), to find its rows in the results
+    reference: bool = False  # the workload's first setting: the experiment's own guest or load
+    featured: bool = False  # the reference, or it with one axis at its last value (shown in figures)
 
     @property
     def label(self) -> str:
@@ -128,7 +130,7 @@ def _core(exp: Experiment, raw: dict, assumptions: list[Assumption], replication
     data: dict[str, Any] = {k: raw[k] for k in ("name", "description", "kind", "setup", "run", "seed", "boot")
                             if k in raw}
     data["name"] = STUDY_NAME
-    data["description"] = f"sensitivity study of experiment {exp.name} ({exp.file})"
+    data["description"] = f"sensitivity study of experiment {exp.name}"  # no path: seeds follow content only
     data["platform"] = str(Path(exp.platform_file).resolve())
     if exp.workload_files:
         data["workloads"] = [str(Path(p).resolve()) for p in exp.workload_files]
@@ -148,11 +150,20 @@ def _core(exp: Experiment, raw: dict, assumptions: list[Assumption], replication
 
 
 def _settings(core: Experiment) -> list[Setting]:
-    settings = []
+    """Every workload x subject-axis combination, the first of each workload its reference."""
+    last = {path: values[-1] for path, values in core.grid.items()}
+    last.update({path: values[-1] for group in core.zip for path, values in group.items()})
+    settings, references, seen = [], {}, set()
     for index, assignments in combinations(core):
         dumped = validate_point(core, core.resolve(index, assignments), workload_index=index).model_dump(mode="json")
         cfg = {f"cfg.{p}": get_path(dumped, p) for p in assignments}
-        settings.append(Setting(index, assignments, cfg))
+        if (index, canonical_json(cfg)) in seen:  # an axis a --set holds fixed
+            continue
+        seen.add((index, canonical_json(cfg)))
+        reference = references.setdefault(index, assignments)
+        changed = [p for p in assignments if assignments[p] != reference[p]]
+        featured = not changed or (len(changed) == 1 and assignments[changed[0]] == last[changed[0]])
+        settings.append(Setting(index, assignments, cfg, reference is assignments, featured))
     return settings
 
 
