@@ -84,7 +84,8 @@ def summary_lines(result) -> list[str]:
             what = (f"overhead 5-95%: {row.p5:.3g}-{row.p95:.3g}% (median {row.p50:.3g}%), "
                     f"in 2-64% band in {row.share_in_band:.0%}")
         setting = f" [{row.setting}]" if row.setting else ""
-        lines.append(f"  {row.workload} ({row.service}){setting}: {what}; driven by {row.top_params.replace(',', ', ')}")
+        driven = row.top_params.replace(",", ", ") or "none of them (no assumed cost moves it)"
+        lines.append(f"  {row.workload} ({row.service}){setting}: {what}; driven by {driven}")
     if len(summary) > len(shown):
         lines.append(f"  ({len(summary) - len(shown)} more settings in {result.directory}/summary.parquet)")
     return lines

@@ -41,18 +41,21 @@ class _Unit:
     suffix: str  # unit the sampled SI value is written with
 
 
+def _parse_count(value: object, **_: object) -> float:
+    """A whole number, as YAML gives it or as text (``--params monitor_call_pages=64:510``)."""
+    text = str(value).strip()
+    if isinstance(value, bool) or not text.isdigit():
+        raise UnitError(f"expected a whole number, got {value!r}")
+    return float(text)
+
+
 _UNITS = {
     DurationParam: _Unit(parse_duration, "ns"),
     SizeParam: _Unit(parse_size, "B"),
     BandwidthParam: _Unit(parse_bandwidth, "B/s"),
     FrequencyParam: _Unit(parse_rate, "Hz"),
-    CountParam: _Unit(lambda v, **_: float(v) if isinstance(v, int) and not isinstance(v, bool)
-                      else _bad_count(v), ""),
+    CountParam: _Unit(_parse_count, ""),
 }
-
-
-def _bad_count(value: object) -> float:
-    raise UnitError(f"expected a whole number, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -83,10 +86,10 @@ class Assumption:
         """Sampled log-uniformly: the range spans more than :data:`LOG_SPAN` x."""
         return self.low > 0 and self.high / self.low > LOG_SPAN
 
-    def text(self, value: float) -> str:
-        """A sampled SI value written with its unit, exactly (shortest round-trip repr)."""
+    def text(self, value: float) -> str | int:
+        """A sampled SI value written with its unit, exactly (shortest round-trip repr); counts as ints."""
         if not self.suffix:
-            return str(int(round(value)))
+            return int(round(value))
         return f"{float(value)!r}{self.suffix}"
 
 

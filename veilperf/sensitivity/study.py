@@ -35,6 +35,7 @@ import yaml
 from veilperf.config.loader import Experiment, load_experiment, validate_point
 from veilperf.config.overrides import get_path
 from veilperf.config.yaml_file import load_yaml
+from veilperf.run import config_columns, run_config
 from veilperf.errors import ConfigError
 from veilperf.sensitivity.assumptions import Assumption
 from veilperf.sensitivity.sampling import SamplingPlan
@@ -45,13 +46,23 @@ __all__ = ["STUDY_NAME", "Study", "Setting", "build_study", "study_dir", "is_sub
 
 STUDY_NAME = "sensitivity"
 STUDY_FILE = "study.yaml"
-_SERVICE_SWITCH = re.compile(r"^setup\.services\.\w+\.enabled$")
+_SERVICE_CHOICE = re.compile(r"^setup\.services\.(\w+\.enabled|log\.rules(\..*)?)$")  # which service, what it audits
 _SUBJECT_PREFIXES = ("boot.", "workload.", "run.")
+_LABEL_PREFIX = re.compile(r"^(setup\.services\.|setup\.|boot\.|workload\.)")
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, dict):
+        return ",".join(f"{k}:{_short(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return "[" + ",".join(map(_short, value)) + "]"
+    return str(value)
 
 
 def is_subject(path: str) -> bool:
-    """Whether a sweep axis says *what* runs (guest, load, service) rather than how Veil is built."""
-    return path == "setup.vcpus" or path.startswith(_SUBJECT_PREFIXES) or bool(_SERVICE_SWITCH.match(path))
+    """Whether a sweep axis says *what* runs (guest, load, which service and what it audits) rather
+    than how Veil is built."""
+    return path == "setup.vcpus" or path.startswith(_SUBJECT_PREFIXES) or bool(_SERVICE_CHOICE.match(path))
 
 
 def study_dir(results_root: str | Path, experiment: str) -> Path:
@@ -65,13 +76,10 @@ class Setting:
 
     workload_index: int | None
     assignments: dict[str, Any]  # axis path -> value as written
-    cfg: dict[str, Any]  # cfg.<path> -> validated value (SI), to find its rows in the results
-    reference: bool = False  # the workload's first setting: the experiment's own guest or load
-    featured: bool = False  # the reference, or it with one axis at its last value (shown in figures)
-
-    @property
-    def label(self) -> str:
-        return " ".join(f"{path.split('.')[-1]}={value}" for path, value in self.assignments.items())
+    cfg: dict[str, Any]  # cfg.<path> columns -> validated value (SI), to find its rows in the results
+    label: str  # the values of the axes that vary, e.g. ``memory=1GiB vcpus=1 acceptance=eager``
+    reference: bool = False  # the first setting of its workload x service: the experiment's own
+    featured: bool = False  # the reference, or it with one axis at its last value (printed, drawn)
 
 
 @dataclass
@@ -150,27 +158,36 @@ def _core(exp: Experiment, raw: dict, assumptions: list[Assumption], replication
 
 
 def _settings(core: Experiment) -> list[Setting]:
-    """Every workload x subject-axis combination, the first of each workload its reference."""
-    last = {path: values[-1] for path, values in core.grid.items()}
-    last.update({path: values[-1] for group in core.zip for path, values in group.items()})
+    """Every workload x subject-axis combination; the first of each workload x service is its
+    reference. Settings that a ``--set`` made identical are listed once."""
+    combos = combinations(core)
+    values: dict[str, set[str]] = {}
+    for _, assignments in combos:
+        for path, value in assignments.items():
+            values.setdefault(path, set()).add(canonical_json(value))
+    last = {path: axis[-1] for path, axis in core.grid.items()}
+    last.update({path: axis[-1] for group in core.zip for path, axis in group.items()})
     settings, references, seen = [], {}, set()
-    for index, assignments in combinations(core):
-        dumped = validate_point(core, core.resolve(index, assignments), workload_index=index).model_dump(mode="json")
-        cfg = {f"cfg.{p}": get_path(dumped, p) for p in assignments}
-        if (index, canonical_json(cfg)) in seen:  # an axis a --set holds fixed
+    for index, assignments in combos:
+        columns = config_columns(validate_point(core, core.resolve(index, assignments), workload_index=index))
+        cfg = {c: v for c, v in columns.items() if any(c == f"cfg.{p}" or c.startswith(f"cfg.{p}.") for p in assignments)}
+        if (index, canonical_json(cfg)) in seen:
             continue
         seen.add((index, canonical_json(cfg)))
-        reference = references.setdefault(index, assignments)
+        service = canonical_json({p: v for p, v in assignments.items() if p.endswith(".enabled")})
+        reference = references.setdefault((index, service), assignments)
         changed = [p for p in assignments if assignments[p] != reference[p]]
         featured = not changed or (len(changed) == 1 and assignments[changed[0]] == last[changed[0]])
-        settings.append(Setting(index, assignments, cfg, reference is assignments, featured))
+        label = " ".join(f"{_LABEL_PREFIX.sub('', p)}={_short(v)}" for p, v in assignments.items()
+                         if len(values[p]) > 1 and not p.endswith(".enabled"))  # the service column names those
+        settings.append(Setting(index, assignments, cfg, label, reference is assignments, featured))
     return settings
 
 
-def _record_key(raw: dict) -> str:
-    from veilperf.run import run_resolved
-
-    record = run_resolved(raw)
+def _record_key(core: Experiment, setting: Setting, values: dict[str, str]) -> str:
+    """The baseline's record of ``setting`` with ``values`` set, without config and wall time."""
+    raw = core.resolve(setting.workload_index, {**setting.assignments, **values}, baseline=True)
+    record = run_config(validate_point(core, raw, workload_index=setting.workload_index, baseline=True))
     return canonical_json({k: v for k, v in record.items() if not k.startswith("cfg.") and k != "wall_s"})
 
 
@@ -181,7 +198,7 @@ def _baseline_reads(core: Experiment, settings: list[Setting], assumptions: list
     reads: set[str] = set()
     for setting in settings:
         def key(values: dict[str, str]) -> str:
-            return _record_key(core.resolve(setting.workload_index, {**setting.assignments, **values}, baseline=True))
+            return _record_key(core, setting, values)
 
         open_ = [a for a in assumptions if a.path not in reads]
         if not open_:
