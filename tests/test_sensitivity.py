@@ -254,3 +254,13 @@ def test_notebook_is_stored_without_outputs_and_reproduces_the_figure(known, tmp
     text = "\n".join(str(o.get("data", {}).get("text/plain", "")) + o.get("text", "") for o in outputs)
     assert "1 studied workload x service rows" in text and "switch_one_way,channel_fixed" in text
     assert sum("image/png" in o.get("data", {}) for o in outputs) == 1  # the one experiment's tornado
+
+
+def test_experiment_without_baseline_is_rejected(known, tmp_path, capsys):
+    file = tmp_path / "known.yaml"
+    file.write_text(known.read_text() + "baseline: {}\n")
+    (tmp_path / "ocalls.yaml").write_text((known.parent / "ocalls.yaml").read_text())
+    code = main(["sensitivity", str(file), "--results", str(tmp_path / "results")])
+    err = capsys.readouterr().err
+    assert code == 2 and "known.yaml: baseline: a sensitivity study measures Veil against a baseline" in err
+    assert not (tmp_path / "results").exists()

@@ -64,7 +64,7 @@ def sample_metrics(study: Study, runs: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in columns if c not in paired.columns]
     if missing:
         raise StudyError(f"the study's runs lack column(s) {', '.join(missing)}")
-    per_point = paired.groupby(["workload", "service", "point_id"] + columns
+    per_point = paired.groupby(["workload", "service"] + columns  # mean over replications
                                + sorted({c for s in study.settings for c in s.cfg}), dropna=False)["value"].mean()
     per_point = per_point.reset_index()
     samples = pd.DataFrame(plan.values, columns=columns)

@@ -22,7 +22,6 @@ Dask and shards work as for any sweep, and ``veilperf sweep`` results are untouc
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import tempfile
@@ -215,7 +214,11 @@ def _baseline_reads(core: Experiment, settings: list[Setting], assumptions: list
 
 def build_study(exp: Experiment, plan: SamplingPlan, overrides: Sequence[str] = (), *,
                 replications: int = 1) -> Study:
-    """The study of ``exp`` for ``plan`` (runs the baseline probe; writes nothing)."""
+    """The study of ``exp`` for ``plan`` (runs the baseline probe; writes nothing). ConfigError
+    when the experiment has no baseline to measure Veil against."""
+    if not exp.baseline:
+        raise ConfigError(exp.file, "baseline", "a sensitivity study measures Veil against a baseline; "
+                                                "this experiment sets baseline to nothing")
     raw = load_yaml(exp.file)
     data, dropped = _core(exp, raw, list(plan.assumptions), replications)
     with tempfile.TemporaryDirectory(prefix="veilperf-study-") as tmp:
@@ -223,7 +226,7 @@ def build_study(exp: Experiment, plan: SamplingPlan, overrides: Sequence[str] = 
         file.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
         core = load_experiment(file, overrides)
     settings = _settings(core)
-    reads = _baseline_reads(core, settings, list(plan.assumptions)) if core.baseline else set()
+    reads = _baseline_reads(core, settings, list(plan.assumptions))
     pinned = [a for a in plan.assumptions if a.path not in reads]
     data["baseline"] = {**data["baseline"], **{a.path: a.nominal_text for a in pinned}}
     data["sweep"]["zip"].append({a.path: texts for a, texts in zip(plan.assumptions, plan.texts())})
@@ -242,7 +245,7 @@ def write_study(study: Study, directory: Path) -> tuple[Path, list[Path]]:
         "parameters": [{"path": a.path, "low": a.low, "high": a.high, "nominal": a.nominal,
                         "log_uniform": a.log_scale, "from": a.source} for a in plan.assumptions],
         "dropped_axes": study.dropped_axes, "pinned_in_baseline": study.pinned,
-        "values": json.loads(json.dumps(plan.values.tolist())),
+        "values": plan.values.tolist(),
     }
     files = {directory / STUDY_FILE: study.text(), directory / "plan.yaml": yaml.safe_dump(meta, sort_keys=False)}
     for path, text in files.items():
