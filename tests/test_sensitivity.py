@@ -112,6 +112,9 @@ platform: {platform}
 setup: {{mode: veil, vcpus: 1}}
 boot: {{memory: 1GiB, acceptance: eager}}
 baseline: {{setup.mode: cvm}}
+sweep:
+  grid:
+    boot.memory: [1GiB, 2GiB]
 """
 
 
@@ -121,8 +124,9 @@ def test_boot_baseline_keeps_the_costs_it_reads_so_they_cancel_in_the_increment(
     file = tmp_path / "boot.yaml"
     file.write_text(BOOT.format(platform=MILAN))
     result = run_sensitivity(file, samples=4, params=["pvalidate", "rmpadjust", "boot.accept_host"], only=True,
-                             results_dir=tmp_path / "results", jobs=1)
+                             overrides=["boot.memory=1GiB"], results_dir=tmp_path / "results", jobs=1)
     assert result.study.pinned == ["platform.params.rmpadjust"]
+    assert result.study.data["sweep"]["grid"] == {} and len(result.study.settings) == 1  # --set holds the axis
     table = indices(result)
     assert table.loc[["pvalidate", "boot.accept_host"], "mu_star"].max() < 1e-12 * table.loc["rmpadjust", "mu_star"]
     row = result.summary.iloc[0]

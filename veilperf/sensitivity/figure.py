@@ -35,8 +35,9 @@ def _panel(ax, rows: pd.DataFrame, title: str) -> None:
         ax.barh(y, rows["mu_star"], color="#4c72b0", label="mu*")
         ax.plot(rows["sigma"], y, "o", color="#dd8452", markersize=5, label="sigma")
     else:
-        ax.barh(y, rows["ST"], xerr=rows["ST_conf"], color="#a1c9f4", label="ST", capsize=2)
+        ax.barh(y, rows["ST"], color="#a1c9f4", label="ST")
         ax.barh(y, rows["S1"].clip(lower=0), height=0.45, color="#1f5fa8", label="S1")
+        ax.errorbar(rows["ST"], y, xerr=rows["ST_conf"], fmt="none", ecolor="black", capsize=2, zorder=3)
     ax.set_yticks(list(y), rows["param"], fontsize=9)
     ax.set_title(title, fontsize=9)
     ax.tick_params(axis="x", labelsize=8)

@@ -132,8 +132,10 @@ def _as_built_rows(exp: Experiment, group: dict[str, list]) -> tuple[dict[str, l
 
 
 def _core(exp: Experiment, raw: dict, assumptions: list[Assumption], replications: int) -> tuple[dict, list[str]]:
-    """The study experiment without its samples: subject axes, baseline without studied pins."""
+    """The study experiment without its samples: subject axes (except those a ``--set`` holds
+    fixed), baseline without studied pins."""
     studied = {a.path for a in assumptions}
+    held = {path for path, _ in exp.overrides}
     data: dict[str, Any] = {k: raw[k] for k in ("name", "description", "kind", "setup", "run", "seed", "boot")
                             if k in raw}
     data["name"] = STUDY_NAME
@@ -142,11 +144,11 @@ def _core(exp: Experiment, raw: dict, assumptions: list[Assumption], replication
     if exp.workload_files:
         data["workloads"] = [str(Path(p).resolve()) for p in exp.workload_files]
     data["replications"] = replications
-    grid = {p: v for p, v in exp.grid.items() if is_subject(p)}
+    grid = {p: v for p, v in exp.grid.items() if is_subject(p) and p not in held}
     dropped = [p for p in exp.grid if p not in grid]
     zips = []
     for group in exp.zip:
-        kept, lost = _as_built_rows(exp, group)
+        kept, lost = _as_built_rows(exp, {p: v for p, v in group.items() if p not in held})
         dropped += lost
         if kept:
             zips.append(kept)
