@@ -36,6 +36,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler, as for sweep")
     parser.add_argument("--shard", metavar="K/N", help="run only shard K of N (merge with `veilperf collect`)")
     parser.add_argument("--force", action="store_true", help="rerun points that are already in the results")
+    parser.add_argument("--force-large", action="store_true",
+                        help="lift the budgets on points per study and simulated operations per point")
+    parser.add_argument("--no-wait", action="store_true",
+                        help="exit (2) instead of waiting when another command holds the results folder")
     parser.add_argument("--results", default="results", metavar="DIR", help="results root (default: results/)")
     parser.add_argument("--no-plots", action="store_true", help="do not draw the tornado figure")
     parser.set_defaults(handler=handle)
@@ -54,7 +58,8 @@ def handle(args: argparse.Namespace) -> int:
     result = run_sensitivity(args.file, method=args.method, samples=args.samples, params=args.params,
                              only=args.only, seed=args.seed, replications=args.replications,
                              overrides=args.overrides, results_dir=args.results, jobs=jobs,
-                             executor=args.executor, scheduler=args.scheduler, shard=shard, force=args.force)
+                             executor=args.executor, scheduler=args.scheduler, shard=shard, force=args.force,
+                             force_large=args.force_large, wait=not args.no_wait)
     print("\n".join(engine.summary_lines(result.sweep)))
     if result.summary is None:
         return 1 if result.sweep.failed else 0

@@ -52,14 +52,15 @@ def run_sensitivity(file: str | Path, *, method: str = "morris", samples: int | 
                     params: Sequence[str] = (), only: bool = False, seed: int | None = None,
                     replications: int = 1, overrides: Sequence[str] = (), results_dir: str | Path = "results",
                     jobs: int | None = None, executor: str = "local", scheduler: str | None = None,
-                    shard: Shard | None = None, force: bool = False) -> StudyResult:
+                    shard: Shard | None = None, force: bool = False, force_large: bool = False,
+                    wait: bool = True) -> StudyResult:
     """Study experiment ``file`` over its assumptions and store runs, indices and summary under
     ``<results_dir>/<experiment>/sensitivity/``. A rerun with the same options reuses every
     finished point (the plan is a function of method, samples, seed and the assumptions)."""
     from veilperf.sweep import engine
 
     samples = check_options(method, samples)
-    exp = load_experiment(file, overrides)
+    exp = load_experiment(file, overrides, force_large=force_large)
     assumptions = assumptions_of(exp, params, only=only)
     root_seed = int(exp.base.get("seed", 0)) if seed is None else seed
     plan = make_plan(assumptions, method, samples, root_seed)
@@ -68,7 +69,8 @@ def run_sensitivity(file: str | Path, *, method: str = "morris", samples: int | 
     study_file, created = write_study(study, directory)
     try:
         summary = engine.run_sweep([study_file], overrides, results_dir=directory.parent, jobs=jobs,
-                                   executor=executor, scheduler=scheduler, shard=shard, force=force)
+                                   executor=executor, scheduler=scheduler, shard=shard, force=force,
+                                   force_large=force_large, wait=wait)
     except ConfigError:
         remove_created(created)
         raise
