@@ -30,7 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config value, e.g. --set platform.params.switch_one_way=3us")
     parser.add_argument("--results", default="results", metavar="DIR", help="results root (default: results/)")
-    parser.add_argument("--no-plots", action="store_true", help="do not regenerate plots and report afterwards")
+    parser.add_argument("--no-plots", action="store_true", help="do not bring figures and REPORT.md up to date afterwards "
+                        "(the per-workload summary is printed anyway)")
     parser.set_defaults(handler=handle)
 
 
@@ -47,13 +48,8 @@ def handle(args: argparse.Namespace) -> int:
     summary = engine.run_sweep(args.files, args.overrides, results_dir=args.results, jobs=jobs,
                                executor=args.executor, scheduler=args.scheduler, shard=shard, force=args.force)
     print("\n".join(engine.summary_lines(summary, MAX_FAILURES_SHOWN)))
-    if shard is None and not args.no_plots:
-        if summary.changed or not engine.report_exists(args.results):
-            written, claims = engine.regenerate_analysis(args.results, [e.name for e in summary.experiments])
-            from veilperf.analysis.console import print_claims
+    if shard is None:
+        from veilperf.analysis.console import after_sweep  # pandas and matplotlib load only here
 
-            print_claims(claims)
-            print(f"report and figures: {len(written)} files under {args.results}/ (skip with --no-plots)")
-        else:
-            print(f"report and figures: up to date under {args.results}/ (no new results)")
+        after_sweep(args.results, [e.name for e in summary.experiments], plots=not args.no_plots)
     return 1 if summary.failed else 0
