@@ -44,9 +44,9 @@ def rendered(results, figure_dir) -> list[Path]:
 
 
 EXPECTED = {"claims", "crossings", "boot-boot_time", "enclave-overhead", "enclave-switch_cost", "enclave-latency",
-            "enclave-causes", "enclave-time_per_domain", "logging-overhead", "logging-causes",
-            "logging-time_per_domain", "partitioning-replicas_vs_static",
+            "enclave-causes", "logging-overhead", "logging-causes", "partitioning-replicas_vs_static",
             "partitioning-causes", "partitioning-time_per_domain"}
+"""Every figure of the synthetic store (time per domain only where points run on several VCPUs)."""
 
 
 def png_size(path: Path) -> tuple[int, int]:
@@ -249,3 +249,17 @@ def test_normal_claim_names_the_lazy_acceptance_cost_from_boot_runs():
     note = lazy_first_touch_note(runs, {})
     assert "1.30 s of guest CPU under Veil vs 1.00 s in the CVM (+30%)" in note
     assert lazy_first_touch_note(runs[runs["cfg.boot.acceptance"] == "eager"], {}) == ""
+
+
+def test_settings_sort_as_numbers_and_intervals_need_three_replications():
+    from veilperf.analysis.figdata import sort_points
+    from veilperf.analysis.plotting import ci_errors
+
+    frame = pd.DataFrame({"workload": ["redis"] * 3, "service": ["enc"] * 3,
+                          "cfg.workload.arrival_rate": [5000.0, 40000.0, 10000.0],
+                          "overhead_pct": [10.0, 20.0, 30.0], "ci_low": [8.0, 15.0, 29.0],
+                          "ci_high": [12.0, 25.0, 31.0], "n": [3, 2, 5]})
+    frame.attrs["axes"] = ["cfg.workload.arrival_rate"]
+    assert sort_points(frame)["cfg.workload.arrival_rate"].tolist() == [5000.0, 10000.0, 40000.0]
+    # the point with two replications gets no error bar
+    assert ci_errors(frame).tolist() == [[2.0, 0.0, 1.0], [2.0, 0.0, 1.0]]

@@ -67,6 +67,8 @@ def _service_panel(ax, data: FigureData, points: pd.DataFrame) -> None:
                 label="steady state (one-off set-up taken out)")
     if flagged.any():
         ax.plot([], [], " ", label="† one-off set-up > 25% of the added time")
+    if points["native_estimated"].astype(bool).any() if "native_estimated" in points else False:
+        ax.plot([], [], " ", label="(est.) native time estimated from the trace alone")
     if len(ranges):
         ax.plot([], [], color=RANGE_COLOR, linewidth=7, label="p5–p95 over the assumption space")
     ax.legend(loc="upper left", fontsize=8)
@@ -93,8 +95,9 @@ def _boot_panel(ax, data: FigureData, guest: pd.DataFrame) -> None:
         ax.annotate(f"+{v:.2f} s", (v, yi), xytext=(10, 0), textcoords="offset points", va="center", fontsize=8)
     spans = _sensitivity_rows(data, "boot_increment_s")
     if len(spans):
-        ax.plot([spans["p5"].min(), spans["p95"].max()], [-0.6, -0.6], color=RANGE_COLOR, linewidth=7,
+        ax.plot([spans["p5"].min(), spans["p95"].max()], [-0.8, -0.8], color=RANGE_COLOR, linewidth=7,
                 solid_capstyle="butt", label="p5–p95, assumption space")
+        ax.set_ylim(-1.2, len(guest) - 0.4)
     ax.axvline(BOOT_CLAIM_S, color=CLAIM_LINE_COLOR, linestyle=":", label=f"claim: < {BOOT_CLAIM_S:g} s")
     ax.set_yticks(y, [str(a) for a in guest["acceptance"]])
     ax.set_xlim(0, max(BOOT_CLAIM_S, float(values.max())) * 1.35)

@@ -218,13 +218,15 @@ def boot_time(data: FigureData) -> Figure | str | None:
 
 def time_per_domain(data: FigureData) -> Figure | str | None:
     """Share of each VCPU's simulated time per domain: one row per treatment point (first
-    replication, at calibration), one panel per VCPU; experiments where every VCPU only runs the
-    untrusted domain are omitted."""
+    replication, at calibration), one panel per VCPU. Only for experiments whose points run on
+    several VCPUs and use a Veil domain: with one VCPU the split is the causes figure's."""
     columns = {c: _VCPU_COLUMN.match(c).groups() for c in data.runs.columns if _VCPU_COLUMN.match(c)}
     domains = [d for d in DOMAIN_COLORS if any(dom == d for _, dom in columns.values())]
     if not domains:
         return None
     runs = data.runs[(data.runs["role"] == "treatment") & (data.runs["workload"] != "boot")]
+    if runs.empty or (VCPUS in runs and runs[VCPUS].max() <= 1):
+        return None
     caption = data.caption(runs)
     runs = at_calibration(runs, data.calibration)
     runs = runs[runs["replication"] == runs.groupby("point")["replication"].transform("min")]
@@ -254,7 +256,7 @@ def time_per_domain(data: FigureData) -> Figure | str | None:
         ax.set_title(f"vcpu{vcpus[j]}")
         ax.set_xlabel("% of time")
     axes[0].set_yticks(range(len(labels)), labels[::-1], fontsize=8)
-    figure.legend(*axes[0].get_legend_handles_labels(), loc="outside upper center", ncol=len(domains),
+    figure.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=len(domains),
                   frameon=False)
     figure.suptitle(f"Time per domain per VCPU, experiment {data.experiment} "
                     f"(first {MAX_VCPUS_SHOWN} VCPUs at most)\n{caption}", fontsize=10)

@@ -11,8 +11,10 @@ loading any results; results are loaded only when some unit is stale.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -99,6 +101,29 @@ def _draw_unit(unit: str, data: FigureData, out_dir: Path, fmt: str, key: str) -
     return entry
 
 
+_SHARED: dict = {}
+"""The data a forked drawing process inherits (set just before the pool starts)."""
+
+
+def _draw_shared(unit: str, out_dir: Path, fmt: str, key: str) -> dict:
+    return _draw_unit(unit, _SHARED["data"], out_dir, fmt, key)
+
+
+def _draw_units(stale: dict[str, str], data: FigureData, out_dir: Path, fmt: str) -> dict[str, dict]:
+    """Draw the stale units, on forked processes (one per core, at most one per unit) where the
+    platform can fork: each unit's files depend only on its data, so the order does not matter."""
+    workers = min(len(stale), os.cpu_count() or 1)
+    if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return {unit: _draw_unit(unit, data, out_dir, fmt, key) for unit, key in stale.items()}
+    _SHARED["data"] = data
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            futures = {unit: pool.submit(_draw_shared, unit, out_dir, fmt, key) for unit, key in stale.items()}
+            return {unit: future.result() for unit, future in futures.items()}
+    finally:
+        _SHARED.clear()
+
+
 def render_figures(digests: dict[str, str], sensitivity: str, out_dir: Path, fmt: str,
                    load: Callable[[], FigureData], force: bool = False) -> Rendered:
     """Reuse every current unit (none with ``force``), draw the others (``load`` is called once,
@@ -107,19 +132,22 @@ def render_figures(digests: dict[str, str], sensitivity: str, out_dir: Path, fmt
     index = _read_index(out_dir, fmt)
     keys = unit_keys(digests, sensitivity, fmt)
     rendered = Rendered()
-    data: FigureData | None = None
-    for unit, key in keys.items():
+    stale = {unit: key for unit, key in keys.items() if force or not _current(index.get(unit), key, out_dir)}
+    drawn: dict[str, dict] = {}
+    if stale:
+        data = load()  # bad results raise here, before anything is written
+        out_dir.mkdir(parents=True, exist_ok=True)
+        drawn = _draw_units(stale, data, out_dir, fmt)
+    for unit in keys:
         old = index.get(unit)
-        if not force and _current(old, key, out_dir):
-            entry = old
-            rendered.reused += len(entry["files"])
-        else:
-            data = data or load()
-            out_dir.mkdir(parents=True, exist_ok=True)
-            entry = _draw_unit(unit, data, out_dir, fmt, key)
+        if unit in drawn:
+            entry = drawn[unit]
             rendered.drawn += len(entry["files"])
             for name in set((old or {}).get("files", {}).values()) - set(entry["files"].values()):
                 (out_dir / name).unlink(missing_ok=True)
+        else:
+            entry = old
+            rendered.reused += len(entry["files"])
         index[unit] = entry
         rendered.files.update({name: out_dir / file for name, file in entry["files"].items()})
         rendered.notes[unit] = list(entry["notes"])
