@@ -4,9 +4,10 @@ mechanism costs (the manifest's profile), never from the paper's results.
 
 - enclave ocall (``enc.ocalls``): exit + entry, two one-way domain switches (VeilMon is not on this
   path), plus a fixed copy round each way through the shared message buffer.
-- logging service call (``log.calls``): a call into DomSer, two switches; VeilMon maps and unmaps
-  the calling area and dispatches; the record is copied twice (audit hook -> transit buffer,
-  service -> ring), each copy a fixed round plus its bytes at memcpy bandwidth.
+- logging service call (``log.calls`` writing records, ``log.read_calls`` reading them back): a call
+  into DomSer, two switches; VeilMon maps and unmaps the calling area and dispatches; the record
+  is copied twice (audit hook -> transit buffer, service -> ring), each copy a fixed round plus
+  its bytes at memcpy bandwidth.
 - kernel-code-integrity service call (``kci.calls``): two switches, map/unmap, dispatch, and one
   RMPADJUST per page it changes.
 
@@ -24,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from veilperf.analysis.claims import SERVICE_CLAIM_PCT
+from veilperf.analysis.figdata import distinguishing_settings
 from veilperf.analysis.profile import find_profile, profile_ranges
 from veilperf.units import format_duration
 
@@ -37,7 +39,7 @@ class CrossingModel:
 
     service: str
     what: str  # "ocalls", "service calls"
-    count_column: str
+    count_columns: tuple[str, ...]  # summed
     cost_ns: float
     cost_low_ns: float
     cost_high_ns: float
@@ -72,20 +74,20 @@ def _models(params: dict[str, tuple[float, float, float]], points: pd.DataFrame,
     bandwidth = value.get("memcpy_bandwidth", np.inf)
     record_bytes = _median_ratio(points[points["service"] == "log"], "log.bytes", "log.records")
     pages = _median_ratio(points[points["service"] == "kci"], "kci.pages", "kci.calls")
-    builders: dict[str, tuple[str, str, Callable[[float], float], str]] = {
-        "enc": ("ocalls", "enc.ocalls", lambda s: 2 * s + 2 * copy_fixed,
+    builders: dict[str, tuple[str, tuple[str, ...], Callable[[float], float], str]] = {
+        "enc": ("ocalls", ("enc.ocalls",), lambda s: 2 * s + 2 * copy_fixed,
                 "2 x switch_one_way + 2 x channel_fixed"),
-        "log": ("service calls", "log.calls",
+        "log": ("service calls (writes and reads)", ("log.calls", "log.read_calls"),
                 lambda s: 2 * s + monitor + 2 * (copy_fixed + record_bytes / bandwidth * 1e9),
                 f"2 x switch_one_way + monitor_map_unmap + monitor_dispatch + 2 x (channel_fixed + "
                 f"{record_bytes:.0f} B / memcpy_bandwidth)"),
-        "kci": ("service calls", "kci.calls", lambda s: 2 * s + monitor + pages * value.get("rmpadjust", 0.0),
+        "kci": ("service calls", ("kci.calls",), lambda s: 2 * s + monitor + pages * value.get("rmpadjust", 0.0),
                 f"2 x switch_one_way + monitor_map_unmap + monitor_dispatch + {pages:.1f} pages x rmpadjust"),
     }
     models = []
-    for service, (what, column, cost, formula) in builders.items():
-        if column in points and (points["service"] == service).any():
-            models.append(CrossingModel(service, what, column, cost(switch[0]), cost(switch[1]), cost(switch[2]),
+    for service, (what, columns, cost, formula) in builders.items():
+        if columns[0] in points and (points["service"] == service).any():
+            models.append(CrossingModel(service, what, columns, cost(switch[0]), cost(switch[1]), cost(switch[2]),
                                         switch, formula))
     return models
 
@@ -106,13 +108,14 @@ def crossing_points(points: pd.DataFrame, models: list[CrossingModel]) -> pd.Dat
     where known, else whole-run)."""
     rows = []
     for model in models:
-        frame = points[(points["service"] == model.service) & points[model.count_column].notna()]
-        per_unit = frame[model.count_column] / frame["completed"].where(frame["completed"] > 0, 1.0)
+        frame = points[(points["service"] == model.service) & points[model.count_columns[0]].notna()]
+        count = sum(frame[c].fillna(0.0) for c in model.count_columns if c in frame)
+        per_unit = count / frame["completed"].where(frame["completed"] > 0, 1.0)
         rate = per_unit / frame["baseline_cost_ns"] * 1e9
         simulated = frame["steady_pct"].where(frame["steady_pct"].notna(), frame["overhead_pct"])
         rows.append(frame.assign(rate_per_s=rate, curve_pct=rate * model.cost_ns * 1e-9 * 100,
-                                 simulated_pct=simulated,
-                                 steady=frame["steady_pct"].notna()))
+                                 simulated_pct=simulated, steady=frame["steady_pct"].notna(),
+                                 shown_setting=distinguishing_settings(frame)))
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
 
 
@@ -145,11 +148,12 @@ def explain(points: pd.DataFrame, models: list[CrossingModel]) -> list[str]:
         for _, r in rows.iterrows():
             where = "inside" if low <= r["simulated_pct"] <= high else ("below" if r["simulated_pct"] < low else "above")
             ratio = r["simulated_pct"] / r["curve_pct"] if r["curve_pct"] > 0 else np.nan
-            setting = f", {r['setting']}" if isinstance(r.get("setting"), str) and r["setting"] else ""
+            setting = f", {r['shown_setting']}" if r["shown_setting"] else ""
             lines.append(f"  - {r['workload']}{setting}: {r['rate_per_s']:,.0f}/s -> {r['simulated_pct']:.1f}% "
                          f"simulated ({where}; the count x cost curve gives {r['curve_pct']:.1f}%"
                          + (f", simulated/curve {ratio:.2f}" if np.isfinite(ratio) else "") + ")")
     lines += ["", "Programs land inside the paper's band when their crossing rate lies between those two "
-              "rates; the simulated points sit on or above the curve by what the closed form leaves out "
-              "(argument bytes, queueing, idle VCPUs)."]
+              "rates. A simulated point sits above its curve by what the closed form leaves out (argument "
+              "bytes copied, queueing for a busy VCPU), below it when crossings overlap with other threads' "
+              "work or with time blocked in the kernel (the run's elapsed time grows by less than their sum)."]
     return lines
