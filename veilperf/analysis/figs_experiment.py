@@ -13,6 +13,7 @@ import textwrap
 import matplotlib
 import numpy as np
 import pandas as pd
+from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 
 from veilperf.analysis.claims import (ACCEPTANCE, BOOT_CLAIM_S, GIB, MEMORY, SERVICE_CLAIM_PCT, VCPU_MODEL,
@@ -37,10 +38,28 @@ def _wrap(text: str, width: int = 48) -> str:
     return textwrap.fill(text, width, break_long_words=False)
 
 
+def _stacked_rows(ax, y: np.ndarray, shares: np.ndarray, colors: list, names: list[str]) -> None:
+    """Horizontal 100% bars (rows x parts of ``shares``), one collection per part (far cheaper to
+    draw than a patch per bar), with legend entries named ``names``."""
+    left = np.zeros(len(y))
+    for j, (color, name) in enumerate(zip(colors, names)):
+        right = left + shares[:, j]
+        boxes = [[(a, b - 0.4), (c, b - 0.4), (c, b + 0.4), (a, b + 0.4)] for a, c, b in zip(left, right, y)]
+        ax.add_collection(PolyCollection(boxes, facecolors=color, edgecolors="none", label=name))
+        left = right
+    ax.set_ylim(min(y, default=0) - 0.7, max(y, default=0) + 0.7)
+
+
 def _labels(frame: pd.DataFrame) -> list[str]:
-    """One-line row labels: workload, service and what distinguishes the point."""
+    """Row labels: workload, service and what distinguishes the point, wrapped at 60 characters."""
     settings = distinguishing_settings(frame)
-    return [f"{w} — {s}" + (f", {x}" if x else "") for w, s, x in zip(frame["workload"], frame["service"], settings)]
+    return [_wrap(f"{w} — {s}" + (f", {x}" if x else ""), 60)
+            for w, s, x in zip(frame["workload"], frame["service"], settings)]
+
+
+def _lines(labels: list[str]) -> float:
+    """Rows needed for ``labels``: one per label plus a half per extra line."""
+    return sum(1 + 0.5 * label.count("\n") for label in labels)
 
 
 def _rows_height(rows: int, extra: float = 1.6) -> float:
@@ -152,23 +171,20 @@ def causes(data: FigureData) -> Figure | str | None:
         return "no Veil-added time recorded by cause"
     frame = sort_points(frame)
     labels = _labels(frame)
-    figure = new_figure(12.0, _rows_height(len(labels), 2.2))
+    figure = new_figure(13.0, _rows_height(_lines(labels), 2.2))
     ax = figure.subplots()
     shares = frame[names].fillna(0.0).to_numpy()
     shares = shares / shares.sum(axis=1, keepdims=True) * 100
     y = np.arange(len(frame))[::-1]
-    left = np.zeros(len(frame))
-    for j, cause in enumerate(names):
-        ax.barh(y, shares[:, j], left=left, color=matplotlib.colormaps["tab10"](j),
-                label=cause.removeprefix("cause.").removesuffix("_ns"))
-        left += shares[:, j]
+    _stacked_rows(ax, y, shares, [matplotlib.colormaps["tab10"](j) for j in range(len(names))],
+                  [cause.removeprefix("cause.").removesuffix("_ns") for cause in names])
     for yi, value in zip(y, frame["overhead_pct"]):
-        ax.text(101, yi, f"{value:+.3g}%", va="center", fontsize=8)
+        ax.text(101, yi, ("+" if value >= 0 else "") + pct_text(value), va="center", fontsize=8)
     ax.set_yticks(y, labels, fontsize=9)
     ax.set_xlim(0, 115)
     ax.set_xlabel("share of Veil-added time by cause (%); total overhead vs SNP CVM at the right")
     figure.legend(loc="outside upper center", ncol=len(names), frameon=False)
-    ax.set_title(f"Veil-added time by cause, experiment {data.experiment}, {data.caption(frame)}", loc="left",
+    ax.set_title(f"Veil-added time by cause, experiment {data.experiment}\n{data.caption(frame)}", loc="left",
                  fontsize=10)
     return figure
 
@@ -245,13 +261,10 @@ def time_per_domain(data: FigureData) -> Figure | str | None:
         labels.append(name)
         shares.append(np.where(totals > 0, np.nan_to_num(times) / np.where(totals > 0, totals, 1) * 100, 0.0))
     matrix = np.array(shares)[::-1]  # points x VCPUs x domains, first point on top
-    figure = new_figure(4.5 + 2.2 * len(vcpus), _rows_height(len(labels), 2.0))
+    figure = new_figure(5.0 + 2.2 * len(vcpus), _rows_height(_lines(labels), 2.0))
     axes = figure.subplots(1, len(vcpus), sharey=True, squeeze=False)[0]
     for j, ax in enumerate(axes):
-        left = np.zeros(len(labels))
-        for k, domain in enumerate(domains):
-            ax.barh(range(len(labels)), matrix[:, j, k], left=left, color=DOMAIN_COLORS[domain], label=domain)
-            left += matrix[:, j, k]
+        _stacked_rows(ax, np.arange(len(labels)), matrix[:, j, :], [DOMAIN_COLORS[d] for d in domains], domains)
         ax.set_xlim(0, 100)
         ax.set_title(f"vcpu{vcpus[j]}")
         ax.set_xlabel("% of time")

@@ -84,44 +84,48 @@ def _builders(unit: str) -> dict[str, Callable[[FigureData], object]]:
     return GLOBAL if unit == GLOBAL_UNIT else {f"{unit}-{name}": build for name, build in PER_EXPERIMENT.items()}
 
 
-def _draw_unit(unit: str, data: FigureData, out_dir: Path, fmt: str, key: str) -> dict:
-    """Draw and save every figure of one unit; returns its index entry."""
+def _draw_one(unit: str, name: str, data: FigureData, out_dir: Path, fmt: str, key: str) -> tuple[str | None, str]:
+    """Draw and save one figure: ``(file name, "")``, ``(None, note)`` when omitted with a reason,
+    ``(None, "")`` when it does not apply."""
     subset = data if unit == GLOBAL_UNIT else data.only(unit)
-    entry: dict = {"key": key, "files": {}, "notes": []}
-    for name, build in _builders(unit).items():
-        with matplotlib.rc_context(STYLE):
-            result = build(subset)
-        if result is None:
-            continue
-        if isinstance(result, str):
-            entry["notes"].append(f"{name}: omitted, {result}")
-            continue
-        path = save_figure(result, out_dir / f"{name}.{fmt}", fmt, key)
-        entry["files"][name] = path.name
-    return entry
+    with matplotlib.rc_context(STYLE):
+        result = _builders(unit)[name](subset)
+    if result is None or isinstance(result, str):
+        return None, f"{name}: omitted, {result}" if result else ""
+    return save_figure(result, out_dir / f"{name}.{fmt}", fmt, key).name, ""
 
 
 _SHARED: dict = {}
 """The data a forked drawing process inherits (set just before the pool starts)."""
 
 
-def _draw_shared(unit: str, out_dir: Path, fmt: str, key: str) -> dict:
-    return _draw_unit(unit, _SHARED["data"], out_dir, fmt, key)
+def _draw_shared(unit: str, name: str, out_dir: Path, fmt: str, key: str) -> tuple[str | None, str]:
+    return _draw_one(unit, name, _SHARED["data"], out_dir, fmt, key)
 
 
 def _draw_units(stale: dict[str, str], data: FigureData, out_dir: Path, fmt: str) -> dict[str, dict]:
-    """Draw the stale units, on forked processes (one per core, at most one per unit) where the
-    platform can fork: each unit's files depend only on its data, so the order does not matter."""
-    workers = min(len(stale), os.cpu_count() or 1)
+    """Draw every figure of the stale units, one task per figure, on forked processes (one per
+    core) where the platform can fork; each file depends only on its data, so the order does not
+    matter. Returns each unit's index entry."""
+    tasks = [(unit, name) for unit in stale for name in _builders(unit)]
+    workers = min(len(tasks), os.cpu_count() or 1)
     if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        return {unit: _draw_unit(unit, data, out_dir, fmt, key) for unit, key in stale.items()}
-    _SHARED["data"] = data
-    try:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            futures = {unit: pool.submit(_draw_shared, unit, out_dir, fmt, key) for unit, key in stale.items()}
-            return {unit: future.result() for unit, future in futures.items()}
-    finally:
-        _SHARED.clear()
+        results = [_draw_one(unit, name, data, out_dir, fmt, stale[unit]) for unit, name in tasks]
+    else:
+        _SHARED["data"] = data
+        try:
+            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+                futures = [pool.submit(_draw_shared, unit, name, out_dir, fmt, stale[unit]) for unit, name in tasks]
+                results = [future.result() for future in futures]
+        finally:
+            _SHARED.clear()
+    entries = {unit: {"key": key, "files": {}, "notes": []} for unit, key in stale.items()}
+    for (unit, name), (file, note) in zip(tasks, results):
+        if file:
+            entries[unit]["files"][name] = file
+        elif note:
+            entries[unit]["notes"].append(note)
+    return entries
 
 
 def render_figures(digests: dict[str, str], sensitivity: str, out_dir: Path, fmt: str,
