@@ -44,15 +44,18 @@ def overheads_table(points: pd.DataFrame) -> Table:
     """Per experiment, workload, service and setting: whole-run overhead with its 95% CI,
     steady-state overhead, one-off share, and where it falls against the paper's claim."""
     low, high = SERVICE_CLAIM_PCT
-    table = Table(title="Predicted overhead vs the SNP CVM per workload (calibrated costs; details: REPORT.md)")
-    for column in ("experiment", "workload", "service", "setting", "whole-run %", "95% CI", "steady %", "one-off",
-                   "vs paper"):
+    steady = "steady_pct" in points and points["steady_pct"].notna().any()  # else whole run only
+    title = "Predicted overhead vs the SNP CVM per workload (calibrated costs; details: REPORT.md)"
+    table = Table(title=title if steady else title.replace("(calibrated", "(whole run, calibrated"))
+    columns = ["experiment", "workload", "service", "setting", "whole-run %", "95% CI",
+               *(["steady %", "one-off"] if steady else []), "vs paper"]
+    for column in columns:
         table.add_column(column, justify="right" if column.endswith(("%", "CI")) else "left", overflow="fold")
     for _, r in points.iterrows():
         table.add_row(escape(str(r["experiment"])), escape(str(r["workload"])), escape(str(r["service"])),
                       escape(str(r["shown_setting"] or "")), f"{r['overhead_pct']:.2f}",
-                      f"[{r['ci_low']:.2f}, {r['ci_high']:.2f}]", steady_text(r), oneoff_text(r),
-                      _versus(r, low, high))
+                      f"[{r['ci_low']:.2f}, {r['ci_high']:.2f}]",
+                      *([steady_text(r), oneoff_text(r)] if steady else []), _versus(r, low, high))
     return table
 
 
