@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -105,11 +106,12 @@ def _draw_shared(unit: str, name: str, out_dir: Path, fmt: str, key: str) -> tup
 
 def _draw_units(stale: dict[str, str], data: FigureData, out_dir: Path, fmt: str) -> dict[str, dict]:
     """Draw every figure of the stale units, one task per figure, on forked processes (one per
-    core) where the platform can fork; each file depends only on its data, so the order does not
+    core) where the platform can fork and this process runs no other thread; each file depends only on its data, so the order does not
     matter. Returns each unit's index entry."""
     tasks = [(unit, name) for unit in stale for name in _builders(unit)]
     workers = min(len(tasks), os.cpu_count() or 1)
-    if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+    # forking a process that runs other threads (e.g. a Dask client's) can deadlock the child
+    if workers < 2 or "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
         results = [_draw_one(unit, name, data, out_dir, fmt, stale[unit]) for unit, name in tasks]
     else:
         _SHARED["data"] = data
