@@ -256,7 +256,7 @@ def test_settings_sort_as_numbers_and_intervals_need_three_replications():
     from veilperf.analysis.plotting import ci_errors
 
     frame = pd.DataFrame({"workload": ["redis"] * 3, "service": ["enc"] * 3,
-                          "cfg.workload.arrival_rate": [5000.0, 40000.0, 10000.0],
+                          "cfg.workload.arrival_rate": pd.Series([5000.0, 40000.0, 10000.0], dtype=object),
                           "overhead_pct": [10.0, 20.0, 30.0], "ci_low": [8.0, 15.0, 29.0],
                           "ci_high": [12.0, 25.0, 31.0], "n": [3, 2, 5]})
     frame.attrs["axes"] = ["cfg.workload.arrival_rate"]

@@ -36,7 +36,8 @@ def sort_points(frame: pd.DataFrame) -> pd.DataFrame:
     keys = frame[["workload", "service"]].astype(str)
     for column in axes:
         values = frame[column]
-        keys[column] = values if pd.api.types.is_numeric_dtype(values) else values.astype(str)
+        numbers = pd.to_numeric(values, errors="coerce")  # object columns may hold numbers too
+        keys[column] = numbers if numbers.notna().sum() == values.notna().sum() else values.astype(str)
     order = keys.sort_values(list(keys.columns), kind="stable").index
     return frame.loc[order]
 
