@@ -157,7 +157,7 @@ def render_figures(digests: dict[str, str], sensitivity: str, out_dir: Path, fmt
         index[unit] = entry
         rendered.files.update({name: out_dir / file for name, file in entry["files"].items()})
         rendered.notes[unit] = list(entry["notes"])
-    if rendered.drawn:
+    if drawn:  # also when the stale units drew nothing: their entries say so
         for stem in LEGACY:
             (out_dir / f"{stem}.{fmt}").unlink(missing_ok=True)
         _write_index(out_dir, fmt, index)
