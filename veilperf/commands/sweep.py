@@ -31,7 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config value, e.g. --set platform.params.switch_one_way=3us")
     parser.add_argument("--results", default="results", metavar="DIR", help="results root (default: results/)")
-    parser.add_argument("--no-plots", action="store_true", help="do not regenerate plots and report afterwards")
+    parser.add_argument("--no-plots", action="store_true", help="do not bring figures and REPORT.md up to date afterwards "
+                        "(the per-workload summary is printed anyway)")
     parser.add_argument("--no-wait", action="store_true",
                         help="exit (status 2) instead of waiting when another command is writing the results folder")
     parser.add_argument("--force-large", action="store_true",
@@ -60,13 +61,8 @@ def _sweep(args: argparse.Namespace, engine, jobs: int | None, shard) -> int:
                                executor=args.executor, scheduler=args.scheduler, shard=shard, force=args.force,
                                force_large=args.force_large)
     print("\n".join(engine.summary_lines(summary, MAX_FAILURES_SHOWN)))
-    if shard is None and not args.no_plots:
-        if summary.changed or not engine.report_exists(args.results):
-            written, claims = engine.regenerate_analysis(args.results, [e.name for e in summary.experiments])
-            from veilperf.analysis.console import print_claims
+    if shard is None:
+        from veilperf.analysis.console import after_sweep  # pandas and matplotlib load only here
 
-            print_claims(claims)
-            print(f"report and figures: {len(written)} files under {args.results}/ (skip with --no-plots)")
-        else:
-            print(f"report and figures: up to date under {args.results}/ (no new results)")
+        after_sweep(args.results, [e.name for e in summary.experiments], plots=not args.no_plots)
     return 1 if summary.failed else 0

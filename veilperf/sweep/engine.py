@@ -37,7 +37,7 @@ from veilperf.sweep.store import ResultsStore
 from veilperf.sweep.worker import Runner, expand_chunk, run_batch
 
 __all__ = ["ExperimentPlan", "ExperimentSummary", "SweepSummary", "SweepInterrupted", "load_experiments", "plan",
-           "plan_loaded", "run_sweep", "describe_points", "summary_lines", "report_exists", "regenerate_analysis"]
+           "plan_loaded", "run_sweep", "describe_points", "summary_lines"]
 
 CHUNKS_PER_WORKER = 4  # expansion and validation are spread over the workers in this many chunks each
 
@@ -269,16 +269,3 @@ def summary_lines(summary: SweepSummary, max_failures: int = 20) -> list[str]:
     if len(failures) > max_failures:
         lines.append(f"  ... and {len(failures) - max_failures} more (the error column of runs.parquet has all)")
     return lines
-
-
-def report_exists(results_dir: str | Path) -> bool:
-    """Whether the analysis layer's report is already in ``results_dir``."""
-    return (Path(results_dir) / "REPORT.md").is_file()
-
-
-def regenerate_analysis(results_dir: str | Path, experiments: list[str]) -> tuple[list[Path], list]:
-    """Figures and REPORT.md for ``experiments``, and the claims checked (the analysis layer's
-    ``refresh``)."""
-    from veilperf.analysis import refresh
-
-    return refresh(Path(results_dir), experiments=experiments)
