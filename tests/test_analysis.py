@@ -170,3 +170,30 @@ def test_settings_name_only_what_distinguishes_a_point():
         "rules.classes=[file, network], rules.select=classes, vcpu_model=static, run.iterations=5000"
     # the log rules of a run that does not use the log service say nothing about it
     assert describe_setting(row.replace({"log": "enc"}), axes) == "vcpu_model=static, run.iterations=5000"
+
+
+def test_steady_state_takes_the_one_off_set_up_out_of_the_treatments_elapsed_time():
+    # per replication: baseline 1000 ns/iteration; treatment 1300 ns/iteration of which 200 ns one-off
+    # (oneoff_ns = 200 x 1000 iterations): whole run +30%, steady state +10%, one-off share 2/3
+    rows = [run("treatment", i, sim_time_ns=1.3e6, completed=1000, oneoff_ns=2e5) for i in range(3)]
+    rows += [run("baseline", i, sim_time_ns=1.0e6, completed=1000, oneoff_ns=0.0) for i in range(3)]
+    row = overheads(pd.DataFrame(rows)).iloc[0]
+    assert row["overhead_pct"] == pytest.approx(30.0)
+    assert row["steady_pct"] == pytest.approx(10.0)
+    assert row["oneoff_share"] == pytest.approx(2 / 3)
+    # throughput basis (fixed duration): 1000 done in 1.3 ms, 0.2 ms of it set-up -> same figures
+    fixed = [{**r, "cfg.run.iterations": None, "cfg.run.duration": 1.3e6 if r["role"] == "treatment" else 1e6,
+              "throughput_per_s": 1000 / r["sim_time_ns"] * 1e9} for r in rows]
+    row = overheads(pd.DataFrame(fixed)).iloc[0]
+    assert row["basis"] == "throughput" and row["steady_pct"] == pytest.approx(10.0)
+
+
+def test_without_oneoff_the_steady_state_is_unknown_not_zero():
+    rows = [run("treatment", 0, sim_time_ns=110.0), run("baseline", 0, sim_time_ns=100.0)]
+    table = overheads(pd.DataFrame(rows))
+    row = table.iloc[0]
+    assert row["overhead_pct"] == pytest.approx(10.0)
+    assert math.isnan(row["steady_pct"]) and math.isnan(row["oneoff_share"])
+    assert not table.attrs["steady_known"] and not row["native_estimated"]
+    rows[0]["native_estimated"] = True
+    assert overheads(pd.DataFrame(rows)).iloc[0]["native_estimated"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -185,3 +186,104 @@ def test_collect_refuses_shards_of_different_runs(tmp_path):
     with pytest.raises(SweepError, match="different runs"):
         collect([tmp_path / "a", tmp_path / "b"], tmp_path / "merged")
     assert not (tmp_path / "merged").exists()
+
+
+def test_four_sweeps_into_one_folder_at_once_equal_one_sweep(reference, tmp_path):
+    """Issue 14: concurrent sweeps queue on the results root's lock; none fails, the table is a
+    single sweep's, no part or temporary file is left."""
+    args = ["sweep", str(EXPERIMENT), "--jobs", "1", "--results", str(tmp_path)]
+    sweeps = [subprocess.Popen(cli(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+              for _ in range(4)]
+    ended = [(process.wait(timeout=240), *process.communicate()) for process in sweeps]
+    for code, out, err in ended:
+        assert code == 0, err
+        assert "Traceback" not in out + err and "error" not in err, err
+    assert sum("16 run, 0 cached" in out for _, out, _ in ended) == 1
+    assert sum("0 run, 16 cached" in out for _, out, _ in ended) == 3
+    pd.testing.assert_frame_equal(table(tmp_path), table(reference))
+    assert not (tmp_path / "sweeptest" / "parts").exists()
+    assert not list(tmp_path.rglob("*.tmp")) and not (tmp_path / ".veilperf.holder").exists()
+    assert (tmp_path / "REPORT.md").is_file()
+
+
+def _whole_files(results: Path) -> None:
+    """Every visible file under ``results`` is complete: PNGs end with their IEND chunk, the report
+    with its last line; only hidden temporaries may be cut short (a kill lands between write and rename)."""
+    for path in results.rglob("*"):
+        if not path.is_file() or path.name.startswith("."):
+            continue
+        data = path.read_bytes()
+        if path.suffix == ".png":
+            assert data.endswith(b"IEND\xaeB`\x82"), path
+        if path.name == "REPORT.md":
+            assert data.endswith(b"\n") and data.count(b"\n") > 10, path
+
+
+def test_sigkill_during_report_writing_leaves_whole_files_and_the_next_sweep_rebuilds(tmp_path):
+    """The kill-and-resume test during the report phase: SIGKILL at moments while figures and
+    REPORT.md are being written never leaves a half-written visible file, and a sweep afterwards
+    ends with a report equal to one written without interruption."""
+    results = tmp_path / "results"
+    run_sweep([EXPERIMENT], ["replications=1"], results_dir=results, jobs=1)  # the points: cached below
+    args = cli("sweep", str(EXPERIMENT), "--jobs", "1", "--results", str(results), "--set", "replications=1")
+    figures = results / "figures"
+    for delay in (0.0, 0.8):
+        (results / "REPORT.md").unlink(missing_ok=True)  # the sweep then regenerates the report
+        process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while not figures.is_dir() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.002)
+        time.sleep(delay)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        _whole_files(results)
+        assert not (results / "sweeptest" / "parts").exists()
+
+    rerun = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    assert rerun.returncode == 0 and "Traceback" not in rerun.stderr, rerun.stderr
+    _whole_files(results)
+    clean = tmp_path / "clean"
+    shutil.copytree(results / "sweeptest", clean / "sweeptest")
+    assert main(["report", str(clean)]) == 0
+    assert (results / "REPORT.md").read_text().replace(str(results), "R") == \
+        (clean / "REPORT.md").read_text().replace(str(clean), "R")
+
+
+def test_ctrl_c_with_worker_processes_is_one_line_and_keeps_finished_points(tmp_path):
+    """Ctrl-C (SIGINT to the whole process group, as a terminal sends it) during a --jobs 2 sweep:
+    workers ignore it, the parent stops them and says what is saved, in one line, exit 130."""
+    args = cli("sweep", str(EXPERIMENT), "--jobs", "2", "--results", str(tmp_path), "--no-plots",
+               "--set", "run.iterations=20000")
+    parts = tmp_path / "sweeptest" / "parts"
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    deadline = time.monotonic() + 60
+    while not any(parts.glob("*.arrow")) and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.005)
+    os.killpg(process.pid, signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 130, err
+    assert out == "" and len(err.splitlines()) == 1 and "Traceback" not in err, err
+    saved = sum(feather.read_table(p).num_rows for p in parts.glob("*.arrow"))
+    assert err.startswith(f"veilperf: interrupted: saved {saved} of 16 new points of sweeptest in ")
+    assert 0 < saved < 16
+    time.sleep(0.5)
+    alive = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True).stdout.split()
+    assert alive == []  # no orphaned worker
+
+
+def test_each_point_is_validated_once(tmp_path, monkeypatch):
+    """Issue 12: planning validates a point and the worker runs that validated config as it is."""
+    from veilperf.config import loader
+
+    validated = []
+    real = loader.RunConfig.model_validate
+
+    def counting(data, *args, **kwargs):
+        validated.append(data.get("seed"))
+        return real(data, *args, **kwargs)
+
+    monkeypatch.setattr(loader.RunConfig, "model_validate", counting)
+    summary = run_sweep([EXPERIMENT], results_dir=tmp_path, jobs=1)
+    assert summary.experiments[0].run == 16 and summary.failed == 0
+    assert len(validated) == 16  # once per point, none again on the worker

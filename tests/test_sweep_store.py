@@ -110,3 +110,22 @@ def test_last_batches_are_split_between_workers():
     batcher.next()
     batcher.record(plan, 2, 0.0002)  # cheap: the size cap would allow all 8 left
     assert len(batcher.next()[1]) == 4  # but half goes to the other worker
+
+
+def test_finished_ids_read_again_when_a_part_is_merged_away_meanwhile(tmp_path, monkeypatch):
+    """An unlocked reader (--dry-run) beside a sweep: a part listed, then compacted away before it
+    is read, makes the store read its files again instead of failing."""
+    from veilperf.sweep import store as store_module
+
+    store = ResultsStore(tmp_path / "exp")
+    store.write_part(records_to_table(RECORDS))
+    real, calls = store_module._read, []
+
+    def vanishing_once(path, columns=None):
+        calls.append(path)
+        if len(calls) == 1:
+            raise FileNotFoundError(2, "No such file or directory", str(path))
+        return real(path, columns)
+
+    monkeypatch.setattr(store_module, "_read", vanishing_once)
+    assert store.finished_ids() == {"a", "b"} and len(calls) == 2

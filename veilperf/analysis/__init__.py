@@ -18,6 +18,8 @@ _EXPORTS = {
     "regenerate": "outputs",
     "refresh": "outputs",
     "report": "outputs",
+    "write_report": "outputs",
+    "is_current": "outputs",
     "overheads": "pairing",
     "pair_runs": "pairing",
     "sweep_axes": "pairing",

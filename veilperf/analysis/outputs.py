@@ -1,61 +1,138 @@
-"""Figures and the report from a results store: what `veilperf plot`, `veilperf report` and the end
-of `veilperf sweep` call."""
+"""Figures, the report and the overhead table from a results store: what `veilperf plot`,
+`veilperf report` and the end of `veilperf sweep` call.
+
+The report is always built from every experiment under the results paths, so sweeping one
+experiment refreshes its sections and keeps the others. Whether figures and report are current is
+judged from the content of the results (:mod:`veilperf.analysis.freshness`); current figures are
+reused and results are loaded only when something must be drawn or written.
+"""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from veilperf.analysis.claims import Claim, check_claims
-from veilperf.analysis.figures import FigureData, render_figures
-from veilperf.analysis.load import load_manifests, load_results
-from veilperf.analysis.reproduction import render_report, write_text
+from veilperf.analysis.figdata import FigureData, load_sensitivity
+from veilperf.analysis.figures import GLOBAL_UNIT, Rendered, render_figures, unit_keys
+from veilperf.analysis.freshness import combine, experiment_digests, report_is_current, sensitivity_digest
+from veilperf.analysis.load import ResultsError, load_manifests, load_results, results_files
+from veilperf.analysis.reproduction import overhead_table, render_report, write_text
+
+OVERHEADS_CSV = "overheads.csv"
+
+
+@dataclass
+class Inputs:
+    """The results paths, their experiment folders and the digests of their content."""
+
+    paths: list[Path]
+    digests: dict[str, str]
+    sensitivity: str
+    roots: list[Path]
+
+    @classmethod
+    def of(cls, paths: Sequence[str | Path]) -> Inputs:
+        """Digest every experiment folder under ``paths`` (ResultsError when there is none)."""
+        paths = [Path(p) for p in paths]
+        folders = sorted({f.parent for p in paths for f in results_files(p)})
+        names = [f.name for f in folders]
+        if len(set(names)) < len(names):
+            raise ResultsError(", ".join(map(str, paths)), "two experiment folders share one name")
+        roots = sorted({p if not (p / "runs.parquet").is_file() else p.parent for p in paths if p.is_dir()})
+        return cls(paths, experiment_digests(folders), sensitivity_digest(roots), roots)
+
+    def report_key(self) -> str:
+        """Digest of everything the report depends on."""
+        return combine("report", unit_keys(self.digests, self.sensitivity, "png")[GLOBAL_UNIT])
+
+    @functools.cached_property
+    def data(self) -> FigureData:
+        """Runs, overheads and calibration of every path (loaded on first use)."""
+        frames = [load_results(p) for p in self.paths]
+        runs = pd.concat(frames, ignore_index=True, sort=False) if len(frames) > 1 else frames[0]
+        runs = runs.sort_values(["experiment", "pair_key", "role", "replication"], kind="stable")
+        runs = runs.reset_index(drop=True)
+        runs.attrs["source"] = ", ".join(str(p) for p in self.paths)
+        manifests = {name: m for p in self.paths for name, m in load_manifests(p).items()}
+        return FigureData.build(runs, manifests, load_sensitivity(self.roots))
+
+
+@dataclass
+class Outcome:
+    """What a refresh did: files written, figures drawn or reused, the claims, whether the report
+    was rebuilt, and the inputs (whose ``data`` is loaded on demand)."""
+
+    inputs: Inputs
+    rendered: Rendered
+    claims: list[Claim] = field(default_factory=list)
+    rebuilt: bool = False
+    written: list[Path] = field(default_factory=list)
 
 
 def load_figure_data(paths: Sequence[str | Path]) -> tuple[FigureData, dict[str, dict[str, Any]]]:
     """Runs and manifests of every results path (experiment folders or results roots), combined."""
-    frames = [load_results(p) for p in paths]
-    runs = pd.concat(frames, ignore_index=True, sort=False) if len(frames) > 1 else frames[0]
-    runs = runs.sort_values(["experiment", "pair_key", "role", "replication"], kind="stable").reset_index(drop=True)
-    runs.attrs["source"] = ", ".join(str(p) for p in paths)
-    manifests = {name: m for p in paths for name, m in load_manifests(p).items()}
-    return FigureData.build(runs, manifests), manifests
+    data = Inputs.of(paths).data
+    return data, data.manifests
 
 
-def plot(paths: Sequence[str | Path], out_dir: str | Path, fmt: str = "png") -> tuple[list[Path], list[str]]:
-    """Render every figure whose data exists; returns the files written and notes on skipped ones."""
-    data, _ = load_figure_data(paths)
-    figures, notes = render_figures(data, Path(out_dir), fmt)
-    return list(figures.values()), notes
+def plot(paths: Sequence[str | Path], out_dir: str | Path, fmt: str = "png",
+         force: bool = False) -> tuple[list[Path], list[str]]:
+    """Draw every figure whose data exists (reusing current ones unless ``force``); returns the
+    figure files and notes on omitted ones."""
+    inputs = Inputs.of(paths)
+    rendered = render_figures(inputs.digests, inputs.sensitivity, Path(out_dir), fmt, lambda: inputs.data, force)
+    return list(rendered.files.values()), [note for notes in rendered.notes.values() for note in notes]
 
 
-def report(paths: Sequence[str | Path], out: str | Path, fmt: str = "png") -> tuple[list[Path], list[str]]:
-    """Render the figures into ``figures/`` beside ``out`` and write the report there; returns every
-    file written (the report last) and notes on skipped figures."""
-    written, notes, _ = _report_with_claims(paths, Path(out), fmt)
-    return written, notes
+def is_current(paths: Sequence[str | Path], out: str | Path) -> bool:
+    """Whether the report at ``out`` (with its figures and overhead table) was written from the
+    current content of ``paths``."""
+    out = Path(out)
+    return (out.parent / OVERHEADS_CSV).is_file() and report_is_current(out, Inputs.of(paths).report_key())
 
 
-def _report_with_claims(paths: Sequence[str | Path], out: Path, fmt: str) -> tuple[list[Path], list[str], list[Claim]]:
-    data, manifests = load_figure_data(paths)
-    figures, notes = render_figures(data, out.parent / "figures", fmt)
-    claims = check_claims(data.over, data.calibration, data.runs)
-    written = write_text(out, render_report(data, manifests, figures, notes, out, claims))
-    return [*figures.values(), written], notes, claims
+def write_report(paths: Sequence[str | Path], out: str | Path, fmt: str = "png", force: bool = False) -> Outcome:
+    """Figures (``figures/`` beside ``out``), ``overheads.csv`` and the report, each rewritten only
+    when its inputs changed (``force`` rewrites the report and table anyway)."""
+    out = Path(out)
+    inputs = Inputs.of(paths)
+    rendered = render_figures(inputs.digests, inputs.sensitivity, out.parent / "figures", fmt, lambda: inputs.data)
+    outcome = Outcome(inputs, rendered, written=list(rendered.files.values()))
+    key = inputs.report_key()
+    if force or not ((out.parent / OVERHEADS_CSV).is_file() and report_is_current(out, key)):
+        data = inputs.data
+        outcome.claims = check_claims(data.over, data.calibration, data.runs, data.sensitivity)
+        csv = out.parent / OVERHEADS_CSV
+        write_text(csv, overhead_table(data).to_csv(index=False, float_format="%.6g"))
+        text = render_report(data, rendered, out, outcome.claims, key)
+        outcome.written += [csv, write_text(out, text)]
+        outcome.rebuilt = True
+    else:
+        outcome.written += [out.parent / OVERHEADS_CSV, out]
+    return outcome
 
 
-def refresh(results_dir: str | Path, experiments: Sequence[str] | None = None) -> tuple[list[Path], list[Claim]]:
-    """Figures (``<results_dir>/figures``) and ``<results_dir>/REPORT.md`` for the given experiments
-    (default: every experiment in ``results_dir``); returns the files written and the claims checked."""
+def report(paths: Sequence[str | Path], out: str | Path, fmt: str = "png",
+           force: bool = False) -> tuple[list[Path], list[str]]:
+    """Write figures, ``overheads.csv`` and the report (each only if stale, unless ``force``);
+    returns every file written or kept (the report last) and notes on omitted figures."""
+    outcome = write_report(paths, out, fmt, force=force)
+    return outcome.written, [note for notes in outcome.rendered.notes.values() for note in notes]
+
+
+def refresh(results_dir: str | Path) -> Outcome:
+    """Bring ``<results_dir>/figures``, ``overheads.csv`` and ``REPORT.md`` up to date with every
+    experiment stored in ``results_dir`` (what `veilperf sweep` calls at its end)."""
     root = Path(results_dir)
-    paths = [root / name for name in sorted(experiments)] if experiments else [root]
-    written, _, claims = _report_with_claims(paths, root / "REPORT.md", "png")
-    return written, claims
+    return write_report([root], root / "REPORT.md")
 
 
-def regenerate(results_dir: str | Path, experiments: Sequence[str] | None = None) -> list[Path]:
-    """The files :func:`refresh` writes. Used by `veilperf sweep` and notebooks."""
-    return refresh(results_dir, experiments)[0]
+def regenerate(results_dir: str | Path) -> list[Path]:
+    """The files :func:`refresh` wrote or kept (for notebooks and scripts)."""
+    return refresh(results_dir).written

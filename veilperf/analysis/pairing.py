@@ -36,6 +36,14 @@ DESCRIPTOR_COLUMNS = (
 
 _NOT_AXES = ("cfg.seed", "cfg.name", "cfg.description", "cfg.kind")
 
+ONEOFF = "oneoff_ns"
+"""Simulated time a run spent on Veil's one-off set-up on its critical path (run record contract)."""
+NATIVE_ESTIMATED = "native_estimated"
+"""True when the workload's native time was estimated from its trace alone (run record contract)."""
+ONEOFF_FLAG_SHARE = 0.25
+"""Points whose one-off set-up is more than this share of Veil's added time are marked: their
+whole-run overhead says more about the run's length than about the service's steady cost."""
+
 BASIS_COLUMN = {
     "boot_time": "boot.total_ns",
     "latency": "latency_mean_ns",
@@ -106,15 +114,30 @@ def cost_per_unit(df: pd.DataFrame, how: pd.Series) -> pd.Series:
     return cost
 
 
-def sweep_axes(df: pd.DataFrame) -> list[str]:
-    """``cfg.*`` columns that vary among treatment runs of one workload within one experiment."""
+def _varying(frame: pd.DataFrame, candidates: list[str]) -> list[str]:
+    """``candidates`` that take more than one value in ``frame`` (list cells compared as tuples)."""
+    return [c for c in candidates if _hashable(frame[c]).nunique(dropna=False) > 1]
+
+
+def experiment_axes(df: pd.DataFrame) -> dict[str, list[str]]:
+    """Per experiment, the ``cfg.*`` columns that vary among treatment runs of one workload."""
     treatment = df[df["role"] == "treatment"]
     candidates = [c for c in df.columns if c.startswith("cfg.") and not c.startswith(_NOT_AXES)]
-    if treatment.empty or not candidates:
-        return []
-    values = treatment[candidates].apply(_hashable)
-    counts = values.groupby([treatment["experiment"], treatment["workload"]]).nunique(dropna=False)
-    return sorted(c for c in candidates if (counts[c] > 1).any())
+    axes: dict[str, list[str]] = {}
+    for experiment, rows in treatment.groupby("experiment", sort=True):
+        varying = _varying(rows, candidates)  # cheap pre-filter: most columns are constant
+        if varying:
+            values = rows[varying].apply(_hashable)
+            counts = values.groupby(rows["workload"]).nunique(dropna=False)
+            axes[experiment] = sorted(c for c in varying if (counts[c] > 1).any())
+        else:
+            axes[experiment] = []
+    return axes
+
+
+def sweep_axes(df: pd.DataFrame) -> list[str]:
+    """``cfg.*`` columns that vary among treatment runs of one workload within one experiment."""
+    return sorted({c for columns in experiment_axes(df).values() for c in columns})
 
 
 def with_columns(frame: pd.DataFrame, **columns: pd.Series) -> pd.DataFrame:
@@ -124,20 +147,37 @@ def with_columns(frame: pd.DataFrame, **columns: pd.Series) -> pd.DataFrame:
 
 
 def point_key(df: pd.DataFrame) -> pd.Series:
-    """Per row, a digest of its configuration without the seed: equal for the replications of a point."""
+    """Per row, a digest of its configuration without the seed: equal for the replications of a
+    point. Only columns that vary in ``df`` can tell points apart, so only those are hashed."""
     columns = sorted(c for c in df.columns if c.startswith("cfg.") and c != "cfg.seed")
-    rows = df[["workload", "service", "mode", *columns]].apply(_hashable).itertuples(index=False)
+    varying = _varying(df, ["workload", "service", "mode", *columns])
+    rows = df[varying].apply(_hashable).itertuples(index=False)
     digests = [hashlib.sha256("\x1f".join(map(str, row)).encode()).hexdigest()[:16] for row in rows]
     return pd.Series(digests, index=df.index, dtype=object)
 
 
+def steady_cost(df: pd.DataFrame, cost: pd.Series, how: pd.Series) -> pd.Series:
+    """Cost per unit of work with the run's one-off set-up (``oneoff_ns``) taken out of its elapsed
+    time: scaled by (sim_time - oneoff) / sim_time for iteration and throughput bases, unchanged for
+    open-loop latency (servers set up before the first request), NaN for boots and where
+    ``oneoff_ns`` is unknown (results from before the column existed)."""
+    if ONEOFF not in df.columns:
+        return pd.Series(np.nan, index=df.index, dtype=float)
+    oneoff = df[ONEOFF].astype(float)
+    elapsed = df["sim_time_ns"].astype(float) if "sim_time_ns" in df.columns else pd.Series(np.nan, index=df.index)
+    scaled = cost * (elapsed - oneoff) / elapsed
+    steady = np.select([how == "latency", how.isin(["sim_time", "throughput"])], [cost, scaled], np.nan)
+    return pd.Series(steady, index=df.index, dtype=float).where(oneoff.notna())
+
+
 def pair_runs(df: pd.DataFrame) -> pd.DataFrame:
     """Treatment runs joined with their baseline's cost (columns ``point``, ``cost_ns``,
-    ``baseline_cost_ns``). Failed runs are left out; treatments without a baseline run are dropped.
+    ``steady_cost_ns`` (one-off set-up taken out; NaN when unknown), ``baseline_cost_ns``). Failed runs are left out; treatments without a baseline run are dropped.
     """
     ok = df[~failed(df)]
     how = basis(ok)
-    ok = with_columns(ok, point=point_key(ok), basis=how, cost_ns=cost_per_unit(ok, how))
+    cost = cost_per_unit(ok, how)
+    ok = with_columns(ok, point=point_key(ok), basis=how, cost_ns=cost, steady_cost_ns=steady_cost(ok, cost, how))
     treatment = ok[ok["role"] == "treatment"]
     baseline = ok.loc[ok["role"] == "baseline", PAIR_KEY + ["cost_ns"]]
     baseline = baseline.rename(columns={"cost_ns": "baseline_cost_ns"})
@@ -148,11 +188,11 @@ def pair_runs(df: pd.DataFrame) -> pd.DataFrame:
         raise ResultsError(source, "several baseline runs share one (experiment, pair_key, replication)") from None
 
 
-def _settings(df: pd.DataFrame, points: pd.DataFrame) -> pd.Series:
+def _settings(points: pd.DataFrame, axes_of: dict[str, list[str]]) -> pd.Series:
     """Per overhead row, its values of the experiment's non-platform axes, e.g. ``vcpu_model=static``."""
     setting = pd.Series("", index=points.index, dtype=object)
     for experiment, rows in points.groupby("experiment", sort=True):
-        axes = setting_axes(sweep_axes(df[df["experiment"] == experiment]))
+        axes = setting_axes(axes_of.get(experiment, []))
         if axes:
             setting[rows.index] = rows.apply(lambda r: describe_setting(r, axes), axis=1)
     return setting
@@ -164,6 +204,7 @@ def _aggregate(paired: pd.DataFrame, carried: list[str], counts: list[str]) -> p
     paired = with_columns(
         paired,
         overhead_pct=(paired["cost_ns"] / paired["baseline_cost_ns"] - 1.0) * 100.0,
+        steady_pct=(paired["steady_cost_ns"] / paired["baseline_cost_ns"] - 1.0) * 100.0,
         increment_ns=paired["cost_ns"] - paired["baseline_cost_ns"],
         kind=pd.Series(np.where(paired["basis"] == "boot_time", "boot", "workload"), index=paired.index),
     )
@@ -171,10 +212,14 @@ def _aggregate(paired: pd.DataFrame, carried: list[str], counts: list[str]) -> p
     n = groups.size()
     columns: dict[str, pd.Series] = {"n": n}
     for column, low, high in (("overhead_pct", "ci_low", "ci_high"),
+                              ("steady_pct", "steady_ci_low", "steady_ci_high"),
                               ("increment_ns", "increment_ci_low", "increment_ci_high")):
         mean, std = groups[column].mean(), groups[column].std()
         half = pd.Series([ci_half_width(s, k) for s, k in zip(std, n)], index=n.index)
         columns.update({column: mean, low: mean - half, high: mean + half})
+    added = columns["overhead_pct"]
+    columns["oneoff_share"] = ((added - columns["steady_pct"]) / added).where(added > 0)
+    columns["native_estimated"] = groups[NATIVE_ESTIMATED].any() if NATIVE_ESTIMATED in paired else False
     columns["treatment_cost_ns"] = groups["cost_ns"].mean()
     columns["baseline_cost_ns"] = groups["baseline_cost_ns"].mean()
     means = groups[counts].mean() if counts else pd.DataFrame(index=n.index)
@@ -188,9 +233,12 @@ def overheads(df: pd.DataFrame) -> pd.DataFrame:
     Per replication, overhead_pct = (treatment cost per unit of work / baseline's - 1) * 100, the
     baseline being the run with the same pair_key and replication (same seed). Columns:
     experiment, pair_key, point, workload, service, mode, setting (the experiment's non-platform axis
-    values, e.g. ``vcpu_model=static``), kind (workload|boot), basis, n, overhead_pct
-    (mean), ci_low, ci_high (95% t-interval), increment_ns (treatment - baseline cost, ns per unit
-    of work or per boot) with its interval, the sweep axes (``cfg.*`` varying within an
+    values, e.g. ``vcpu_model=static``), kind (workload|boot), basis, n, overhead_pct (whole-run
+    overhead, mean), ci_low, ci_high (95% t-interval), steady_pct with steady_ci_low/high (the same
+    with the treatment's one-off set-up ``oneoff_ns`` taken out of its elapsed time; NaN when
+    unknown), oneoff_share ((whole - steady) / whole of the added time), native_estimated (the
+    workload's native time was estimated from its trace), increment_ns (treatment - baseline cost,
+    ns per unit of work or per boot) with its interval, the sweep axes (``cfg.*`` varying within an
     experiment), a few descriptive ``cfg.*`` columns, and mean counts (switches, causes, services).
     """
     missing = [c for c in IDENTITY_COLUMNS if c not in df.columns]
@@ -198,17 +246,36 @@ def overheads(df: pd.DataFrame) -> pd.DataFrame:
         source = df.attrs.get("source", "<results table>")
         raise ResultsError(source, f"missing required column(s): {', '.join(missing)}")
     paired = pair_runs(df)
-    axes = sweep_axes(df)
+    axes_of = experiment_axes(df)
+    axes = sorted({c for columns in axes_of.values() for c in columns})
     carried = sorted(set(axes) | {c for c in DESCRIPTOR_COLUMNS if c in df.columns})
     counts = sorted(
         c for c in df.columns
         if c.startswith(COUNT_PREFIXES) and pd.api.types.is_numeric_dtype(df[c]) and c not in carried
     )
+    counts += [ONEOFF] if ONEOFF in df.columns and ONEOFF not in counts else []
     columns = ["experiment", "pair_key", "point", "workload", "service", "mode", "kind", "basis", "n",
-               "overhead_pct", "ci_low", "ci_high", "increment_ns", "increment_ci_low",
+               "overhead_pct", "ci_low", "ci_high", "steady_pct", "steady_ci_low", "steady_ci_high",
+               "oneoff_share", "native_estimated", "increment_ns", "increment_ci_low",
                "increment_ci_high", "treatment_cost_ns", "baseline_cost_ns", *carried, *counts]
     result = _aggregate(paired, carried, counts)[columns] if len(paired) else pd.DataFrame(columns=columns)
-    result.insert(6, "setting", _settings(df, result) if len(result) else pd.Series(dtype=object))
+    result.insert(6, "setting", _settings(result, axes_of) if len(result) else pd.Series(dtype=object))
     result.attrs["axes"] = axes
+    result.attrs["steady_known"] = ONEOFF in df.columns
     result.attrs["failed_runs"] = int(failed(df).sum())
     return result
+
+
+def describe_overhead(treatment: dict, baseline: dict) -> str:
+    """One line: a treatment record's overhead against its baseline record (one replication each,
+    as `veilperf run` simulates them), on the basis :func:`basis` picks."""
+    identity = {"experiment": "run", "pair_key": "run", "replication": 0}
+    runs = pd.DataFrame([{**treatment, **identity, "role": "treatment"}, {**baseline, **identity, "role": "baseline"}])
+    row = overheads(runs).iloc[0]
+    against = f"{baseline.get('mode', 'baseline')}" + ("" if baseline.get("service") in (None, "none")
+                                                        else f" + {baseline['service']}")
+    if row["basis"] == "boot_time":
+        return f"boot increment vs {against}: {row['increment_ns'] / 1e9:+.3f} s ({row['overhead_pct']:+.2f}%)"
+    what = {"sim_time": "time per iteration", "throughput": "1 / throughput", "latency": "mean latency"}[row["basis"]]
+    steady = "" if pd.isna(row["steady_pct"]) else f"; steady state {row['steady_pct']:+.2f}%"
+    return f"overhead vs {against} (same seed, {what}): {row['overhead_pct']:+.2f}% whole run{steady}"

@@ -109,17 +109,44 @@ def profile_values(manifests: dict[str, dict[str, Any]]) -> dict[str, float]:
         profile = find_profile(manifests[experiment])
         if profile is None:
             continue
-        clock_raw = profile.get("clock")
-        clock_value = clock_raw.get("value") if isinstance(clock_raw, dict) else clock_raw
-        try:
-            clock_hz = float(clock_value) if isinstance(clock_value, (int, float)) else parse_rate(clock_value)
-        except (UnitError, TypeError):
-            clock_hz = None
+        clock_hz = profile_clock_hz(profile)
         for name, raw in sorted(profile_params(profile).items()):
             value = _si_value(name, raw, clock_hz)
             if value is not None:
                 values.setdefault(param_column(name), value)
     return values
+
+
+def profile_clock_hz(profile: dict[str, Any]) -> float | None:
+    """The profile's clock in Hz (cycle-valued parameters need it), or None when unreadable."""
+    clock_raw = profile.get("clock")
+    clock_value = clock_raw.get("value") if isinstance(clock_raw, dict) else clock_raw
+    try:
+        return float(clock_value) if isinstance(clock_value, (int, float)) else parse_rate(clock_value)
+    except (UnitError, TypeError):
+        return None
+
+
+def profile_ranges(manifests: dict[str, dict[str, Any]]) -> dict[str, tuple[float, float, float]]:
+    """``{parameter name: (calibrated value, range low, range high)}`` in SI units, from the first
+    manifest's platform profile; parameters without a range have low = high = value."""
+    profiles = [p for p in (find_profile(manifests[e]) for e in sorted(manifests)) if p is not None]
+    if not profiles:
+        return {}
+    clock_hz = profile_clock_hz(profiles[0])
+    out: dict[str, tuple[float, float, float]] = {}
+    for name, raw in sorted(profile_params(profiles[0]).items()):
+        kind = _param_type(name)
+        if kind is None or not isinstance(raw, dict):
+            continue
+        try:
+            param = kind.model_validate(raw, context={"clock_hz": clock_hz})
+        except (ValueError, UnitError):
+            continue
+        value = float(param.value)
+        low, high = (float(b) for b in param.range) if param.range else (value, value)
+        out[name] = (value, low, high)
+    return out
 
 
 def calibration_point(runs: pd.DataFrame, axes: list[str], manifests: dict[str, dict[str, Any]]) -> dict[str, float]:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
-from veilperf.analysis.claims import Claim, check_claims
-from veilperf.analysis.figures import FigureData
-from veilperf.analysis.profile import describe_point, parameter_table
+from veilperf.analysis.claims import Claim, oneoff_flagged, service_points
+from veilperf.analysis.crossings import crossing_models, explain
+from veilperf.analysis.figdata import FigureData
+from veilperf.analysis.figures import GLOBAL_UNIT, PER_EXPERIMENT, Rendered
+from veilperf.analysis.profile import describe_point, param_name, parameter_table
 
 METHOD = [
     "## Method",
@@ -23,7 +24,12 @@ METHOD = [
     "mean latency per request (open-loop servers, whose throughput is set by the arrival rate), or the "
     "whole boot (boot runs; the increment is treatment minus baseline).",
     "- Each point reports the mean over replications with a 95% Student-t interval (a single replication "
-    "gives a zero-width interval). Failed runs and treatments without a baseline are left out.",
+    "gives a zero-width interval; figures draw intervals only from at least 3 replications). Failed runs "
+    "and treatments without a baseline are left out.",
+    "- Whole-run overhead counts everything the run did; steady-state overhead takes the treatment's one-off "
+    "set-up on its critical path (`oneoff_ns`: enclave creation, replica creation, service set-up) out of "
+    "its elapsed time. One-off share = (whole-run - steady-state) / whole-run of the added time; points "
+    "where it exceeds 25% are marked, since their whole-run overhead depends on the run's length.",
     "- Claims use Veil as built: points of design alternatives the paper did not measure (static VCPU "
     "partitioning, switchless ocalls, batched audit records), sensitivity settings away from their sourced "
     "defaults (enclave size, audit record model), design-study experiments (replicas vs static) and "
@@ -32,15 +38,13 @@ METHOD = [
     "",
 ]
 
-FIGURE_TITLES = {
-    "overhead_by_service": "Overhead per workload and service (bars: 95% CI; band: the paper's 2–64% claim)",
-    "overhead_vs_switch_cost": "Overhead vs one-way domain-switch cost",
-    "overhead_by_cause": "Veil-added time by cause",
-    "boot_time": "Boot time vs memory and VCPUs; Veil's increment against the 2 s claim",
-    "time_per_domain": "Time per domain per VCPU",
-    "latency_vs_throughput": "Latency vs throughput, server workloads",
-    "replicas_vs_static": "VCPU replicas vs static partitioning",
-}
+REFERENCES = Path(__file__).resolve().parents[2] / "docs" / "references.md"
+"""Where every measurement and design fact the report and the platform file cite is described."""
+
+CSV_COLUMNS = ["experiment", "workload", "service", "mode", "setting", "kind", "basis", "n", "overhead_pct",
+               "ci_low", "ci_high", "steady_pct", "steady_ci_low", "steady_ci_high", "oneoff_share",
+               "oneoff_flag", "native_estimated", "increment_ns", "increment_ci_low", "increment_ci_high",
+               "treatment_cost_ns", "baseline_cost_ns", "pair_key", "point"]
 
 
 def _table(frame: pd.DataFrame) -> list[str]:
@@ -52,7 +56,8 @@ def _table(frame: pd.DataFrame) -> list[str]:
 
 def _claims_table(claims: list[Claim]) -> list[str]:
     frame = pd.DataFrame(
-        [[c.claim, c.paper, c.simulated, f"**{c.verdict}**", c.conditions] for c in claims],
+        [[c.claim, c.paper, c.simulated, f"**{c.verdict}**",
+          c.conditions + (f"; {c.assumption_space}" if c.assumption_space else "")] for c in claims],
         columns=["claim", "paper", "simulated", "verdict", "under which assumptions"],
     )
     return _table(frame)
@@ -67,51 +72,120 @@ def _provenance(runs: pd.DataFrame) -> list[str]:
     return lines
 
 
-def render_report(
-    data: FigureData,
-    manifests: dict[str, dict[str, Any]],
-    figures: dict[str, Path],
-    notes: list[str],
-    out: Path,
-    claims: list[Claim] | None = None,
-) -> str:
-    """The report's Markdown; figure links are relative to ``out``'s folder."""
-    claims = claims if claims is not None else check_claims(data.over, data.calibration, data.runs)
+def overhead_table(data: FigureData) -> pd.DataFrame:
+    """The overhead of every point (``overheads.csv``): identity, whole-run and steady-state
+    overhead with CIs, one-off share and flag, increment, costs, and the swept platform values."""
+    over = data.over.assign(oneoff_flag=oneoff_flagged(data.over))
+    params = [c for c in over.attrs.get("axes", []) if param_name(c) is not None and c in over]
+    table = over[[c for c in CSV_COLUMNS if c in over] + params]
+    return table.rename(columns={c: param_name(c) for c in params})
+
+
+def _link(out: Path, target: Path) -> str:
+    return Path(os.path.relpath(target, out.parent)).as_posix()
+
+
+def _references(out: Path) -> str:
+    if REFERENCES.is_file():
+        return f"[docs/references.md]({_link(out, REFERENCES)})"
+    return "docs/references.md in the veilperf source"
+
+
+def _figure(out: Path, rendered: Rendered, name: str) -> list[str]:
+    return [f"![{name}]({_link(out, rendered.files[name])})", ""] if name in rendered.files else []
+
+
+def _headline(data: FigureData, rendered: Rendered, out: Path) -> list[str]:
+    if "claims" not in rendered.files:
+        return []
+    return ["## Headline", "", *_figure(out, rendered, "claims"),
+            "Every prediction for Veil as built at calibrated costs, sorted; filled dots are whole-run overheads "
+            "(bars: 95% CI where there are at least 3 replications), open diamonds the steady state (one-off "
+            "set-up taken out; absent when the results do not record `oneoff_ns`), † marks points whose one-off "
+            "set-up is more than a quarter of Veil's added time, grey bars the 5th–95th percentile over the "
+            "assumption space when a sensitivity study is stored. The band is the paper's 2–64%.", ""]
+
+
+def _explained(data: FigureData, rendered: Rendered, out: Path) -> list[str]:
+    points = service_points(data.over, data.calibration)
+    if points.empty:
+        return []
+    return ["## The claim explained", "", *_figure(out, rendered, "crossings"),
+            *explain(points, crossing_models(points, data.manifests)), ""]
+
+
+def _experiments(data: FigureData, rendered: Rendered, out: Path) -> list[str]:
+    lines = ["## Experiments", "",
+             "One section per experiment stored under the results folder, each with its own figures "
+             "(read at that experiment's calibrated platform values).", ""]
+    for experiment in sorted(data.runs["experiment"].unique()):
+        rows = data.over[data.over["experiment"] == experiment]
+        runs = data.runs[data.runs["experiment"] == experiment]
+        workloads = ", ".join(sorted(runs["workload"].unique()))
+        lines += [f"### {experiment}", "", f"{len(runs)} successful runs, {len(rows)} treatment points; "
+                  f"workloads: {workloads}.", ""]
+        for figure in PER_EXPERIMENT:  # in the order of the questions they answer
+            name = f"{experiment}-{figure}"
+            if name in rendered.files:
+                lines += [f"#### {figure.replace('_', ' ')}", "", *_figure(out, rendered, name)]
+        lines += [f"- {note}" for note in rendered.notes.get(experiment, [])] + [""]
+    return lines
+
+
+def _estimated(data: FigureData) -> list[str]:
+    if "native_estimated" not in data.over or not data.over["native_estimated"].astype(bool).any():
+        return []
+    names = sorted(set(data.over.loc[data.over["native_estimated"].astype(bool), "workload"]))
+    return [f"Note: {', '.join(names)}: native time estimated from the trace alone; record it for precision.", ""]
+
+
+def render_report(data: FigureData, rendered: Rendered, out: Path, claims: list[Claim], key: str) -> str:
+    """The report's Markdown (figure links relative to ``out``'s folder); its first line records
+    ``key``, the digest of its inputs."""
     experiments = sorted(data.runs["experiment"].unique())
+    steady = ("Steady-state overheads take each run's one-off set-up (`oneoff_ns`) out of its elapsed time."
+              if data.over.attrs.get("steady_known") else
+              "These results do not record `oneoff_ns`, so only whole-run overheads are shown.")
     lines = [
+        f"<!-- veilperf-inputs: {key} -->",
         "# veilperf reproduction report",
         "",
         "Veil (Ahmad et al., ASPLOS 2023) claims three headline results. Each is checked here against "
         "the simulator's predictions, computed from mechanism costs and workload descriptions only; the "
         "paper's numbers are the claims being checked, never inputs. Claims are read at the calibrated "
         f"platform values ({describe_point(data.swept_calibration(data.over)) or 'none swept'}); sensitivity "
-        "sweeps are in the figures."
-        + ("" if manifests else " No manifest.yaml was found beside the results, so for each swept platform "
+        f"sweeps are in the experiments' figures. Sources of every cost: {_references(out)}."
+        + ("" if data.manifests else " No manifest.yaml was found beside the results, so for each swept platform "
            "parameter the median swept value stands in for its calibrated value."),
         "",
         f"Experiments: {', '.join(experiments)}; {len(data.runs)} successful runs, "
-        f"{data.over.attrs.get('failed_runs', 0)} failed runs left out.",
+        f"{data.over.attrs.get('failed_runs', 0)} failed runs left out. {steady} Every point's overhead is in "
+        "`overheads.csv` beside this report.",
         *_provenance(data.runs),
         "",
+        *_headline(data, rendered, out),
         "## Claims",
         "",
         *_claims_table(claims),
         "",
+        *_estimated(data),
+        *_explained(data, rendered, out),
         *METHOD,
     ]
     for claim in claims:
         lines += [f"### {claim.claim}: {claim.verdict}", "", f"Paper: {claim.paper}. Simulated: {claim.simulated}.",
-                  "", f"Conditions: {claim.conditions}." if claim.conditions else "", "", *claim.details, ""]
-    lines += ["## Figures", ""]
-    for name, path in figures.items():
-        link = Path(os.path.relpath(path, out.parent)).as_posix()
-        lines += [f"### {FIGURE_TITLES.get(name, name)}", "", f"![{name}]({link})", ""]
-    lines += [f"- {note}" for note in notes]
-    table = parameter_table(data.runs, manifests)
+                  "", f"Conditions: {claim.conditions}." if claim.conditions else "",
+                  *([f"Sensitivity: {claim.assumption_space}.", ""] if claim.assumption_space else [""]),
+                  *claim.details, ""]
+    lines += _experiments(data, rendered, out)
+    lines += [f"- {note}" for note in rendered.notes.get(GLOBAL_UNIT, [])]
+    table = parameter_table(data.runs, data.manifests)
     assumption = table["kind"] == "assumption"
     lines += [
         "",
         "## Calibrated parameters",
+        "",
+        f"Where each measurement comes from, in words: {_references(out)}.",
         "",
         *_table(table.loc[~assumption, ["parameter", "value", "kind", "range", "swept", "source"]]),
         "",

@@ -1,4 +1,4 @@
-"""`veilperf plot`: regenerate every figure from stored results."""
+"""`veilperf plot`: draw every figure from stored results (current figures are kept)."""
 
 from __future__ import annotations
 
@@ -15,13 +15,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="results root or experiment folders (default: results)")
     parser.add_argument("--out", default="results/figures", help="folder for the figures (default: results/figures)")
     parser.add_argument("--format", default="png", choices=FORMATS, help="file format (default: png)")
+    parser.add_argument("--force", action="store_true",
+                        help="redraw every figure, also those drawn from the current results")
     parser.set_defaults(handler=_handle)
 
 
 def _handle(args: argparse.Namespace) -> int:
     from veilperf.analysis import plot  # matplotlib and pandas load only when plotting
 
-    written, notes = plot(args.results, args.out, args.format)
+    from veilperf.sweep.lock import locked_results
+
+    with locked_results(args.results):  # never beside a sweep writing these results
+        written, notes = plot(args.results, args.out, args.format, force=args.force)
     for path in written:
         print(path)
     for note in notes:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from veilperf.sweep.lock import results_lock
 from veilperf.sweep.options import EXECUTORS, check_executor, parse_jobs, parse_shard
 
 MAX_FAILURES_SHOWN = 20
@@ -30,7 +31,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config value, e.g. --set platform.params.switch_one_way=3us")
     parser.add_argument("--results", default="results", metavar="DIR", help="results root (default: results/)")
-    parser.add_argument("--no-plots", action="store_true", help="do not regenerate plots and report afterwards")
+    parser.add_argument("--no-plots", action="store_true", help="do not bring figures and REPORT.md up to date afterwards "
+                        "(the per-workload summary is printed anyway)")
+    parser.add_argument("--no-wait", action="store_true",
+                        help="exit (status 2) instead of waiting when another command is writing the results folder")
+    parser.add_argument("--force-large", action="store_true",
+                        help="run points above the budget of simulated operations per point and sweeps above the "
+                             "point budget (see docs/architecture.md, bounds)")
     parser.set_defaults(handler=handle)
 
 
@@ -41,19 +48,21 @@ def handle(args: argparse.Namespace) -> int:
     jobs = parse_jobs(args.jobs) if args.jobs is not None else None
     check_executor(args.executor, args.scheduler)
     if args.dry_run:
-        plans = engine.plan(args.files, args.overrides, results_dir=args.results, shard=shard, force=args.force)
+        plans = engine.plan(args.files, args.overrides, results_dir=args.results, shard=shard, force=args.force,
+                            force_large=args.force_large)
         print("\n".join(engine.describe_points(plans)))
         return 0
-    summary = engine.run_sweep(args.files, args.overrides, results_dir=args.results, jobs=jobs,
-                               executor=args.executor, scheduler=args.scheduler, shard=shard, force=args.force)
-    print("\n".join(engine.summary_lines(summary, MAX_FAILURES_SHOWN)))
-    if shard is None and not args.no_plots:
-        if summary.changed or not engine.report_exists(args.results):
-            written, claims = engine.regenerate_analysis(args.results, [e.name for e in summary.experiments])
-            from veilperf.analysis.console import print_claims
+    with results_lock(args.results, wait=not args.no_wait):  # the sweep and the report after it
+        return _sweep(args, engine, jobs, shard)
 
-            print_claims(claims)
-            print(f"report and figures: {len(written)} files under {args.results}/ (skip with --no-plots)")
-        else:
-            print(f"report and figures: up to date under {args.results}/ (no new results)")
+
+def _sweep(args: argparse.Namespace, engine, jobs: int | None, shard) -> int:
+    summary = engine.run_sweep(args.files, args.overrides, results_dir=args.results, jobs=jobs,
+                               executor=args.executor, scheduler=args.scheduler, shard=shard, force=args.force,
+                               force_large=args.force_large)
+    print("\n".join(engine.summary_lines(summary, MAX_FAILURES_SHOWN)))
+    if shard is None:
+        from veilperf.analysis.console import after_sweep  # pandas and matplotlib load only here
+
+        after_sweep(args.results, [e.name for e in summary.experiments], plots=not args.no_plots)
     return 1 if summary.failed else 0

@@ -21,11 +21,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--platform", metavar="PROFILE",
                         help="platform profile whose clock converts cycles in workloads checked alone "
                              "(default: the first profile among FILE)")
+    parser.add_argument("--force-large", action="store_true",
+                        help="accept points and sweeps above the size budgets (as `veilperf sweep --force-large`)")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Check the files in order; a ConfigError propagates to the CLI (one line, exit 2)."""
-    for file, summary in check_files(args.files, args.overrides, args.platform):
+    for file, summary in check_files(args.files, args.overrides, args.platform, force_large=args.force_large):
         print(f"OK {file}: {summary}")
     return 0

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
+from veilperf.config.bounds import check_sweep_size
 from veilperf.config.errors_map import to_config_error
 from veilperf.config.loader import Experiment, load_experiment, platform_clock_hz, validate_point
 from veilperf.config.platform import PlatformProfile
@@ -53,7 +54,8 @@ def check_experiment(exp: Experiment) -> int:
     """Validate every workload and the baseline as the file writes them, then every value of every
     sweep axis together with the first value of every other axis (axes may depend on each other,
     e.g. ``workload.loop: open`` needs ``workload.arrival_rate``), not every combination; return
-    the number of points of the full sweep."""
+    the number of points of the full sweep (ConfigError above the point budget)."""
+    check_sweep_size(exp, force_large=exp.force_large)
     first: dict[str, object] = {path: values[0] for path, values in exp.grid.items()}
     for group in exp.zip:
         first.update({path: values[0] for path, values in group.items()})
@@ -105,11 +107,12 @@ def _check_workload(path: Path, data: dict, platform: Path | None) -> str:
     return f"workload {spec.name!r} ({spec.loop} loop, {spec.threads} thread(s), {body})"
 
 
-def check_file(path: str | Path, overrides: Sequence[str] = (), platform: str | Path | None = None) -> str:
+def check_file(path: str | Path, overrides: Sequence[str] = (), platform: str | Path | None = None, *,
+               force_large: bool = False) -> str:
     """Validate one file of any kind; return a one-line summary of what it holds.
 
     ``overrides`` (``--set``) apply to experiments; ``platform`` gives the clock for cycles in a
-    workload checked on its own.
+    workload checked on its own; ``force_large`` lifts the budgets of ``config.bounds``.
     """
     path = Path(path)
     data = load_yaml(path)
@@ -118,14 +121,14 @@ def check_file(path: str | Path, overrides: Sequence[str] = (), platform: str | 
         return _check_platform(path, data)
     if kind == "workload":
         return _check_workload(path, data, Path(platform) if platform is not None else None)
-    exp = load_experiment(path, overrides)
+    exp = load_experiment(path, overrides, force_large=force_large)
     points = check_experiment(exp)
     return (f"experiment {exp.name!r} ({exp.kind}): {len(exp.workloads)} workload(s), "
             f"{points} point(s) x {exp.replications} replication(s)")
 
 
 def check_files(paths: Sequence[str | Path], overrides: Sequence[str] = (),
-                platform: str | Path | None = None) -> Iterator[tuple[str, str]]:
+                platform: str | Path | None = None, *, force_large: bool = False) -> Iterator[tuple[str, str]]:
     """Check files in order, yielding (file, summary); stop with ConfigError at the first bad one.
 
     Without ``platform``, workloads checked alone take the clock of the first platform profile
@@ -134,4 +137,4 @@ def check_files(paths: Sequence[str | Path], overrides: Sequence[str] = (),
     if platform is None:
         platform = next((p for p in paths if _kind_by_directory(Path(p)) == "platform"), None)
     for path in paths:
-        yield str(path), check_file(path, overrides, platform)
+        yield str(path), check_file(path, overrides, platform, force_large=force_large)

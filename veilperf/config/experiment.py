@@ -7,13 +7,20 @@ as part of a RunConfig (with the platform clock known).
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from veilperf.config.types import Strict
 
 __all__ = ["ExperimentFile", "Sweep", "POINT_KEYS"]
+
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+"""An experiment name is a folder name under the results root: a safe slug, nothing that escapes it."""
+
+MAX_REPLICATIONS = 10_000
+"""A 95% CI narrows as 1/sqrt(n): 10,000 replications already give 1% of one replication's spread."""
 
 POINT_KEYS = ("name", "description", "kind", "platform", "setup", "run", "seed", "boot")
 """Experiment-file keys that are carried into every point (RunConfig fields)."""
@@ -56,7 +63,7 @@ class Sweep(Strict):
 class ExperimentFile(Strict):
     """The top-level keys of an experiment file."""
 
-    name: str = Field(min_length=1)
+    name: str
     description: str = ""
     kind: Literal["workload", "boot"] = "workload"
     platform: str
@@ -69,6 +76,23 @@ class ExperimentFile(Strict):
     sweep: Sweep = Sweep()
     baseline: dict[str, Any] | None = None
     boot: dict[str, Any] | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, name: str) -> str:
+        if not NAME_PATTERN.fullmatch(name):
+            shown = name if len(name) <= 40 else name[:37] + "..."
+            raise ValueError(f"experiment name {shown!r} is not a safe folder name: use 1-64 letters, digits, "
+                             "'_', '-' or '.', starting with a letter or digit (results go to <results>/<name>/)")
+        return name
+
+    @field_validator("replications")
+    @classmethod
+    def _few_enough_replications(cls, replications: int) -> int:
+        if replications > MAX_REPLICATIONS:
+            raise ValueError(f"{replications} replications is more than {MAX_REPLICATIONS:,}: a 95% CI narrows as "
+                             "1/sqrt(n), so more would cost time and learn nothing")
+        return replications
 
     @model_validator(mode="after")
     def _subject_matches_kind(self):

@@ -10,6 +10,7 @@ Typical use::
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from veilperf.config.bounds import check_point
 from veilperf.config.errors_map import to_config_error
 from veilperf.config.experiment import POINT_KEYS, ExperimentFile
 from veilperf.config.overrides import PathError, get_path, parse_override, set_path
@@ -75,6 +77,7 @@ class Experiment:
     replications: int
     baseline: dict[str, object]
     overrides: list[tuple[str, object]]
+    force_large: bool = False  # lift the budgets of config.bounds (operations per point, points)
 
     def resolve(self, workload_index: int | None, assignments: Mapping[str, object],
                 *, baseline: bool = False) -> dict:
@@ -163,8 +166,9 @@ def validate_point(exp: Experiment, raw_point: dict, *, workload_index: int | No
                    baseline: bool = False) -> RunConfig:
     """Validate one raw point (from :meth:`Experiment.resolve`) into a RunConfig.
 
-    Durations in cycles are converted with the point's platform clock. Raises one ConfigError
-    naming the file and key path the bad value came from.
+    Durations in cycles are converted with the point's platform clock; the result is checked
+    against :mod:`veilperf.config.bounds`. Raises one ConfigError naming the file and key path the
+    bad value came from.
     """
     index = workload_index if workload_index is not None else exp.workload_index_of(raw_point)
 
@@ -177,13 +181,37 @@ def validate_point(exp: Experiment, raw_point: dict, *, workload_index: int | No
         file, key_path, note = locate("platform.clock.value")
         raise ConfigError(file, key_path, f"{exc}{note}") from None
     try:
-        return RunConfig.model_validate(raw_point, context={"clock_hz": clock_hz})
+        config = RunConfig.model_validate(raw_point, context={"clock_hz": clock_hz})
     except ValidationError as exc:
         raise to_config_error(exc, RunConfig, raw_point, locate) from None
+    check_point(config, locate, force_large=exp.force_large)
+    return config
+
+
+SHIPPED_PLATFORMS = Path(__file__).resolve().parents[2] / "configs" / "platforms"
+"""The platform profiles shipped with veilperf (``platform: milan`` names ``milan.yaml`` there)."""
+
+
+def _platform_path(experiment_file: Path, reference: str) -> Path:
+    """A platform reference: a path relative to the experiment file, or the bare name of a shipped
+    profile (``milan``), looked up in ``platforms/`` beside the experiment, then in
+    :data:`SHIPPED_PLATFORMS`."""
+    path = Path(os.path.normpath(experiment_file.parent / reference))
+    if path.is_file() or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", reference) or reference.endswith(".yaml"):
+        return path
+    for folder in (experiment_file.parent / "platforms", SHIPPED_PLATFORMS):
+        if (folder / f"{reference}.yaml").is_file():
+            return Path(os.path.normpath(folder / f"{reference}.yaml"))
+    known = sorted(p.stem for p in SHIPPED_PLATFORMS.glob("*.yaml"))
+    raise ConfigError(experiment_file, "platform", f"no platform file or shipped profile named {reference!r} "
+                                                   f"(shipped: {', '.join(known) or 'none'})")
 
 
 def _load_referenced(experiment_file: Path, key: str, reference: str) -> tuple[Path, dict]:
-    path = Path(os.path.normpath(experiment_file.parent / reference))
+    if key == "platform":
+        path = _platform_path(experiment_file, reference)
+    else:
+        path = Path(os.path.normpath(experiment_file.parent / reference))
     if not path.is_file():
         raise ConfigError(experiment_file, key, f"file {reference!r} not found (looked for {path})")
     return path, load_yaml(path)
@@ -196,11 +224,12 @@ def _apply_file_level(raw: dict, overrides: list[tuple[str, object]]) -> None:
             raw.pop("workloads" if path == "workload" else "workload", None)
 
 
-def load_experiment(path: str | Path, overrides: Sequence[str] = ()) -> Experiment:
+def load_experiment(path: str | Path, overrides: Sequence[str] = (), *, force_large: bool = False) -> Experiment:
     """Load an experiment file, inline its platform and workloads, and parse ``--set`` overrides
     (``"a.b.c=value"``, value parsed as YAML). Overrides of ``platform``, ``workload(s)``,
     ``replications``, ``baseline`` or ``sweep`` change the file itself; all others apply to
-    every point, after the sweep values."""
+    every point, after the sweep values. ``force_large`` lifts the budgets of
+    :mod:`veilperf.config.bounds` for this experiment's points."""
     file = Path(path)
     raw = load_yaml(file)
     parsed = [parse_override(text) for text in overrides]
@@ -236,12 +265,14 @@ def load_experiment(path: str | Path, overrides: Sequence[str] = ()) -> Experime
         replications=spec.replications,
         baseline=dict(spec.baseline) if spec.baseline is not None else default_baseline(),
         overrides=[(p, v) for p, v in parsed if p not in FILE_LEVEL_OVERRIDES],
+        force_large=force_large,
     )
 
 
-def load_run_config(path: str | Path, overrides: Sequence[str] = (), workload_index: int = 0) -> RunConfig:
+def load_run_config(path: str | Path, overrides: Sequence[str] = (), workload_index: int = 0, *,
+                    force_large: bool = False) -> RunConfig:
     """The single point ``veilperf run`` simulates: workload ``workload_index`` (none for a boot
     experiment), the experiment's own values, ``--set`` overrides, no sweep axes."""
-    exp = load_experiment(path, overrides)
+    exp = load_experiment(path, overrides, force_large=force_large)
     index = None if exp.kind == "boot" else workload_index
     return validate_point(exp, exp.resolve(index, {}), workload_index=index)

@@ -1,4 +1,9 @@
-"""Read YAML strictly: one mapping per file, no duplicate keys, dates kept as text.
+"""Read YAML strictly: one mapping per file, no duplicate keys, dates kept as text, aliases bounded.
+
+Aliases (``*name``) share one node, so a few lines can stand for billions of values (an "alias
+bomb") that later copies and validation would expand. The node graph is measured before anything
+is built: aliases may add at most :data:`MAX_ALIAS_NODES` nodes once expanded, and a recursive
+alias (a node containing itself) is refused.
 
 Every problem becomes a :class:`~veilperf.errors.ConfigError` naming the file (and, for syntax
 errors, the line), so the CLI can print it as one line.
@@ -14,7 +19,10 @@ import yaml
 
 from veilperf.errors import ConfigError
 
-__all__ = ["load_yaml", "parse_yaml_value"]
+__all__ = ["load_yaml", "parse_yaml_value", "read_text", "MAX_ALIAS_NODES"]
+
+MAX_ALIAS_NODES = 100_000
+"""Nodes that aliases may add when expanded (far above any real use of anchors in configs)."""
 
 
 _SafeBase = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser: ~10x faster on large workloads
@@ -48,6 +56,62 @@ def _mapping_without_duplicates(loader: _StrictLoader, node: yaml.MappingNode) -
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates)
 
 
+class _AliasError(yaml.YAMLError):
+    """Aliases expand too far, or refer to themselves."""
+
+
+def _expanded_size(root: yaml.Node) -> tuple[int, int]:
+    """(distinct nodes, nodes once every alias is expanded) of a composed document, in time linear
+    in the distinct nodes; _AliasError for a node that contains itself."""
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if children_done:
+            on_path.discard(key)
+            children = _children(node)
+            sizes[key] = 1 + sum(sizes[id(child)] for child in children)
+            continue
+        if key in sizes:
+            continue
+        if key in on_path:
+            raise _AliasError(f"recursive alias at line {node.start_mark.line + 1}: a node contains itself")
+        on_path.add(key)
+        stack.append((node, True))
+        for child in _children(node):
+            if id(child) in on_path:
+                raise _AliasError(f"recursive alias at line {child.start_mark.line + 1}: a node contains itself")
+            if id(child) not in sizes:
+                stack.append((child, False))
+    return len(sizes), sizes[id(root)]
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+def _load_bounded(text: str) -> Any:
+    """Parse one YAML document like ``yaml.load`` with the strict loader, measuring aliases first."""
+    loader = _StrictLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        distinct, expanded = _expanded_size(node)
+        if expanded - distinct > MAX_ALIAS_NODES:
+            raise _AliasError(f"aliases expand {distinct:,} nodes to {expanded:,}: at most {MAX_ALIAS_NODES:,} more "
+                              "are allowed (an alias bomb?); write the values out instead")
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
 def _syntax_error(file: str | Path, exc: yaml.YAMLError) -> ConfigError:
     mark = getattr(exc, "problem_mark", None)
     problem = getattr(exc, "problem", None) or str(exc)
@@ -59,10 +123,25 @@ def _syntax_error(file: str | Path, exc: yaml.YAMLError) -> ConfigError:
 def parse_yaml_value(text: str, *, source: str, key_path: str) -> Any:
     """Parse one value written in YAML (as given to ``--set``); errors name ``source``."""
     try:
-        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        return _load_bounded(text)
     except yaml.YAMLError as exc:
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(source, key_path, f"cannot read value {text!r} as YAML: {problem}") from None
+        shown = repr(text) if len(text) <= 60 else repr(text[:57]) + "..."
+        raise ConfigError(source, key_path, f"cannot read value {shown} as YAML: {problem}") from None
+
+
+def read_text(path: Path) -> str:
+    """The text of a config file; ConfigError naming it when it is missing or unreadable."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(path, "", "file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(path, "", "is a directory, expected a YAML file") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(path, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise ConfigError(path, "", f"cannot read file: {exc.strerror or exc}") from None
 
 
 def load_yaml(path: str | Path) -> dict:
@@ -72,16 +151,9 @@ def load_yaml(path: str | Path) -> dict:
     line number), a duplicate key, or a top level that is not a mapping.
     """
     path = Path(path)
+    text = read_text(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(path, "", "file not found") from None
-    except IsADirectoryError:
-        raise ConfigError(path, "", "is a directory, expected a YAML file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(path, "", f"cannot read file: {exc}") from None
-    try:
-        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        data = _load_bounded(text)
     except yaml.YAMLError as exc:
         raise _syntax_error(path, exc) from None
     if data is None:

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+from veilperf.sweep.lock import results_lock
 from veilperf.sweep.manifest import dump_manifest
 from veilperf.sweep.options import SweepError
+from veilperf.sweep.paths import results_io
 from veilperf.sweep.store import ResultsStore
 from veilperf.sweep.table import merge_tables, write_table_atomic
 
@@ -59,17 +61,20 @@ def _group_by_experiment(sources: Sequence[str | Path]) -> dict[str, list[tuple[
 
 
 def collect(sources: Sequence[str | Path], dest: str | Path = "results") -> list[CollectSummary]:
-    """Merge ``sources`` into ``dest``; one summary per experiment."""
-    summaries = []
-    for name, group in _group_by_experiment(sources).items():
-        merged = merge_tables([table for store, _ in group for table in store.read_all()])
-        target = ResultsStore(Path(dest) / name)
-        first_manifest = group[0][1]
-        target.write_manifest(dump_manifest(
-            dict(first_manifest, shard=None, collected_from=[str(store.directory) for store, _ in group])))
-        write_table_atomic(merged, target.runs_path)
+    """Merge ``sources`` into ``dest`` (holding its lock); one summary per experiment."""
+    groups = _group_by_experiment(sources)
+    with results_lock(dest):
+        return [_merge_into(dest, name, group) for name, group in groups.items()]
+
+
+def _merge_into(dest: str | Path, name: str, group: list[tuple[ResultsStore, dict]]) -> CollectSummary:
+    merged = merge_tables([table for store, _ in group for table in store.read_all()])
+    target = ResultsStore.of(dest, name)
+    first_manifest = group[0][1]
+    target.write_manifest(dump_manifest(
+        dict(first_manifest, shard=None, collected_from=[str(store.directory) for store, _ in group])))
+    write_table_atomic(merged, target.runs_path)
+    with results_io(target.parts_dir, "remove merged part files"):
         for part in target.part_paths():  # now in runs.parquet (or replaced, as documented)
             part.unlink()
-        summaries.append(CollectSummary(name, target.directory, merged.num_rows, first_manifest.get("points"),
-                                        len(group)))
-    return summaries
+    return CollectSummary(name, target.directory, merged.num_rows, first_manifest.get("points"), len(group))

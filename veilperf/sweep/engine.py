@@ -6,6 +6,10 @@ Library entry points: :func:`plan` (no side effects; what ``--dry-run`` shows) a
 :func:`run_sweep`. After a sweep (not a shard), ``runs.parquet`` holds exactly the experiment's
 current points: rows of points the experiment no longer has (an axis value edited away, other
 ``--set`` values) are dropped, as the manifest now describes the new run.
+
+A sweep holds the results root's lock (:mod:`veilperf.sweep.lock`) from planning to compaction,
+writes nothing to an experiment with nothing to run or drop, and on Ctrl-C stops the workers and
+raises :class:`SweepInterrupted` saying what is saved.
 """
 
 from __future__ import annotations
@@ -17,19 +21,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+from veilperf.config.bounds import check_sweep_size
 from veilperf.config.loader import Experiment, load_experiment
+from veilperf.config.yaml_file import read_text
 from veilperf.errors import ConfigError
 from veilperf.sweep.batching import Batcher
 from veilperf.sweep.executors import InProcessExecutor, open_executor
+from veilperf.sweep.lock import results_lock
 from veilperf.sweep.manifest import git_commit, manifest_text
 from veilperf.sweep.options import Shard, SweepError, check_executor, default_jobs
+from veilperf.sweep.paths import ResultsIOError
 from veilperf.sweep.points import Point, combinations, distinct
 from veilperf.sweep.progress import progress_bar
 from veilperf.sweep.store import ResultsStore
 from veilperf.sweep.worker import Runner, expand_chunk, run_batch
 
-__all__ = ["ExperimentPlan", "ExperimentSummary", "SweepSummary", "load_experiments", "plan", "plan_loaded",
-           "run_sweep", "describe_points", "summary_lines", "report_exists", "regenerate_analysis"]
+__all__ = ["ExperimentPlan", "ExperimentSummary", "SweepSummary", "SweepInterrupted", "load_experiments", "plan",
+           "plan_loaded", "run_sweep", "describe_points", "summary_lines"]
 
 CHUNKS_PER_WORKER = 4  # expansion and validation are spread over the workers in this many chunks each
 
@@ -46,6 +54,10 @@ class ExperimentPlan:
     todo: list[Point]
 
 
+class SweepInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a sweep; the message says which points are saved (the CLI exits 130)."""
+
+
 @dataclass
 class ExperimentSummary:
     name: str
@@ -54,6 +66,7 @@ class ExperimentSummary:
     run: int = 0
     cached: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)  # (point_id, error)
+    stored: int = 0  # rows of this sweep written so far
 
 
 @dataclass
@@ -68,23 +81,27 @@ class SweepSummary:
         return sum(len(e.failures) for e in self.experiments)
 
 
-def load_experiments(files: Sequence[str | Path], overrides: Sequence[str] = ()) -> list[tuple[Experiment, str]]:
-    """Each experiment with its file text; ConfigError for a bad file or two files with one name."""
+def load_experiments(files: Sequence[str | Path], overrides: Sequence[str] = (), *,
+                     force_large: bool = False) -> list[tuple[Experiment, str]]:
+    """Each experiment with its file text; ConfigError for a bad file, two files with one name, or
+    a sweep above the point budget (``force_large`` lifts the budgets of ``config.bounds``)."""
     loaded: list[tuple[Experiment, str]] = []
     for file in files:
-        exp = load_experiment(file, overrides)
+        exp = load_experiment(file, overrides, force_large=force_large)
+        check_sweep_size(exp, force_large=force_large)
         for other, _ in loaded:
             if other.name == exp.name:
                 raise ConfigError(file, "name", f"experiment name {exp.name!r} is also used by {other.file}; "
                                                 "results would collide in one directory")
-        loaded.append((exp, Path(file).read_text(encoding="utf-8")))
+        loaded.append((exp, read_text(Path(file))))
     return loaded
 
 
 def plan(files: Sequence[str | Path], overrides: Sequence[str] = (), *, results_dir: str | Path = "results",
-         shard: Shard | None = None, force: bool = False) -> list[ExperimentPlan]:
+         shard: Shard | None = None, force: bool = False, force_large: bool = False) -> list[ExperimentPlan]:
     """Load and plan ``files`` in this process (see :func:`plan_loaded`). Writes nothing."""
-    return plan_loaded(load_experiments(files, overrides), results_dir=results_dir, shard=shard, force=force)
+    return plan_loaded(load_experiments(files, overrides, force_large=force_large), results_dir=results_dir,
+                       shard=shard, force=force)
 
 
 def plan_loaded(loaded: list[tuple[Experiment, str]], *, results_dir: str | Path, shard: Shard | None = None,
@@ -96,7 +113,7 @@ def plan_loaded(loaded: list[tuple[Experiment, str]], *, results_dir: str | Path
     pool = pool or InProcessExecutor()
     submitted = []
     for exp, text in loaded:
-        store = ResultsStore(Path(results_dir) / exp.name)
+        store = ResultsStore.of(results_dir, exp.name)
         finished = frozenset() if force else frozenset(store.finished_ids())
         combos = combinations(exp)
         size = max(1, math.ceil(len(combos) / (workers * CHUNKS_PER_WORKER)))
@@ -141,28 +158,38 @@ def describe_points(plans: list[ExperimentPlan]) -> list[str]:
 
 def run_sweep(files: Sequence[str | Path], overrides: Sequence[str] = (), *, results_dir: str | Path = "results",
               jobs: int | None = None, executor: str = "local", scheduler: str | None = None,
-              shard: Shard | None = None, force: bool = False, runner: Runner | None = None) -> SweepSummary:
+              shard: Shard | None = None, force: bool = False, runner: Runner | None = None,
+              wait: bool = True, force_large: bool = False) -> SweepSummary:
     """Run the unfinished points of every experiment in ``files`` and store them under
-    ``results_dir``; everything is validated before anything runs, a point that raises is recorded
-    with its error. ``jobs`` defaults to all cores; ``runner`` to ``veilperf.run.run_resolved`` (a
-    replacement must be picklable for process and Dask workers)."""
+    ``results_dir``, holding its lock (``wait=False``: LockBusy at once if another command holds
+    it); everything is validated before anything runs, a point that raises is recorded with its
+    error. ``jobs`` defaults to all cores; ``runner`` to ``veilperf.run.run_config`` (it gets the
+    validated config; a replacement must be picklable for process and Dask workers)."""
     check_executor(executor, scheduler)
     start = time.perf_counter()
-    loaded = load_experiments(files, overrides)
+    loaded = load_experiments(files, overrides, force_large=force_large)
     commit = git_commit()
-    with open_executor(executor, jobs or default_jobs(), scheduler) as (pool, workers):
+    with (results_lock(results_dir, wait=wait) as lock,
+          open_executor(executor, jobs or default_jobs(), scheduler) as (pool, workers)):
         plans = plan_loaded(loaded, results_dir=results_dir, shard=shard, force=force, pool=pool, workers=workers)
         summaries = {p.exp.name: ExperimentSummary(p.exp.name, p.store.directory, len(p.selected),
                                                    run=len(p.todo), cached=len(p.selected) - len(p.todo))
                      for p in plans}
-        _write_manifests(plans, shard, commit)
+        writing = [p for p in plans if p.todo or (shard is None and p.store.needs_compaction(_keep(p)))]
+        if writing and not lock.writable:
+            raise ResultsIOError(f"{results_dir}: results folder is read-only, but {writing[0].exp.name} has "
+                                 "points to store")
+        _write_manifests(writing, shard, commit)
         if any(p.todo for p in plans):
             _execute(pool, workers, plans, summaries, runner, commit)
-    changed = False
-    if shard is None:
-        for planned in plans:
-            changed |= planned.store.compact(keep={p.point_id for p in planned.points})
+        changed = False
+        for planned in writing if shard is None else []:
+            changed |= planned.store.compact(keep=_keep(planned))
     return SweepSummary(list(summaries.values()), time.perf_counter() - start, shard, changed)
+
+
+def _keep(planned: ExperimentPlan) -> set[str]:
+    return {p.point_id for p in planned.points}
 
 
 def _write_manifests(plans: list[ExperimentPlan], shard: Shard | None, commit: str) -> None:
@@ -184,11 +211,11 @@ def _execute(pool: Executor, workers: int, plans: list[ExperimentPlan], summarie
             if batch is None:
                 return
             planned, points = batch
-            pending[pool.submit(run_batch, runner, planned.exp, points, commit)] = planned
+            pending[pool.submit(run_batch, runner, points, commit)] = planned
 
-    refill()
     with progress_bar(sum(len(p.todo) for p in plans)) as progress:
         try:
+            refill()
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
@@ -197,9 +224,17 @@ def _execute(pool: Executor, workers: int, plans: list[ExperimentPlan], summarie
                     batcher.record(planned, rows, seconds)
                     progress.advance(rows)
                 refill()
+        except KeyboardInterrupt:
+            raise SweepInterrupted(_saved_note(plans, summaries)) from None
         finally:
             for future in pending:
                 future.cancel()
+
+
+def _saved_note(plans: list[ExperimentPlan], summaries: dict[str, ExperimentSummary]) -> str:
+    saved = [f"{s.stored} of {s.run} new points of {s.name} in {s.directory}/parts"
+             for s in (summaries[p.exp.name] for p in plans if p.todo)]
+    return f"interrupted: saved {', '.join(saved)}; run the same command again to resume"
 
 
 def _store_batch(planned: ExperimentPlan, future: Future, summary: ExperimentSummary) -> tuple[int, float]:
@@ -210,6 +245,7 @@ def _store_batch(planned: ExperimentPlan, future: Future, summary: ExperimentSum
         raise SweepError(f"a worker failed while running {planned.exp.name} ({type(exc).__name__}: {exc}); "
                          "finished points are saved: run the sweep again to resume") from exc
     planned.store.write_part(table)
+    summary.stored += table.num_rows
     for point_id, error in zip(table.column("point_id").to_pylist(), table.column("error").to_pylist()):
         if error:
             summary.failures.append((point_id, error))
@@ -233,16 +269,3 @@ def summary_lines(summary: SweepSummary, max_failures: int = 20) -> list[str]:
     if len(failures) > max_failures:
         lines.append(f"  ... and {len(failures) - max_failures} more (the error column of runs.parquet has all)")
     return lines
-
-
-def report_exists(results_dir: str | Path) -> bool:
-    """Whether the analysis layer's report is already in ``results_dir``."""
-    return (Path(results_dir) / "REPORT.md").is_file()
-
-
-def regenerate_analysis(results_dir: str | Path, experiments: list[str]) -> tuple[list[Path], list]:
-    """Figures and REPORT.md for ``experiments``, and the claims checked (the analysis layer's
-    ``refresh``)."""
-    from veilperf.analysis import refresh
-
-    return refresh(Path(results_dir), experiments=experiments)

@@ -19,13 +19,15 @@ Identity, chosen so that pairing and caching follow from content alone:
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 from veilperf.config.loader import Experiment, validate_point
+from veilperf.config.run_config import RunConfig
 from veilperf.errors import ConfigError
-from veilperf.sweep.identity import derive_seed, digest
+from veilperf.sweep.identity import canonical_json, derive_seed, digest
 
 __all__ = ["Point", "Combination", "expand", "combinations", "expand_combinations", "distinct", "raw_point",
            "axis_combinations"]
@@ -47,6 +49,9 @@ class Point:
     workload_index: int | None  # index into Experiment.workloads; None for boot experiments
     workload: str  # workload name, or "boot"
     assignments: dict[str, Any] = field(default_factory=dict)  # axis path -> value
+    # The validated config, set when planning validated the point (points that will run): workers
+    # run it as it is, so every point is resolved and validated once.
+    config: RunConfig | None = field(default=None, compare=False, repr=False)
 
 
 def axis_combinations(exp: Experiment) -> list[dict[str, Any]]:
@@ -118,15 +123,43 @@ def combinations(exp: Experiment) -> list[Combination]:
     return [(index, assignments) for index in _workload_indices(exp) for assignments in axis_combinations(exp)]
 
 
+class _Shared:
+    """Makes validated points share equal platform and workload models, so a batch of points holds
+    (and pickles, which keeps shared objects shared) each platform and workload once. Within one
+    experiment a point's platform depends only on its role and the axis values under ``platform``;
+    its workload also on the workload index and the axis values under ``workload``."""
+
+    def __init__(self) -> None:
+        self._models: dict[tuple, Any] = {}
+
+    def __call__(self, config: RunConfig, point: Point) -> RunConfig:
+        platform_key = ("platform", point.role, _values_under(point.assignments, "platform"))
+        updates: dict[str, Any] = {"platform": self._models.setdefault(platform_key, config.platform)}
+        if config.workload is not None:  # cycles convert with the clock: keyed by the platform too
+            key = ("workload", platform_key, point.workload_index, _values_under(point.assignments, "workload"))
+            updates["workload"] = self._models.setdefault(key, config.workload)
+        if all(getattr(config, name) is model for name, model in updates.items()):
+            return config
+        return config.model_copy(update=updates)
+
+
+def _values_under(assignments: dict[str, Any], head: str) -> str:
+    return canonical_json(sorted((path, value) for path, value in assignments.items()
+                                 if path == head or path.startswith(head + ".")))
+
+
 def expand_combinations(exp: Experiment, combos: list[Combination],
                         validate_if: Callable[[str], bool] = lambda point_id: False) -> list[Point]:
-    """The treatment and baseline points of ``combos`` in order (duplicates kept), validating the
-    raw config of each point whose id passes ``validate_if`` (raises ConfigError)."""
+    """The treatment and baseline points of ``combos`` in order (duplicates kept). Each point whose
+    id passes ``validate_if`` is validated (ConfigError for a bad one) and carries its config."""
     points = []
+    shared = _Shared()
     for workload_index, assignments in combos:
         for point, raw in _points_of(exp, workload_index, assignments):
             if validate_if(point.point_id):
-                validate_point(exp, raw, workload_index=point.workload_index, baseline=point.role == BASELINE)
+                config = validate_point(exp, raw, workload_index=point.workload_index,
+                                        baseline=point.role == BASELINE)
+                point = dataclasses.replace(point, config=shared(config, point))
             points.append(point)
     return points
 

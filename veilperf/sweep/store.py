@@ -16,6 +16,7 @@ recomputes the rest (points that failed are retried).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from pathlib import Path
@@ -25,15 +26,25 @@ import pyarrow.feather as feather
 import pyarrow.parquet as pq
 import yaml
 
+from veilperf.sweep.paths import ResultsIOError, inside, results_io, write_atomic
 from veilperf.sweep.table import merge_tables, write_table_atomic
 
 __all__ = ["ResultsStore"]
 
+_READ_ATTEMPTS = 3
+
 
 def _read(path: Path, columns: list[str] | None = None) -> pa.Table:
-    if path.suffix == ".arrow":
-        return feather.read_table(path, columns=columns, memory_map=False)
-    return pq.read_table(path, columns=columns)
+    try:
+        if path.suffix == ".arrow":
+            return feather.read_table(path, columns=columns, memory_map=False)
+        return pq.read_table(path, columns=columns)
+    except FileNotFoundError:
+        raise  # a part merged away by a sweep running beside an unlocked reader (--dry-run)
+    except OSError as exc:
+        raise ResultsIOError(f"{path}: cannot read results: {exc.strerror or exc}") from None
+    except (pa.ArrowInvalid, KeyError) as exc:
+        raise ResultsIOError(f"{path}: not a readable results file ({exc}); move it away and rerun") from None
 
 
 class ResultsStore:
@@ -41,9 +52,15 @@ class ResultsStore:
 
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
+        self.root = self.directory.parent
         self.runs_path = self.directory / "runs.parquet"
         self.manifest_path = self.directory / "manifest.yaml"
         self.parts_dir = self.directory / "parts"
+
+    @classmethod
+    def of(cls, root: str | Path, experiment: str) -> ResultsStore:
+        """The store of ``experiment`` under results root ``root``, checked to lie inside it."""
+        return cls(inside(root, Path(root) / experiment))
 
     def part_paths(self) -> list[Path]:
         """Finished part files, oldest first (names start with the write time)."""
@@ -55,7 +72,14 @@ class ResultsStore:
         return ([self.runs_path] if self.runs_path.exists() else []) + self.part_paths()
 
     def finished_ids(self) -> set[str]:
-        """Point ids with a successful row in ``runs.parquet`` or a part file."""
+        """Point ids with a successful row in ``runs.parquet`` or a part file (read again when a
+        sweep running beside an unlocked reader merges a part away meanwhile)."""
+        for _ in range(_READ_ATTEMPTS - 1):
+            with contextlib.suppress(FileNotFoundError):
+                return self._finished_ids()
+        return self._finished_ids()
+
+    def _finished_ids(self) -> set[str]:
         finished: set[str] = set()
         for path in self._sources():
             table = _read(path, columns=["point_id", "error"])
@@ -66,13 +90,16 @@ class ResultsStore:
 
     def write_part(self, table: pa.Table) -> Path:
         """Store one finished batch as a new part file (atomic)."""
-        self.parts_dir.mkdir(parents=True, exist_ok=True)
+        self._mkdir(self.parts_dir)
         ids = "".join(sorted(table.column("point_id").to_pylist()))
         path = self.parts_dir / f"{time.time_ns():020d}-{hashlib.sha256(ids.encode()).hexdigest()[:12]}.arrow"
-        tmp = path.with_name(f".{path.name}.tmp")
-        feather.write_feather(table, tmp, compression="uncompressed")
-        tmp.replace(path)
-        return path
+        return write_atomic(path, lambda tmp: feather.write_feather(table, tmp, compression="uncompressed"),
+                            "write results")
+
+    @staticmethod
+    def _mkdir(directory: Path) -> None:
+        with results_io(directory, "create the results folder"):
+            directory.mkdir(parents=True, exist_ok=True)
 
     def read_all(self) -> list[pa.Table]:
         """``runs.parquet`` then every part, in write order."""
@@ -83,17 +110,23 @@ class ResultsStore:
         point in ``keep`` (rows of other points are dropped); then delete the merged parts and any
         temporary file a killed sweep left behind. Returns whether ``runs.parquet`` changed."""
         parts = self.part_paths()
-        changed = bool(parts) or not self.runs_path.exists() or not self._ids(self.runs_path) <= keep
+        changed = self.needs_compaction(keep)
         if changed:
-            self.directory.mkdir(parents=True, exist_ok=True)
+            self._mkdir(self.directory)
             write_table_atomic(merge_tables(self.read_all(), keep), self.runs_path)
-        for path in parts:
-            path.unlink()
-        for leftover in [*self.directory.glob(".*.tmp"), *self.parts_dir.glob(".*.tmp")]:
-            leftover.unlink()
-        if self.parts_dir.is_dir() and not any(self.parts_dir.iterdir()):
-            self.parts_dir.rmdir()
+        with results_io(self.directory, "tidy the results folder"):
+            for path in parts:
+                path.unlink()
+            for leftover in [*self.directory.glob(".*.tmp"), *self.parts_dir.glob(".*.tmp")]:
+                leftover.unlink()
+            if self.parts_dir.is_dir() and not any(self.parts_dir.iterdir()):
+                self.parts_dir.rmdir()
         return changed
+
+    def needs_compaction(self, keep: set[str]) -> bool:
+        """Whether :meth:`compact` would write ``runs.parquet`` (parts to merge, no table yet, or
+        rows of points not in ``keep``)."""
+        return bool(self.part_paths()) or not self.runs_path.exists() or not self._ids(self.runs_path) <= keep
 
     @staticmethod
     def _ids(path: Path) -> set[str]:
@@ -103,11 +136,17 @@ class ResultsStore:
         """The manifest, or None when there is none yet."""
         if not self.manifest_path.exists():
             return None
-        return yaml.safe_load(self.manifest_path.read_text(encoding="utf-8"))
+        with results_io(self.manifest_path, "read the manifest"):
+            text = self.manifest_path.read_text(encoding="utf-8")
+        try:
+            return yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"line {mark.line + 1}: " if mark is not None else ""
+            raise ResultsIOError(f"{self.manifest_path}: not a readable manifest ({where}"
+                                 f"{getattr(exc, 'problem', None) or 'invalid YAML'})") from None
 
     def write_manifest(self, text: str) -> None:
         """Write ``manifest.yaml`` (atomic)."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        tmp = self.manifest_path.with_name(".manifest.yaml.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(self.manifest_path)
+        self._mkdir(self.directory)
+        write_atomic(self.manifest_path, lambda tmp: tmp.write_text(text, encoding="utf-8"), "write the manifest")

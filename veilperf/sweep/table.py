@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from veilperf.sweep.options import SweepError
+from veilperf.sweep.paths import write_atomic
 
 __all__ = ["IDENTITY_COLUMNS", "records_to_table", "merge_tables", "write_table_atomic"]
 
@@ -57,6 +58,4 @@ def merge_tables(tables: list[pa.Table], keep: set[str] | None = None) -> pa.Tab
 
 def write_table_atomic(table: pa.Table, path: Path) -> None:
     """Write Parquet to a temporary sibling, then rename over ``path`` (never a half-written file)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    pq.write_table(table, tmp)
-    tmp.replace(path)
+    write_atomic(path, lambda tmp: pq.write_table(table, tmp), "write results")

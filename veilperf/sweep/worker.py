@@ -1,10 +1,11 @@
 """What runs on a worker: expanding and validating a chunk of an experiment's combinations, and
 running one batch of points of one experiment to one Arrow table.
 
-Batches keep per-point overhead low: the experiment is shipped once per batch, each point's raw
-config is rebuilt on the worker from its small :class:`~veilperf.sweep.points.Point`, and the
-records become a table on the worker (in parallel), so the main process only writes it. A point
-that raises becomes a row with an ``error`` (exception type and message); the batch goes on.
+Each point is resolved and validated once, while planning; the validated config travels with its
+:class:`~veilperf.sweep.points.Point` (points of a batch share their platform and workload models,
+so a batch ships each once) and the worker runs it as it is. The records become a table on the
+worker (in parallel), so the main process only writes it. A point that raises becomes a row with
+an ``error`` (exception type and message); the batch goes on.
 """
 
 from __future__ import annotations
@@ -16,15 +17,16 @@ import pyarrow as pa
 
 from veilperf import __version__
 from veilperf.config.loader import Experiment
+from veilperf.config.run_config import RunConfig
 from veilperf.errors import ConfigError
 from veilperf.sweep.options import Shard
-from veilperf.sweep.points import Combination, Point, expand_combinations, raw_point
+from veilperf.sweep.points import Combination, Point, expand_combinations
 from veilperf.sweep.table import records_to_table
 
 __all__ = ["Runner", "expand_chunk", "run_batch", "identity_columns"]
 
-Runner = Callable[[dict], dict]
-"""Simulates one raw point and returns its flat record (default: ``veilperf.run.run_resolved``)."""
+Runner = Callable[[RunConfig], dict]
+"""Simulates one validated point and returns its flat record (default: ``veilperf.run.run_config``)."""
 
 
 def expand_chunk(exp: Experiment, combos: list[Combination], finished: frozenset[str],
@@ -47,30 +49,25 @@ def identity_columns(point: Point, commit: str) -> dict:
             "veilperf_version": __version__, "git_commit": commit}
 
 
-def run_batch(runner: Runner | None, exp: Experiment, points: list[Point], commit: str) -> tuple[pa.Table, float]:
-    """Run ``points`` one after the other: one row per point, in order, and the seconds it took."""
+def run_batch(runner: Runner | None, points: list[Point], commit: str) -> tuple[pa.Table, float]:
+    """Run ``points`` (validated while planning) one after the other: one row per point, in order,
+    and the seconds it took."""
     if runner is None:
-        from veilperf.run import run_resolved as runner
+        from veilperf.run import run_config as runner
     batch_start = time.perf_counter()
     records = []
     for point in points:
-        raw = raw_point(exp, point)
         start = time.perf_counter()
         try:
-            record = dict(runner(raw))
+            record = dict(runner(point.config))
             record["error"] = ""
         except Exception as exc:  # a failing point is recorded and the sweep goes on
-            record = _failure_record(raw, exc)
+            record = _failure_record(point, exc)
         record.setdefault("wall_s", time.perf_counter() - start)  # the run layer's own is simulation only
         record.update(identity_columns(point, commit))
         records.append(record)
     return records_to_table(records), time.perf_counter() - batch_start
 
 
-def _failure_record(raw: dict, exc: Exception) -> dict:
-    workload = raw.get("workload") or {}
-    return {
-        "workload": workload.get("name", "boot") if isinstance(workload, dict) else "boot",
-        "mode": (raw.get("setup") or {}).get("mode", "veil"),
-        "error": f"{type(exc).__name__}: {exc}",
-    }
+def _failure_record(point: Point, exc: Exception) -> dict:
+    return {"workload": point.workload, "mode": point.config.setup.mode, "error": f"{type(exc).__name__}: {exc}"}

@@ -1,0 +1,127 @@
+"""The claim explained (crossing rate x cost per crossing, from the platform's mechanism costs), the
+sensitivity hook on the claims, and the overhead `veilperf run` prints; synthetic results and
+closed forms, except the last test, which simulates one tiny point and its baseline."""
+
+from __future__ import annotations
+
+import re
+import sys
+import types
+from pathlib import Path
+
+import matplotlib
+import pandas as pd
+import pytest
+
+from fixtures.analysis.synthetic import write_results
+from veilperf import cli
+from veilperf.analysis.claims import assumption_space_line, check_claims, service_points
+from veilperf.analysis.crossings import crossing_models, crossing_points, explain
+from veilperf.analysis.figs_claims import claims
+from veilperf.analysis.outputs import Inputs
+from veilperf.analysis.plotting import STYLE
+
+FIXTURES = Path(__file__).parent / "fixtures" / "sweep"
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory) -> Path:
+    return write_results(tmp_path_factory.mktemp("results"))
+
+
+@pytest.fixture(scope="module")
+def data(results):
+    return Inputs.of([results]).data
+
+
+def test_crossing_costs_come_from_the_platforms_mechanism_costs(data):
+    points = service_points(data.over, data.calibration)
+    models = {m.service: m for m in crossing_models(points, data.manifests)}
+    assert set(models) == {"enc", "log"}
+    # Milan profile: switch 2.07 us (range 1.6-6 us), channel_fixed 20 ns, map/unmap 300 ns,
+    # dispatch 50 ns, memcpy 18 GB/s; synthetic log records are 128 B.
+    enc, log = models["enc"], models["log"]
+    assert enc.cost_ns == pytest.approx(2 * 2070 + 2 * 20)
+    assert (enc.cost_low_ns, enc.cost_high_ns) == pytest.approx((2 * 1600 + 40, 2 * 6000 + 40))
+    assert log.cost_ns == pytest.approx(2 * 2070 + 300 + 50 + 2 * (20 + 128 / 18e9 * 1e9))
+    # the band's ends as crossing rates: overhead% = rate x cost x 100
+    assert enc.rate_at(2.0) == pytest.approx(0.02 / 4180e-9)
+    assert enc.rate_at(64.0, enc.cost_high_ns) == pytest.approx(0.64 / 12040e-9)
+
+
+def test_crossing_rates_are_per_second_of_native_run_time(data):
+    points = service_points(data.over, data.calibration)
+    table = crossing_points(points, crossing_models(points, data.manifests))
+    # one crossing per iteration of a 10 us native iteration: 100,000 crossings per second
+    assert table["rate_per_s"].to_numpy() == pytest.approx([1e5] * len(table), rel=0.01)
+    gzip = table[(table["workload"] == "gzip") & (table["service"] == "enc")].iloc[0]
+    assert gzip["curve_pct"] == pytest.approx(1e5 * 4180e-9 * 100, rel=0.01)
+    assert gzip["simulated_pct"] == pytest.approx(gzip["steady_pct"])  # steady state where known
+    text = "\n".join(explain(points, crossing_models(points, data.manifests)))
+    assert "2% is reached at 4,785 crossings/s and 64% at 153,110/s" in text
+    assert re.search(r"  - gzip: (99,[89]\d\d|100,[01]\d\d)/s -> 3\.\d% simulated \(inside", text)
+
+
+def test_no_profile_no_crossing_explanation(data):
+    points = service_points(data.over, data.calibration)
+    assert crossing_models(points, {}) == []
+    assert "cannot be explained" in explain(points, [])[0]
+
+
+SUMMARIES = pd.DataFrame([
+    {"experiment": "enclave", "workload": "gzip", "service": "enc", "metric": "overhead_pct", "p5": 1.5, "p50": 4.0,
+     "p95": 9.0, "n_samples": 300, "method": "morris", "top_params": "switch_one_way, channel_fixed",
+     "share_in_band": 0.9},
+    {"experiment": "logging", "workload": "find", "service": "log", "metric": "overhead_pct", "p5": 40.0,
+     "p50": 80.0, "p95": 200.0, "n_samples": 100, "method": "morris", "top_params": "monitor_map_unmap, switch_one_way",
+     "share_in_band": 0.3},
+    {"experiment": "boot", "workload": "boot", "service": "none", "metric": "boot_increment_s", "p5": 0.3,
+     "p50": 0.8, "p95": 2.5, "n_samples": 200, "method": "sobol", "top_params": "pvalidate, accept_host",
+     "share_in_band": 0.85},
+])
+
+
+def test_claims_carry_one_line_over_the_assumption_space():
+    # weighted by samples: (0.9 x 300 + 0.3 x 100) / 400 = 75%; switch_one_way ranks 1 + 1/2, first
+    line = assumption_space_line(SUMMARIES, "overhead_pct")
+    assert line == ("over the assumption space (morris, 400 samples over 2 point(s)): holds in 75% of samples; "
+                    "driven by switch_one_way, monitor_map_unmap")
+    assert "holds in 85% of samples; driven by pvalidate, accept_host" in assumption_space_line(
+        SUMMARIES, "boot_increment_s")
+    assert assumption_space_line(None, "overhead_pct") == assumption_space_line(SUMMARIES.iloc[0:0], "x") == ""
+
+
+def test_stored_sensitivity_summaries_reach_the_claims_and_the_headline(results, monkeypatch):
+    module = types.ModuleType("veilperf.sensitivity")
+    module.load_summaries = lambda root: SUMMARIES if Path(root) == results else SUMMARIES.iloc[0:0]
+    monkeypatch.setitem(sys.modules, "veilperf.sensitivity", module)
+    data = Inputs.of([results]).data
+    assert data.sensitivity is not None and len(data.sensitivity) == 3
+    boot, service, normal = check_claims(data.over, data.calibration, data.runs, data.sensitivity)
+    assert "75% of samples" in service.assumption_space and "85% of samples" in boot.assumption_space
+    assert normal.assumption_space == ""
+    with matplotlib.rc_context(STYLE):
+        figure = claims(data)
+    main = figure.axes[0]
+    # the p5-p95 ranges are drawn (grey, 7 pt) behind the two points that have them
+    ranges = [line for line in main.get_lines() if line.get_linewidth() == 7 and len(line.get_xdata()) == 2]
+    assert sorted(tuple(line.get_xdata()) for line in ranges) == [(1.5, 9.0), (40.0, 200.0)]
+    labels = [t.get_text() for t in main.get_yticklabels()]
+    assert "sqlite — enc †" in labels and "find — log (est.)" in labels
+
+
+def test_without_the_sensitivity_package_the_claims_stand_alone(results, monkeypatch):
+    monkeypatch.setitem(sys.modules, "veilperf.sensitivity", None)  # import fails
+    data = Inputs.of([results]).data
+    assert data.sensitivity is None
+    assert all(c.assumption_space == "" for c in check_claims(data.over, data.calibration, data.runs, None))
+
+
+def test_run_prints_the_overhead_against_the_experiments_baseline(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(cli, "COMMANDS", ("run",))
+    assert cli.main(["run", str(FIXTURES / "experiment.yaml"), "--set", "run.iterations=50"]) == 0
+    out = capsys.readouterr().out
+    match = re.search(r"overhead vs cvm \(same seed, time per iteration\): \+([\d.]+)% whole run", out)
+    assert match and float(match.group(1)) > 0  # enclave ocalls only add time
+    assert cli.main(["run", str(FIXTURES / "experiment.yaml"), "--set", "run.iterations=50", "--no-baseline"]) == 0
+    assert "overhead vs" not in capsys.readouterr().out

@@ -1,0 +1,464 @@
+"""A corpus of hostile and faulty inputs (issue 14): configs, --set values, command-line flags,
+file-system faults and trace-import paths. Each case runs ``veilperf.cli.main`` in this process
+and must end with the expected exit code, exactly one line on stderr naming what is wrong, no
+traceback, no hang (an alarm fails a case after CASE_SECONDS), no temporary file left anywhere,
+and nothing written outside the results root.
+
+File-system faults are simulated by monkeypatching the OS call that would fail (``os.replace``,
+``os.open``, pyarrow's writers) to raise the real errno (EROFS, ENOSPC, EACCES): the tests run as
+root, for whom ``chmod`` does not make a folder read-only. Real read-only and full mounts are in
+tests/test_sweep_faults.py (run only where mounting is allowed).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import pyarrow.feather as feather
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from veilperf import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+MILAN = ROOT / "configs" / "platforms" / "milan.yaml"
+TINY = Path(__file__).parent / "fixtures" / "sweep" / "tiny-workload.yaml"
+TRACE = Path(__file__).parent / "fixtures" / "trace" / "single.strace"
+CASE_SECONDS = 20
+
+EXPERIMENT = """\
+name: corpus
+platform: platform.yaml
+workloads: [workload.yaml]
+setup: {mode: veil, vcpus: 1, services: {enc: {enabled: true}}}
+run: {iterations: 20}
+seed: 1
+replications: 1
+"""
+BOOT = """\
+name: corpusboot
+kind: boot
+platform: platform.yaml
+setup: {mode: veil, vcpus: 1}
+boot: {memory: 1GiB}
+"""
+BOMB = ("&a [x,x,x,x,x,x,x,x,x,x]", *[f"&{n} [{', '.join([f'*{p}'] * 10)}]"
+                                      for p, n in zip("abcdef", "bcdefg")])
+
+
+def bomb_mapping(key: str = "x") -> str:
+    """A YAML mapping whose aliases expand to about 10^7 nodes (each level: 10 aliases to the last)."""
+    lines = [f"  l{i}: {level}" for i, level in enumerate(BOMB)]
+    return f"{key}:\n" + "\n".join(lines) + "\n"
+
+
+BOMB_FLOW = "{" + ", ".join(f"l{i}: {level}" for i, level in enumerate(BOMB)) + "}"
+
+
+# --- building cases -------------------------------------------------------------------------------
+
+@dataclass
+class Case:
+    id: str
+    cls: str  # config | set | flag | fs | trace
+    argv: Callable[[Path], list[str]]
+    fragment: str
+    code: int = 2
+    setup: Callable[[Path, pytest.MonkeyPatch], None] | None = None
+
+
+def sweep(*extra: str, file: str = "exp.yaml") -> Callable[[Path], list[str]]:
+    return lambda p: ["sweep", str(p / file), "--jobs", "1", "--no-plots", "--results", str(p / "results"), *extra]
+
+
+def validate(*extra: str, file: str = "exp.yaml") -> Callable[[Path], list[str]]:
+    return lambda p: ["validate", str(p / file), *extra]
+
+
+def edit(file: str, old: str, new: str) -> Callable[[Path, pytest.MonkeyPatch], None]:
+    def apply(p: Path, _mp) -> None:
+        text = (p / file).read_text()
+        assert old in text, f"{file} no longer contains {old!r}"
+        (p / file).write_text(text.replace(old, new, 1))
+    return apply
+
+
+def append(file: str, text: str) -> Callable[[Path, pytest.MonkeyPatch], None]:
+    def apply(p: Path, _mp) -> None:
+        with open(p / file, "a") as out:
+            out.write(text)
+    return apply
+
+
+def write(file: str, content: str | bytes) -> Callable[[Path, pytest.MonkeyPatch], None]:
+    def apply(p: Path, _mp) -> None:
+        if isinstance(content, bytes):
+            (p / file).write_bytes(content)
+        else:
+            (p / file).write_text(content)
+    return apply
+
+
+def change(file: str, mutate: Callable[[dict], None]) -> Callable[[Path, pytest.MonkeyPatch], None]:
+    def apply(p: Path, _mp) -> None:
+        data = yaml.safe_load((p / file).read_text())
+        mutate(data)
+        (p / file).write_text(yaml.safe_dump(data, sort_keys=False))
+    return apply
+
+
+def both(*steps) -> Callable[[Path, pytest.MonkeyPatch], None]:
+    def apply(p: Path, mp) -> None:
+        for step in steps:
+            step(p, mp)
+    return apply
+
+
+def failing(target, name: str, code: int, *, when: Callable[..., bool] = lambda *a, **k: True, path_arg: int = 0):
+    """Replace ``target.name`` by a function raising OSError(code) (naming its argument
+    ``path_arg``, as the OS would) whenever ``when(*args)`` holds, else calling the original."""
+    def apply(_p: Path, mp: pytest.MonkeyPatch) -> None:
+        original = getattr(target, name)
+
+        def fake(*args, **kwargs):
+            if when(*args, **kwargs):
+                raise OSError(code, os.strerror(code), str(args[path_arg]))
+            return original(*args, **kwargs)
+        mp.setattr(target, name, fake)
+    return apply
+
+
+def cached_results(p: Path, mp: pytest.MonkeyPatch) -> None:
+    """Results of the project's experiment, written before the fault is installed."""
+    assert cli.main(["sweep", str(p / "exp.yaml"), "--jobs", "1", "--no-plots", "--results", str(p / "results")]) == 0
+
+
+def into_results(*args, **_kwargs) -> bool:
+    return "/results/" in str(args[0])
+
+
+def set_many(pairs: list[tuple[str, object]]) -> Callable[[dict], None]:
+    def mutate(data: dict) -> None:
+        for path, value in pairs:
+            node = data
+            *head, last = path.split(".")
+            for part in head:
+                node = node.setdefault(part, {})
+            node[last] = value
+    return mutate
+
+
+HUGE_GRID = {f"setup.services.enc.switchless_workers": list(range(1, 11)),
+             **{f"platform.params.{name}": [f"{i}us" for i in range(1, 11)]
+                for name in ("switch_one_way", "monitor_dispatch", "channel_fixed", "ghcb_roundtrip",
+                             "ipi_notify", "poll_latency", "rmpadjust")}}
+
+CASES: list[Case] = [
+    # ---- configs: the experiment, workload and platform files --------------------------------------
+    Case("name escapes the results root", "config", sweep(), "not a safe folder name",
+         setup=edit("exp.yaml", "name: corpus", "name: ../../escape")),
+    Case("name with a slash", "config", sweep(), "not a safe folder name",
+         setup=edit("exp.yaml", "name: corpus", "name: a/b")),
+    Case("name of 5000 characters", "config", sweep(), "not a safe folder name",
+         setup=edit("exp.yaml", "name: corpus", "name: " + "x" * 5000)),
+    Case("empty name", "config", sweep(), "not a safe folder name",
+         setup=edit("exp.yaml", "name: corpus", "name: ''")),
+    Case("hidden name", "config", sweep(), "not a safe folder name",
+         setup=edit("exp.yaml", "name: corpus", "name: .hidden")),
+    Case("a billion replications", "config", sweep(), "1/sqrt(n)",
+         setup=edit("exp.yaml", "replications: 1", "replications: 1000000000")),
+    Case("zero replications", "config", sweep(), "replications: Input should be greater than or equal to 1",
+         setup=edit("exp.yaml", "replications: 1", "replications: 0")),
+    Case("10^30 VCPUs", "config", sweep(), "KVM_MAX_VCPUS",
+         setup=edit("exp.yaml", "vcpus: 1", "vcpus: 1000000000000000000000000000000")),
+    Case("zero VCPUs", "config", sweep(), "setup.vcpus: Input should be greater than or equal to 1",
+         setup=edit("exp.yaml", "vcpus: 1", "vcpus: 0")),
+    Case("a million threads", "config", sweep(), "workload.yaml: threads: 1,000,000 threads",
+         setup=edit("workload.yaml", "threads: 1", "threads: 1000000")),
+    Case("10^30 workload iterations", "config", validate(), "workload.yaml: iterations: ",
+         setup=both(edit("workload.yaml", "iterations: 200", "iterations: 1000000000000000000000000000000"),
+                    edit("exp.yaml", "run: {iterations: 20}", "run: {}"))),
+    Case("10^30 run iterations", "config", sweep(), "run.iterations: 1,000,000,000,000,000,000,000,000,000,000",
+         setup=edit("exp.yaml", "iterations: 20", "iterations: 1000000000000000000000000000000")),
+    Case("1e308 s duration", "config", sweep(), "more than one day",
+         setup=edit("exp.yaml", "iterations: 20", "duration: 1e308s")),
+    Case("zero duration", "config", sweep(), "run.duration: a run of zero simulated time",
+         setup=edit("exp.yaml", "iterations: 20", "duration: 0s")),
+    Case("negative duration", "config", sweep(), "run.duration: negative duration",
+         setup=edit("exp.yaml", "iterations: 20", "duration: -1s")),
+    Case("zero workload duration", "config", validate(), "workload.yaml: duration: a run of zero simulated time",
+         setup=both(edit("workload.yaml", "iterations: 200", "duration: 0ms"),
+                    edit("exp.yaml", "run: {iterations: 20}", "run: {}"))),
+    Case("zero-cost steps under a duration", "config", sweep(), "workload.yaml: steps: an iteration costs 0 ns",
+         setup=both(write("workload.yaml", "name: z\nprovenance: {source: synthetic}\nsteps: [{compute: 0us}]\n"),
+                    edit("exp.yaml", "iterations: 20", "duration: 1ms"))),
+    Case("zero-cost mix under a duration", "config", sweep(), "workload.yaml: mix: an iteration costs 0 ns",
+         setup=both(write("workload.yaml", "name: z\nprovenance: {source: synthetic}\nmix:\n  gap: 0us\n"
+                                           "  calls: [{name: getpid, weight: 1, kernel: 0ns}]\n"),
+                    edit("exp.yaml", "iterations: 20", "duration: 1ms"))),
+    Case("zero-cost replay under a duration", "config", sweep(), "workload.yaml: replay: an iteration costs 0 ns",
+         setup=both(write("workload.yaml", "name: z\nprovenance: {source: synthetic}\n"
+                                           "replay: [[{compute: 0us}, {syscall: {name: getpid, kernel: 0ns}}]]\n"),
+                    edit("exp.yaml", "iterations: 20", "duration: 1ms"))),
+    Case("10^8-point grid", "config", sweep(), "sweep: about 200,000,000 points",
+         setup=change("exp.yaml", lambda d: d.__setitem__("sweep", {"grid": HUGE_GRID}))),
+    Case("operations budget", "config", sweep(), "more than the budget of 1e+08",
+         setup=edit("exp.yaml", "iterations: 20", "duration: 10000s")),
+    Case("open-loop operations budget", "config", sweep(), "run.duration: about",
+         setup=both(edit("workload.yaml", "loop: closed", "loop: open\narrival_rate: 1GHz"),
+                    edit("exp.yaml", "iterations: 20", "duration: 10s"))),
+    Case("alias bomb under setup", "config", sweep(), "alias bomb",
+         setup=edit("exp.yaml", "setup: {mode: veil, vcpus: 1, services: {enc: {enabled: true}}}",
+                    "setup:\n  mode: veil\n  " + bomb_mapping("x").replace("\n", "\n  ").rstrip())),
+    Case("alias bomb in the baseline", "config", sweep(), "alias bomb", setup=append("exp.yaml", bomb_mapping("baseline"))),
+    Case("alias bomb in the workload", "config", sweep(), "workload.yaml: <top level>: invalid YAML: aliases expand",
+         setup=append("workload.yaml", bomb_mapping("notes_bomb"))),
+    Case("alias bomb in the platform", "config", sweep(), "platform.yaml: <top level>: invalid YAML: aliases expand",
+         setup=append("platform.yaml", bomb_mapping("bomb"))),
+    Case("recursive alias", "config", sweep(), "recursive alias", setup=append("exp.yaml", "loop: &l [1, *l]\n")),
+    Case("YAML syntax error", "config", sweep(), "exp.yaml: line 4: invalid YAML",
+         setup=edit("exp.yaml", "setup: {mode: veil,", "setup: {mode: [veil,")),
+    Case("duplicate key", "config", sweep(), "duplicate key 'seed'", setup=append("exp.yaml", "seed: 2\n")),
+    Case("empty file", "config", sweep(), "exp.yaml: <top level>: file is empty", setup=write("exp.yaml", "# nothing\n")),
+    Case("top level is a list", "config", sweep(), "top level must be a mapping", setup=write("exp.yaml", "- 1\n")),
+    Case("experiment file missing", "config", sweep(file="missing.yaml"), "missing.yaml: <top level>: file not found"),
+    Case("experiment file is a folder", "config", sweep(file="folder"), "is a directory, expected a YAML file",
+         setup=lambda p, mp: (p / "folder").mkdir()),
+    Case("experiment file is not text", "config", sweep(), "exp.yaml: <top level>: not UTF-8",
+         setup=write("exp.yaml", b"\xff\xfe\x00binary")),
+    Case("platform file missing", "config", sweep(), "exp.yaml: platform: file 'gone.yaml' not found",
+         setup=edit("exp.yaml", "platform: platform.yaml", "platform: gone.yaml")),
+    Case("unknown shipped platform", "config", sweep(), "no platform file or shipped profile named 'rome'",
+         setup=edit("exp.yaml", "platform: platform.yaml", "platform: rome")),
+    Case("workload file missing", "config", sweep(), "exp.yaml: workloads.0: file 'gone.yaml' not found",
+         setup=edit("exp.yaml", "workloads: [workload.yaml]", "workloads: [gone.yaml]")),
+    Case("misspelt setup key", "config", sweep(), "unknown key 'vcpu'; did you mean 'vcpus'?",
+         setup=edit("exp.yaml", "vcpus: 1", "vcpu: 1")),
+    Case("bare number duration", "config", sweep(), "workload.yaml: steps.1.syscall.kernel: bare number 1",
+         setup=edit("workload.yaml", "kernel: 1us", "kernel: 1")),
+    Case("unknown unit", "config", sweep(), "unknown time unit 'parsecs'",
+         setup=edit("workload.yaml", "kernel: 1us", "kernel: 1parsecs")),
+    Case("zero scheduler quantum", "config", sweep(), "setup.sched_quantum: a time slice of 0",
+         setup=edit("exp.yaml", "vcpus: 1,", "vcpus: 1, sched_quantum: 0s,")),
+    Case("4 EiB of boot memory", "config", sweep(file="boot.yaml"), "boot.memory: more memory than the 52-bit",
+         setup=edit("boot.yaml", "memory: 1GiB", "memory: 5000TiB")),
+    Case("zip lengths differ", "config", sweep(), "equal length",
+         setup=append("exp.yaml", "sweep: {zip: [{setup.vcpus: [1, 2], run.iterations: [1]}]}\n")),
+    Case("empty grid axis", "config", sweep(), "grid axis 'setup.vcpus' has no values",
+         setup=append("exp.yaml", "sweep: {grid: {setup.vcpus: []}}\n")),
+    Case("open loop without a rate", "config", sweep(), "an open-loop workload needs a positive arrival_rate",
+         setup=edit("workload.yaml", "loop: closed", "loop: open")),
+    Case("services under cvm", "config", sweep(), "mode cvm has no Veil services",
+         setup=edit("exp.yaml", "mode: veil", "mode: cvm")),
+    Case("negative seed", "config", sweep(), "seed: Input should be greater than or equal to 0",
+         setup=edit("exp.yaml", "seed: 1", "seed: -1")),
+    Case("boot experiment without boot section", "config", sweep(file="boot.yaml"), "needs a boot section",
+         setup=edit("boot.yaml", "boot: {memory: 1GiB}", "")),
+    Case("static partition without VCPUs left", "config", sweep(), "leave none for the application",
+         setup=edit("exp.yaml", "vcpus: 1,", "vcpus: 1, vcpu_model: static,")),
+    Case("two experiments, one name", "config",
+         lambda p: ["sweep", str(p / "exp.yaml"), *sweep()(p)[1:]], "also used by"),
+
+    # ---- --set values ------------------------------------------------------------------------------
+    Case("--set alias bomb", "set", sweep("--set", f"setup.x={BOMB_FLOW}"), "--set: setup.x: cannot read value"),
+    Case("--set recursive alias", "set", sweep("--set", "setup.x=&a [*a]"), "recursive alias"),
+    Case("--set 10^5 VCPUs", "set", sweep("--set", "setup.vcpus=100000"), "(from --set setup.vcpus=100000)"),
+    Case("--set 10^30 iterations", "set", sweep("--set", "run.iterations=" + "1" + "0" * 30), "iterations is more than"),
+    Case("--set zero duration", "set", sweep("--set", "run.iterations=null", "--set", "run.duration=0s"),
+         "a run of zero simulated time"),
+    Case("--set negative duration", "set", sweep("--set", "run.iterations=null", "--set", "run.duration=-5s"),
+         "negative duration"),
+    Case("--set huge duration", "set", sweep("--set", "run.iterations=null", "--set", "run.duration=1e30s"),
+         "more than one day"),
+    Case("--set replications", "set", sweep("--set", "replications=2000000"), "(from --set replications=2000000)"),
+    Case("--set without =", "set", sweep("--set", "seed"), "--set: seed: expected key.path=value"),
+    Case("--set empty key", "set", sweep("--set", "=3"), "empty key path"),
+    Case("--set misspelt key", "set", sweep("--set", "setup.vcpuz=2"), "did you mean 'vcpus'?"),
+    Case("--set past a list", "set", sweep("--set", "workload.steps.7.compute=1us"), "not an index"),
+    Case("--set through a scalar", "set", sweep("--set", "seed.x=1"), "cannot set seed.x"),
+    Case("--set YAML error", "set", sweep("--set", "setup.vcpus=[1"), "cannot read value '[1' as YAML"),
+    Case("--set missing platform", "set", sweep("--set", "platform=nowhere.yaml"), "'nowhere.yaml' not found"),
+    Case("--set huge grid", "set", sweep("--set", "sweep={grid: {setup.vcpus: [" + ", ".join(["1"] * 400) + "],"
+                                         " seed: [" + ", ".join(map(str, range(400))) + "]}}",
+                                         "--set", "replications=1000"), "points"),
+    Case("--set operations budget", "set", sweep("--set", "run.iterations=null", "--set", "run.duration=10000s"),
+         "pass --force-large"),
+    Case("--set zero-cost steps", "set", sweep("--set", "run.iterations=null", "--set", "run.duration=1ms",
+                                               "--set", "workload.steps=[{compute: 0us}]"), "an iteration costs 0 ns"),
+    Case("--set bare number", "set", sweep("--set", "platform.params.switch_one_way=3"), "bare number 3"),
+    Case("--set missing workload", "set", sweep("--set", "workloads=[gone.yaml]"), "workloads.0: file 'gone.yaml'"),
+
+    # ---- command-line flags ------------------------------------------------------------------------
+    Case("--jobs 0", "flag", sweep("--jobs", "0"), "--jobs 0: expected a positive number"),
+    Case("--jobs x", "flag", sweep("--jobs", "x"), "--jobs x"),
+    Case("--shard 3/2", "flag", sweep("--shard", "3/2"), "--shard 3/2: expected K/N"),
+    Case("--shard x", "flag", sweep("--shard", "x"), "--shard x"),
+    Case("--executor slurm", "flag", sweep("--executor", "slurm"), "--executor slurm"),
+    Case("--scheduler without dask", "flag", sweep("--scheduler", "tcp://127.0.0.1:1"), "--scheduler needs --executor dask"),
+    Case("--scheduler notaurl", "flag", sweep("--executor", "dask", "--scheduler", "notaurl"),
+         "--scheduler notaurl: cannot connect to a Dask scheduler"),
+    Case("unknown flag", "flag", sweep("--bogus"), "unrecognized arguments: --bogus"),
+    Case("sweep without files", "flag", lambda p: ["sweep"], "the following arguments are required: FILE"),
+    Case("no command", "flag", lambda p: [], "the following arguments are required: COMMAND"),
+    Case("unknown command", "flag", lambda p: ["frobnicate"], "invalid choice: 'frobnicate'"),
+    Case("run --workload 5", "flag", lambda p: ["run", str(p / "exp.yaml"), "--workload", "5"], "no workload number 5"),
+    Case("run --workload x", "flag", lambda p: ["run", str(p / "exp.yaml"), "--workload", "x"], "invalid int value"),
+    Case("run --seed -1", "flag", lambda p: ["run", str(p / "exp.yaml"), "--seed", "-1"], "seed"),
+    Case("validate --platform missing", "flag", lambda p: ["validate", str(p / "workload.yaml"), "--platform",
+                                                           str(p / "nope.yaml")], "nope.yaml: <top level>: file not found"),
+    Case("collect a folder without results", "flag", lambda p: ["collect", str(p), "--results", str(p / "results")],
+         "not a results directory"),
+    Case("report on a missing folder", "flag", lambda p: ["report", str(p / "results")], "no such results directory"),
+    Case("plot on a missing folder", "flag", lambda p: ["plot", str(p / "results"), "--out", str(p / "results" / "f")],
+         "no such results directory"),
+    Case("plot --format gif", "flag", lambda p: ["plot", "--format", "gif"], "invalid choice: 'gif'"),
+    Case("--no-wait while another sweep holds the folder", "flag", sweep("--no-wait"), "results folder in use by pid",
+         setup=lambda p, mp: _hold_lock(p / "results", mp)),
+
+    # ---- file-system faults --------------------------------------------------------------------------
+    Case("--results is a file", "fs", sweep(), "results folder is a file, not a folder",
+         setup=lambda p, mp: (p / "results").write_text("not a folder")),
+    Case("--results under a file", "fs",
+         lambda p: sweep()(p)[:-1] + [str(p / "results" / "sub")], "cannot create the results folder: Not a directory",
+         setup=lambda p, mp: (p / "results").write_text("not a folder")),
+    Case("--results name too long", "fs", lambda p: sweep()(p)[:-1] + [str(p / "results" / ("r" * 300))],
+         "File name too long"),
+    Case("read-only results folder", "fs", sweep(), "Read-only file system",
+         setup=failing(os, "replace", errno.EROFS, when=into_results)),
+    Case("disk full writing a part file", "fs", sweep(), "cannot write results: No space left on device",
+         setup=failing(feather, "write_feather", errno.ENOSPC, path_arg=1)),
+    Case("disk full writing runs.parquet", "fs", sweep(), "runs.parquet: cannot write results: No space left",
+         setup=failing(pq, "write_table", errno.ENOSPC, path_arg=1)),
+    Case("disk full writing the manifest", "fs", sweep(), "manifest.yaml: cannot write the manifest: No space left",
+         setup=failing(os, "replace", errno.ENOSPC, when=lambda *a, **k: str(a[0]).endswith(".manifest.yaml.tmp"))),
+    Case("results folder cannot be created", "fs", sweep(), "results: cannot create the results folder: Permission denied",
+         setup=failing(os, "mkdir", errno.EACCES, when=lambda *a, **k: str(a[0]).endswith("results"))),
+    Case("lock file cannot be opened", "fs", sweep(), "cannot lock the results folder: Too many open files",
+         setup=failing(os, "open", errno.EMFILE, when=lambda *a, **k: str(a[0]).endswith(".veilperf.lock"))),
+    Case("results unreadable", "fs", sweep(), "runs.parquet: cannot read results: Permission denied",
+         setup=both(cached_results, failing(pq, "read_table", errno.EACCES))),
+    Case("corrupt runs.parquet", "fs", sweep(), "runs.parquet: not a readable results file",
+         setup=both(cached_results, lambda p, mp: (p / "results" / "corpus" / "runs.parquet").write_bytes(b"junk"))),
+    Case("corrupt manifest", "fs", lambda p: ["collect", str(p / "results"), "--results", str(p / "merged")],
+         "manifest.yaml: not a readable manifest",
+         setup=both(cached_results, lambda p, mp: (p / "results" / "corpus" / "manifest.yaml").write_text("a: [1\n"))),
+    Case("report on read-only results", "fs", lambda p: ["report", str(p / "results")], "Read-only file system",
+         setup=both(cached_results, failing(os, "replace", errno.EROFS, when=into_results))),
+    Case("report --out under a file", "fs",
+         lambda p: ["report", str(p / "results"), "--out", str(p / "results" / "corpus" / "runs.parquet" / "R.md")],
+         "Not a directory", setup=cached_results),
+    Case("plot --out is a file", "fs",
+         lambda p: ["plot", str(p / "results"), "--out", str(p / "results" / "corpus" / "manifest.yaml")],
+         "File exists", setup=cached_results),
+    Case("collect into a file", "fs", lambda p: ["collect", str(p / "results"), "--results", str(p / "exp.yaml")],
+         "results folder is a file", setup=cached_results),
+    Case("experiment file unreadable", "fs", sweep(), "exp.yaml: <top level>: cannot read file: Permission denied",
+         setup=failing(Path, "read_text", errno.EACCES, when=lambda *a, **k: str(a[0]).endswith("exp.yaml"))),
+
+    # ---- trace import paths (the importer's own validation is tests/test_trace_*.py) ----------------
+    Case("import --out is a folder", "trace",
+         lambda p: ["workload", "import", str(TRACE), "--out", str(p / "results")], "Is a directory",
+         setup=lambda p, mp: (p / "results").mkdir()),
+    Case("import --out in a missing folder", "trace",
+         lambda p: ["workload", "import", str(TRACE), "--out", str(p / "results" / "no" / "x.yaml")],
+         "No such file or directory"),
+    Case("import a missing trace", "trace", lambda p: ["workload", "import", str(p / "gone.strace")],
+         "no such trace file"),
+    Case("import --mode bogus", "trace", lambda p: ["workload", "import", str(TRACE), "--mode", "bogus"],
+         "invalid choice: 'bogus'"),
+    Case("show a missing workload", "trace", lambda p: ["workload", "show", str(p / "gone.yaml")], "file not found"),
+    Case("show an alias bomb", "trace", lambda p: ["workload", "show", str(p / "workload.yaml")], "aliases expand",
+         setup=append("workload.yaml", bomb_mapping("bomb"))),
+]
+
+
+# --- helpers for the lock case --------------------------------------------------------------------
+
+_HOLDERS: list[subprocess.Popen] = []
+
+
+def _hold_lock(root: Path, mp: pytest.MonkeyPatch) -> None:
+    """Another process holds ``root``'s lock (as a running sweep would) until the test ends."""
+    code = ("import sys, time\nfrom veilperf.sweep.lock import results_lock\n"
+            "with results_lock(sys.argv[1]):\n    print('held', flush=True)\n    time.sleep(60)\n")
+    holder = subprocess.Popen([sys.executable, "-c", code, str(root)], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    _HOLDERS.append(holder)
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A writable experiment with its own platform and workload; the working directory is inside
+    it, so anything written by default (a relative results/) would be seen."""
+    (tmp_path / "exp.yaml").write_text(EXPERIMENT)
+    (tmp_path / "boot.yaml").write_text(BOOT)
+    shutil.copy(TINY, tmp_path / "workload.yaml")
+    shutil.copy(MILAN, tmp_path / "platform.yaml")
+    monkeypatch.chdir(tmp_path)
+    yield tmp_path
+    while _HOLDERS:
+        holder = _HOLDERS.pop()
+        holder.kill()
+        holder.wait()
+
+
+def snapshot(folder: Path, skip: set[Path]) -> dict[str, tuple[int, int]]:
+    """Every file under ``folder`` outside ``skip``, with size and modification time."""
+    files = {}
+    for path in folder.rglob("*"):
+        if path.is_file() and not any(path == s or s in path.parents for s in skip):
+            stat = path.stat()
+            files[str(path.relative_to(folder))] = (stat.st_size, stat.st_mtime_ns)
+    return files
+
+
+class CaseTimeout(Exception):
+    pass
+
+
+def _alarm(signum, frame):
+    raise CaseTimeout(f"no answer within {CASE_SECONDS} s")
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c.cls}: {c.id}" for c in CASES])
+def test_bad_input_gives_one_line_and_the_right_exit_code(project, monkeypatch, capsys, case):
+    if case.setup is not None:
+        case.setup(project, monkeypatch)
+    results = project / "results"
+    before = snapshot(project, {results})
+    capsys.readouterr()
+    previous = signal.signal(signal.SIGALRM, _alarm)
+    signal.alarm(CASE_SECONDS)
+    started = time.monotonic()
+    try:
+        code = cli.main(case.argv(project))
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    monkeypatch.undo()
+    out, err = capsys.readouterr()
+    lines = err.splitlines()
+    assert code == case.code, err
+    assert len(lines) == 1, err
+    assert lines[0].startswith("veilperf"), lines[0]
+    assert case.fragment in lines[0]
+    assert "Traceback" not in out + err and out == ""
+    assert time.monotonic() - started < CASE_SECONDS
+    assert snapshot(project, {results}) == before  # nothing written outside the results root
+    assert not [p for p in project.rglob("*.tmp")]  # nothing half-written
+
+
+def test_corpus_covers_every_class_with_at_least_80_cases():
+    counts = {cls: sum(c.cls == cls for c in CASES) for cls in ("config", "set", "flag", "fs", "trace")}
+    assert sum(counts.values()) == len(CASES) >= 80
+    assert all(n >= 5 for n in counts.values()), counts

@@ -1,0 +1,91 @@
+"""Whether figures and the report are current, judged from the content of what they are drawn from.
+
+An experiment's *digest* hashes its ``runs.parquet`` and its ``manifest.yaml`` (without the sweep
+date, which changes on every sweep), and the analysis code. A figure carries the key it was drawn
+from inside its own file (PNG text chunk, PDF/SVG metadata), and the report carries the digest of
+everything in its first line; both files are written by rename, so whatever moment a run is killed
+at, a file either holds its key or is the old file with the old key. Nothing here needs pandas or
+matplotlib: deciding that nothing is stale is cheap.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+RUNS_FILE, MANIFEST_FILE = "runs.parquet", "manifest.yaml"
+SENSITIVITY_GLOB = "*/sensitivity/*.parquet"
+KEY_PREFIX = "veilperf-inputs:"
+REPORT_MARKER = re.compile(r"^<!-- veilperf-inputs: ([0-9a-f]+) -->")
+_DATE_LINE = re.compile(rb"^date: .*$", re.MULTILINE)
+_LINK = re.compile(r"!\[[^\]]*\]\(([^)]+)\)")
+
+
+def _sha(parts: Iterable[bytes]) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(hashlib.sha256(part).digest())
+    return digest.hexdigest()[:32]
+
+
+@functools.cache
+def code_digest() -> str:
+    """Digest of the analysis package's source: figures and report change when it does."""
+    here = Path(__file__).resolve().parent
+    return _sha(path.read_bytes() for path in sorted(here.glob("*.py")))
+
+
+def experiment_digest(folder: Path) -> str:
+    """Digest of one experiment folder's results (runs table, manifest without its date)."""
+    runs = (folder / RUNS_FILE).read_bytes()
+    manifest = folder / MANIFEST_FILE
+    text = _DATE_LINE.sub(b"", manifest.read_bytes()) if manifest.is_file() else b""
+    return _sha([runs, text])
+
+
+def experiment_digests(paths: Iterable[Path]) -> dict[str, str]:
+    """``{experiment folder name: digest}`` for the given experiment folders."""
+    return {folder.name: experiment_digest(folder) for folder in paths}
+
+
+def sensitivity_digest(roots: Iterable[Path]) -> str:
+    """Digest of the stored sensitivity summaries under the results roots (empty input: a constant)."""
+    return _sha(path.read_bytes() for root in roots for path in sorted(root.glob(SENSITIVITY_GLOB)))
+
+
+def combine(*parts: str) -> str:
+    """One key from several digests and names."""
+    return _sha(part.encode() for part in parts)
+
+
+def embedded_key(path: Path) -> str | None:
+    """The input key written into a figure file, or None (no file, or no key)."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    at = data.find(KEY_PREFIX.encode())
+    if at < 0:
+        return None
+    return data[at + len(KEY_PREFIX):at + len(KEY_PREFIX) + 32].decode("ascii", "replace")
+
+
+def report_key(report: Path) -> str | None:
+    """The digest recorded in the report's first line, or None."""
+    try:
+        with report.open(encoding="utf-8") as handle:
+            match = REPORT_MARKER.match(handle.readline())
+    except OSError:
+        return None
+    return match.group(1) if match else None
+
+
+def report_is_current(report: Path, key: str) -> bool:
+    """The report was written from inputs with ``key``, and every figure it links is on disk."""
+    if report_key(report) != key:
+        return False
+    links = _LINK.findall(report.read_text(encoding="utf-8"))
+    return all((report.parent / link).is_file() for link in links)

@@ -1,0 +1,36 @@
+"""``veilperf schema experiment|workload [--out FILE]``: JSON Schema of a file kind, for YAML editors."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+KINDS = ("experiment", "workload")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``schema`` sub-command."""
+    parser = subparsers.add_parser(
+        "schema", help="print the JSON Schema of experiment or workload files (for YAML editors)",
+        description="Print (or write with --out) the JSON Schema of an experiment or workload file, "
+                    "generated from veilperf's own models. Point your editor at it, e.g. the first line "
+                    "'# yaml-language-server: $schema=experiment.schema.json'.")
+    parser.add_argument("kind", choices=KINDS, help="which file kind")
+    parser.add_argument("--out", metavar="FILE", help="write the schema to FILE instead of printing it")
+    parser.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    from veilperf.config.json_schema import json_schema
+
+    text = json.dumps(json_schema(args.kind), indent=2) + "\n"
+    if args.out:
+        out = Path(args.out)
+        tmp = out.with_name(f".{out.name}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(out)
+        print(f"wrote {out}")
+    else:
+        print(text, end="")
+    return 0

@@ -1,0 +1,83 @@
+"""Run a sensitivity study end to end: assumptions, plan, study experiment, sweep engine, outcomes.
+
+Library entry point :func:`run_sensitivity`; ``veilperf sensitivity`` is a thin wrapper. Bad input
+(unknown parameter, empty range, no assumptions, a bad sampled point) raises ConfigError before
+anything is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import pandas as pd
+
+from veilperf.config.loader import load_experiment
+from veilperf.errors import ConfigError
+from veilperf.sensitivity.assumptions import assumptions_of
+from veilperf.sensitivity.outcomes import outcomes, sample_metrics, write_outcomes
+from veilperf.sensitivity.sampling import DEFAULT_SAMPLES, METHODS, make_plan
+from veilperf.sensitivity.study import Study, build_study, remove_created, study_dir, write_study
+from veilperf.sweep.options import Shard, SweepError
+
+__all__ = ["StudyResult", "run_sensitivity", "check_options"]
+
+
+@dataclass
+class StudyResult:
+    """What a study did and found; ``indices``/``summary`` are None for a shard or a failed run."""
+
+    study: Study
+    directory: Path
+    sweep: object  # veilperf.sweep.engine.SweepSummary
+    indices: pd.DataFrame | None = None
+    summary: pd.DataFrame | None = None
+    written: list[Path] | None = None
+
+
+def check_options(method: str, samples: int | None) -> int:
+    """The number of samples for ``method`` (its default when None); SweepError when unusable."""
+    if method not in METHODS:
+        raise SweepError(f"--method {method}: expected one of {', '.join(METHODS)}")
+    samples = DEFAULT_SAMPLES[method] if samples is None else samples
+    if samples < 2:
+        raise SweepError(f"--samples {samples}: need at least 2")
+    if method == "sobol" and samples & (samples - 1):
+        raise SweepError(f"--samples {samples}: Sobol needs a power of two (e.g. 64)")
+    return samples
+
+
+def run_sensitivity(file: str | Path, *, method: str = "morris", samples: int | None = None,
+                    params: Sequence[str] = (), only: bool = False, seed: int | None = None,
+                    replications: int = 1, overrides: Sequence[str] = (), results_dir: str | Path = "results",
+                    jobs: int | None = None, executor: str = "local", scheduler: str | None = None,
+                    shard: Shard | None = None, force: bool = False, force_large: bool = False,
+                    wait: bool = True) -> StudyResult:
+    """Study experiment ``file`` over its assumptions and store runs, indices and summary under
+    ``<results_dir>/<experiment>/sensitivity/``. A rerun with the same options reuses every
+    finished point (the plan is a function of method, samples, seed and the assumptions)."""
+    from veilperf.sweep import engine
+
+    samples = check_options(method, samples)
+    exp = load_experiment(file, overrides, force_large=force_large)
+    assumptions = assumptions_of(exp, params, only=only)
+    root_seed = int(exp.base.get("seed", 0)) if seed is None else seed
+    plan = make_plan(assumptions, method, samples, root_seed)
+    study = build_study(exp, plan, overrides, replications=replications)
+    directory = study_dir(results_dir, exp.name)
+    study_file, created = write_study(study, directory)
+    try:
+        summary = engine.run_sweep([study_file], overrides, results_dir=directory.parent, jobs=jobs,
+                                   executor=executor, scheduler=scheduler, shard=shard, force=force,
+                                   force_large=force_large, wait=wait)
+    except ConfigError:
+        remove_created(created)
+        raise
+    result = StudyResult(study, directory, summary)
+    if shard is None and not summary.failed:
+        runs = pd.read_parquet(directory / "runs.parquet")
+        metrics = sample_metrics(study, runs)
+        result.indices, result.summary = outcomes(study, metrics)
+        result.written = write_outcomes(directory, study, metrics, result.indices, result.summary)
+    return result
