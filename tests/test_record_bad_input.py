@@ -54,8 +54,8 @@ def test_failing_command_names_its_status(tmp_path, capsys, command, says):
 
 
 @pytest.mark.parametrize("out, says", [
-    (".", "is a folder"),
-    ("missing/w.yaml", "folder missing does not exist"),
+    (".", "Is a directory"),
+    ("missing/w.yaml", "No such file or directory (folder missing does not exist)"),
 ])
 def test_bad_out_is_refused_before_running_anything(tmp_path, capsys, out, says):
     line = record(tmp_path, capsys, "--out", out, "--", "touch", str(tmp_path / "ran"))
@@ -65,7 +65,7 @@ def test_bad_out_is_refused_before_running_anything(tmp_path, capsys, out, says)
 def test_unwritable_out_is_refused(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(os, "access", lambda *a, **k: False)  # tests may run as root
     line = record(tmp_path, capsys, "--out", "w.yaml", "--", "touch", str(tmp_path / "ran"))
-    assert "cannot write there (permission denied)" in line
+    assert "Permission denied (cannot write there)" in line
 
 
 def test_out_of_a_read_only_place_fails_at_write_with_one_line(tmp_path, capsys, monkeypatch):

@@ -141,8 +141,8 @@ def test_import_out_faults_are_one_line_and_write_nothing(tmp_path, capsys, monk
     before = sorted(tmp_path.rglob("*"))
     code, err = run_cli(["workload", "import", str(FIX / "single.strace"), "--out", str(out)], capsys)
     assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
-    assert str(out) in err and {"folder": "is a folder", "missing folder": "does not exist",
-                                "unwritable": "cannot write"}[case] in err
+    assert str(out) in err and {"folder": "Is a directory", "missing folder": "No such file or directory",
+                                "unwritable": "Permission denied"}[case] in err
     assert sorted(tmp_path.rglob("*")) == before
 
 

@@ -45,12 +45,12 @@ def check_out(path: str | Path, option: str = "--out") -> Path:
     """``path`` as a Path if a file can be written there, else one line saying why (before any work)."""
     path = Path(path)
     if path.is_dir():
-        raise VeilperfError(f"{option} {path}: is a folder; give a file name (e.g. {path / 'workload.yaml'})")
+        raise VeilperfError(f"{option} {path}: Is a directory (give a file name, e.g. {path / 'workload.yaml'})")
     folder = path.parent
     if not folder.is_dir():
-        raise VeilperfError(f"{option} {path}: folder {folder} does not exist")
+        raise VeilperfError(f"{option} {path}: No such file or directory (folder {folder} does not exist)")
     if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise VeilperfError(f"{option} {path}: cannot write there (permission denied)")
+        raise VeilperfError(f"{option} {path}: Permission denied (cannot write there)")
     return path
 
 
