@@ -122,9 +122,10 @@ def _normal_panel(ax, data: FigureData, per_workload: pd.Series) -> None:
                label=f"tolerance {NORMAL_TOLERANCE_PCT:g}% (project's reading)")
     ax.set_yticks(y, per_workload.index, fontsize=8)
     ax.set_xlim(-0.05, max(NORMAL_TOLERANCE_PCT, float(per_workload.max())) * 1.4)
+    ax.set_ylim(-0.6, len(per_workload) + 0.9)  # a free row on top for the legend
     ax.set_xlabel("|overhead| vs SNP CVM (%)")
     ax.set_title("Normal execution, no service", loc="left", fontsize=10)
-    ax.legend(loc="center right", fontsize=7)
+    ax.legend(loc="upper right", fontsize=7)
 
 
 def claims(data: FigureData) -> Figure | str:
