@@ -118,7 +118,7 @@ def enclave_size(cfg: RunConfig) -> tuple[float, str]:
     setting = cfg.setup.services.enc.enclave_size
     if setting is not None:
         return setting, "setting"
-    footprint = getattr(cfg.workload, "footprint", None) if cfg.workload is not None else None
+    footprint = cfg.workload.footprint if cfg.workload is not None else None
     if footprint:
         return math.ceil(footprint / PAGE_SIZE) * PAGE_SIZE, "workload"
     return FALLBACK_ENCLAVE_SIZE, "fallback"

@@ -76,8 +76,8 @@ def simulate(cfg: RunConfig) -> dict[str, Any]:
 
 def native_estimated(cfg: RunConfig) -> bool:
     """Whether the workload's native run time was estimated from its trace alone."""
-    native = getattr(getattr(cfg.workload, "provenance", None), "native", None)
-    return getattr(native, "source", None) == "estimated"
+    native = cfg.workload.provenance.native if cfg.workload is not None else None
+    return native is not None and native.source == "estimated"
 
 
 def run_config(cfg: RunConfig) -> dict[str, Any]:
