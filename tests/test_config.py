@@ -316,3 +316,19 @@ def test_validate_checks_dependent_sweep_axes_together(tmp_path):
     copy.write_text(text.replace("40000/s]", "40000]"))
     with pytest.raises(ConfigError, match="arrival_rate.*bare number 40000"):
         check_file(copy)
+
+
+def test_files_named_in_set_are_found_from_the_current_folder(tmp_path, monkeypatch):
+    """`--set workloads=[mine.yaml]` names a file where the user stands; a name that is no file
+    there still resolves beside the experiment (the shipped `../workloads/...` references)."""
+    from pathlib import Path
+
+    from veilperf.config.loader import load_experiment
+
+    root = Path(__file__).resolve().parents[1]
+    shipped = root / "workloads" / "example-syscall-loop.yaml"
+    (tmp_path / "mine.yaml").write_text(shipped.read_text().replace("name: example-syscall-loop", "name: mine"))
+    monkeypatch.chdir(tmp_path)
+    exp = load_experiment(root / "configs" / "example.yaml", ["workloads=[mine.yaml, ../workloads/gzip.yaml]"])
+    assert exp.workload_files == [tmp_path / "mine.yaml", root / "workloads" / "gzip.yaml"]
+    assert exp.workloads[0]["name"] == "mine"

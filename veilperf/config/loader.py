@@ -217,8 +217,21 @@ def _load_referenced(experiment_file: Path, key: str, reference: str) -> tuple[P
     return path, load_yaml(path)
 
 
+def _from_command_line(value: object) -> object:
+    """A file named in a ``--set`` (platform, workload, workloads) is where the user points from
+    the current folder; if there is no such file it stays relative to the experiment file (and a
+    bare platform name stays a name)."""
+    if isinstance(value, list):
+        return [_from_command_line(item) for item in value]
+    if isinstance(value, str) and Path(value).is_file():
+        return str(Path(value).resolve())
+    return value
+
+
 def _apply_file_level(raw: dict, overrides: list[tuple[str, object]]) -> None:
     for path, value in overrides:
+        if path in ("platform", "workload", "workloads"):
+            value = _from_command_line(value)
         raw[path] = value
         if path in ("workload", "workloads"):
             raw.pop("workloads" if path == "workload" else "workload", None)
