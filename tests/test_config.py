@@ -276,7 +276,7 @@ def test_shipped_example_files_validate(monkeypatch, capsys):
 
 
 def test_shipped_example_getpid_matches_calibration():
-    # calibration.md: native getpid in an SNP guest is 788 cycles at a 2.8 GHz TSC.
+    # docs/references.md: native getpid in an SNP guest is 788 cycles at a 2.8 GHz TSC.
     config = load_run_config(ROOT / "configs" / "example.yaml")
     assert config.workload.steps[1].syscall.kernel == pytest.approx(788 / 2.8, abs=0.5)
     assert config.setup.mode == "veil" and config.run.iterations == 1000 and config.seed == 1

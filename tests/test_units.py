@@ -29,7 +29,7 @@ def test_duration_units(text, ns):
 
 @pytest.mark.parametrize(("text", "clock_hz", "ns"), [
     ("2800cycles", 2.8e9, 1_000.0),         # 2800 / 2.8e9 s
-    ("788cycles", 2.8e9, 788 / 2.8),        # getpid in an SNP guest, calibration.md
+    ("788cycles", 2.8e9, 788 / 2.8),        # getpid in an SNP guest, docs/references.md
     ("1cycle", 1e9, 1.0),
     ("33000cycles", 3.3e9, 10_000.0),
 ])

@@ -82,12 +82,12 @@ class LogService(Strict):
     # assumption, for record_model single only: one record per call, between the EOE header (29 B)
     # and a whole event (~730 B with a path, record_sizes); sweep within that range
     record_size: Size = 256.0
-    transit_buffer: Size = 1024.0  # prototype: per-CPU transit buffer (veil-facts.md)
-    ring_size: Size = 40 * 1024.0  # prototype: 10 x 4 KiB ring (veil-facts.md)
-    record_align: Size = 64.0  # prototype: records rounded up to 64 B (veil-facts.md)
+    transit_buffer: Size = 1024.0  # prototype: per-CPU transit buffer (docs/references.md)
+    ring_size: Size = 40 * 1024.0  # prototype: 10 x 4 KiB ring (docs/references.md)
+    record_align: Size = 64.0  # prototype: records rounded up to 64 B (docs/references.md)
     # assumption (no reader is described): an auditd-like reader drains the ring every 10 ms
     reader_period: Duration | None = 10e6  # ns between ring drains; None: never read
-    read_chunk: Size = 128.0  # bytes returned per read call (prototype, veil-facts.md)
+    read_chunk: Size = 128.0  # bytes returned per read call (prototype, docs/references.md)
     records_per_call: int = Field(default=1, ge=1)  # what-if: batching
 
 

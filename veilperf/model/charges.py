@@ -18,7 +18,7 @@ from veilperf.model.vcpu import CAUSE_NAMES, COPY, MONITOR, SERVICE, SWITCH
 
 _NO_WORK = (0.0, 0.0, 0.0, 0.0)
 _NO_CAUSE = (0.0,) * len(CAUSE_NAMES)
-RMPADJUST_PER_ENCLAVE_PAGE = 2  # revoke VMPL-3 access, grant VMPL-2 access (veil-facts.md)
+RMPADJUST_PER_ENCLAVE_PAGE = 2  # revoke VMPL-3 access, grant VMPL-2 access (docs/references.md)
 
 
 @dataclass(frozen=True, slots=True)

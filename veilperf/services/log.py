@@ -1,6 +1,6 @@
 """VeilS-Log: tamper-proof audit log kept by DomSer.
 
-Per audit record (prototype, veil-facts.md): the kernel's audit hook copies the record into a
+Per audit record (prototype, docs/references.md): the kernel's audit hook copies the record into a
 per-CPU transit buffer (<= 1 KiB, longer records truncated) and makes one service call; the
 service copies the record, rounded up to 64 B, into a ring (40 KiB) that wraps. A reader drains
 the ring periodically, one service call per 128 B read. Records overwritten before being read are
