@@ -4,14 +4,11 @@ the content digests the staleness test rests on."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from kill_support import kill_when
 
 from veilperf import cli
 from veilperf.analysis.freshness import experiment_digest, report_key
@@ -82,13 +79,8 @@ def test_a_sweep_killed_after_its_results_write_leaves_a_report_the_next_run_reb
 
     command = [sys.executable, "-m", "veilperf.cli", "sweep", str(alpha), str(beta), "--jobs", "1",
                "--results", str(results)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     beta_runs = results / "beta" / "runs.parquet"
-    deadline = time.monotonic() + 60
-    while not beta_runs.exists() and time.monotonic() < deadline and process.poll() is None:
-        time.sleep(0.002)
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
+    kill_when(command, beta_runs.exists)
     assert beta_runs.exists(), "the sweep ended before writing its results"
     # killed before the report was rewritten: the old report is on disk, and it is not current
     assert "beta" not in sections(report)

@@ -158,7 +158,7 @@ def set_many(pairs: list[tuple[str, object]]) -> Callable[[dict], None]:
     return mutate
 
 
-HUGE_GRID = {f"setup.services.enc.switchless_workers": list(range(1, 11)),
+HUGE_GRID = {"setup.services.enc.switchless_workers": list(range(1, 11)),
              **{f"platform.params.{name}": [f"{i}us" for i in range(1, 11)]
                 for name in ("switch_one_way", "monitor_dispatch", "channel_fixed", "ghcb_roundtrip",
                              "ipi_notify", "poll_latency", "rmpadjust")}}

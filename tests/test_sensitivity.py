@@ -11,11 +11,9 @@ interaction), and PVALIDATE 0; Sobol ST about 0.92, 0.08, 0 (variance shares of 
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import matplotlib.image
@@ -23,6 +21,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.feather as feather
 import pytest
+from kill_support import kill_when
 
 from veilperf.cli import main
 from veilperf.config.loader import load_experiment
@@ -179,12 +178,7 @@ def test_sigkill_mid_study_then_rerun_computes_only_the_rest(tmp_path):
     args = ["sensitivity", str(file), "--samples", "3", "--jobs", "1", "--results", str(results), "--no-plots",
             "--params", *KNOWN[1:], "--only"]
     parts = results / "known" / "sensitivity" / "parts"
-    process = subprocess.Popen(cli(*args), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while not any(parts.glob("*.arrow")) and time.monotonic() < deadline and process.poll() is None:
-        time.sleep(0.005)
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
+    process = kill_when(cli(*args), lambda: any(parts.glob("*.arrow")))
     assert process.returncode == -signal.SIGKILL
     survived = pd.concat([feather.read_table(p).to_pandas() for p in parts.glob("*.arrow")])
     total = 3 * 4 + 1

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.feather as feather
 import pytest
+from kill_support import kill_when
 
 from veilperf.cli import main
 from veilperf.errors import ConfigError
@@ -137,12 +138,7 @@ def test_sigkill_mid_sweep_loses_nothing_and_rerun_recomputes_only_the_rest(refe
     args = ["sweep", str(EXPERIMENT), "--jobs", "1", "--results", str(tmp_path), "--no-plots",
             "--set", "run.iterations=20000"]
     parts = tmp_path / "sweeptest" / "parts"
-    process = subprocess.Popen(cli(*args), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while not any(parts.glob("*.arrow")) and time.monotonic() < deadline and process.poll() is None:
-        time.sleep(0.005)
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
+    process = kill_when(cli(*args), lambda: any(parts.glob("*.arrow")))
     assert process.returncode == -signal.SIGKILL
     assert not (tmp_path / "sweeptest" / "runs.parquet").exists()
     survived = pd.concat([feather.read_table(p).to_pandas() for p in parts.glob("*.arrow")])
@@ -229,13 +225,7 @@ def test_sigkill_during_report_writing_leaves_whole_files_and_the_next_sweep_reb
     figures = results / "figures"
     for delay in (0.0, 0.8):
         (results / "REPORT.md").unlink(missing_ok=True)  # the sweep then regenerates the report
-        process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 60
-        while not figures.is_dir() and process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.002)
-        time.sleep(delay)
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait()
+        kill_when(args, figures.is_dir, delay=delay)
         _whole_files(results)
         assert not (results / "sweeptest" / "parts").exists()
 

@@ -18,7 +18,7 @@ from veilperf.model import charges
 from veilperf.model.charges import Charge
 from veilperf.model.costs import PlatformCosts
 from veilperf.model.domains import ENC, UNT
-from veilperf.model.program import CALL, COMPUTE, KCI, SYSCALL, CallOp, KciOp, Op, SyscallOp
+from veilperf.model.program import CALL, COMPUTE, KCI, SYSCALL, KciOp, Op, SyscallOp
 from veilperf.model.sampling import draw
 from veilperf.model.vcpu import SERVICE, Ledger, Vcpu
 

@@ -31,7 +31,7 @@ from veilperf.errors import VeilperfError
 from veilperf.sensitivity.sampling import SamplingPlan, analyze
 from veilperf.sensitivity.study import Study
 
-__all__ = ["BAND", "Outcomes", "sample_metrics", "outcomes", "write_outcomes", "TOP"]
+__all__ = ["BAND", "sample_metrics", "outcomes", "write_outcomes", "TOP"]
 
 TOP = 3  # parameters named per workload
 NEGLIGIBLE = 1e-9  # an influence below this fraction of the largest is float rounding, not an effect
