@@ -57,10 +57,13 @@ def _column(df: pd.DataFrame, name: str) -> pd.Series:
     return df[name] if name in df.columns else pd.Series(np.nan, index=df.index, dtype=object)
 
 
+_SCALAR_KINDS = frozenset({"empty", "string", "integer", "floating", "mixed-integer-float", "boolean", "decimal"})
+
+
 def _hashable(series: pd.Series) -> pd.Series:
     """List-valued cells (e.g. a parameter's range) as tuples, so they can be compared and counted."""
-    if series.dtype != object:
-        return series
+    if series.dtype != object or pd.api.types.infer_dtype(series, skipna=True) in _SCALAR_KINDS:
+        return series  # no list cells (checked in C: most object columns are empty or plain values)
     return series.map(lambda v: tuple(v) if isinstance(v, (list, tuple, np.ndarray)) else v)
 
 

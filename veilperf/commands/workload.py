@@ -5,12 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from rich.console import Console
-
 from veilperf.errors import ConfigError
-from veilperf.trace.importer import ImportOptions, import_trace
-from veilperf.trace.show import load_workload, render, summarize
-from veilperf.trace.yaml_out import dump, write_atomic
 from veilperf.units import UnitError, format_duration, parse_duration
 
 
@@ -72,6 +67,9 @@ def run_import(args: argparse.Namespace) -> int:
         raise ConfigError("<command line>", "--length", "must be at least 1")
     if args.wall_time is not None and args.strace_overhead is not None:
         raise ConfigError("<command line>", "--strace-overhead", "give --wall-time or --strace-overhead, not both")
+    from veilperf.trace.importer import ImportOptions, import_trace  # not loaded by other commands
+    from veilperf.trace.yaml_out import dump, write_atomic
+
     options = ImportOptions(mode=args.mode, name=args.name, description=args.description,
                             command=args.command, machine=args.machine, date=args.date,
                             input=args.input, wall_time_ns=_duration_option(args.wall_time, "--wall-time"),
@@ -95,5 +93,9 @@ def run_import(args: argparse.Namespace) -> int:
 
 def run_show(args: argparse.Namespace) -> int:
     """Print the summary of one workload file."""
+    from rich.console import Console  # not loaded by other commands
+
+    from veilperf.trace.show import load_workload, render, summarize
+
     render(summarize(load_workload(args.file)), Console())
     return 0
