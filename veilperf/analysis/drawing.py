@@ -14,6 +14,8 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import matplotlib
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
 from veilperf.analysis.figdata import FigureData
 from veilperf.analysis.figs_claims import GLOBAL
@@ -31,10 +33,23 @@ def builders(unit: str) -> dict[str, Callable[[FigureData], object]]:
     return GLOBAL if unit == GLOBAL_UNIT else {f"{unit}-{name}": build for name, build in PER_EXPERIMENT.items()}
 
 
+def _subset(data: FigureData, unit: str) -> FigureData:
+    """The data a unit's figures are drawn from, computed once per process and unit."""
+    if unit == GLOBAL_UNIT:
+        return data
+    if unit not in _SUBSETS:
+        _SUBSETS[unit] = data.only(unit)
+    return _SUBSETS[unit]
+
+
+_SUBSETS: dict[str, FigureData] = {}
+"""Each experiment's data while one drawing run lasts (cleared when it ends)."""
+
+
 def _draw_one(unit: str, name: str, data: FigureData, out_dir: Path, fmt: str, key: str) -> tuple[str | None, str]:
     """Draw and save one figure: ``(file name, "")``, ``(None, note)`` when omitted with a reason,
     ``(None, "")`` when it does not apply."""
-    subset = data if unit == GLOBAL_UNIT else data.only(unit)
+    subset = _subset(data, unit)
     with matplotlib.rc_context(STYLE):
         result = builders(unit)[name](subset)
     if result is None or isinstance(result, str):
@@ -50,6 +65,14 @@ def _draw_shared(unit: str, name: str, out_dir: Path, fmt: str, key: str) -> tup
     return _draw_one(unit, name, _SHARED["data"], out_dir, fmt, key)
 
 
+def _warm_up() -> None:
+    """Load the fonts and glyph caches once, before forking, rather than in every process."""
+    with matplotlib.rc_context(STYLE):
+        figure = Figure(figsize=(1, 1))
+        figure.text(0.5, 0.5, "0.1% µs –", fontsize=8)
+        FigureCanvasAgg(figure).draw()
+
+
 def draw_units(stale: dict[str, str], data: FigureData, out_dir: Path, fmt: str) -> dict[str, dict]:
     """Draw every figure of the stale units (``{unit: key}``), one task per figure, on forked
     processes (one per core) where the platform can fork and this process runs no other thread;
@@ -57,17 +80,24 @@ def draw_units(stale: dict[str, str], data: FigureData, out_dir: Path, fmt: str)
     entry: ``{"key", "files": {name: file}, "notes"}``."""
     tasks = [(unit, name) for unit in stale for name in builders(unit)]
     workers = min(len(tasks), os.cpu_count() or 1)
-    # forking a process that runs other threads (e.g. a Dask client's) can deadlock the child
-    if workers < 2 or "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
-        results = [_draw_one(unit, name, data, out_dir, fmt, stale[unit]) for unit, name in tasks]
-    else:
-        _SHARED["data"] = data
-        try:
+    try:
+        # forking a process that runs other threads (e.g. a Dask client's) can deadlock the child
+        if workers < 2 or "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
+            results = [_draw_one(unit, name, data, out_dir, fmt, stale[unit]) for unit, name in tasks]
+        else:
+            _SHARED["data"] = data
+            _warm_up()
+            # the largest units first (the global one draws from everything), so that no process is
+            # left alone with a big figure at the end
+            size = data.runs["experiment"].value_counts()
+            order = sorted(range(len(tasks)), key=lambda i: -size.sum() if tasks[i][0] == GLOBAL_UNIT
+                           else -size.get(tasks[i][0], 0))
             with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-                futures = [pool.submit(_draw_shared, unit, name, out_dir, fmt, stale[unit]) for unit, name in tasks]
-                results = [future.result() for future in futures]
-        finally:
-            _SHARED.clear()
+                futures = {i: pool.submit(_draw_shared, *tasks[i], out_dir, fmt, stale[tasks[i][0]]) for i in order}
+                results = [futures[i].result() for i in range(len(tasks))]
+    finally:
+        _SHARED.clear()
+        _SUBSETS.clear()
     entries = {unit: {"key": key, "files": {}, "notes": []} for unit, key in stale.items()}
     for (unit, name), (file, note) in zip(tasks, results):
         if file:
@@ -81,9 +111,12 @@ def draw_all(data: FigureData) -> dict[str, object]:
     """Every figure of ``data`` as Figure objects or skip notes, without saving (for notebooks)."""
     units = [GLOBAL_UNIT, *sorted(data.runs["experiment"].unique())]
     out: dict[str, object] = {}
-    for unit in units:
-        subset = data if unit == GLOBAL_UNIT else data.only(unit)
-        for name, build in builders(unit).items():
-            with matplotlib.rc_context(STYLE):
-                out[name] = build(subset)
+    try:
+        for unit in units:
+            subset = _subset(data, unit)
+            for name, build in builders(unit).items():
+                with matplotlib.rc_context(STYLE):
+                    out[name] = build(subset)
+    finally:
+        _SUBSETS.clear()
     return out
