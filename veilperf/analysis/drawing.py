@@ -6,6 +6,7 @@ reusing current figures and writing the report never import matplotlib.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import threading
@@ -92,10 +93,12 @@ def draw_units(stale: dict[str, str], data: FigureData, out_dir: Path, fmt: str)
             size = data.runs["experiment"].value_counts()
             order = sorted(range(len(tasks)), key=lambda i: -size.sum() if tasks[i][0] == GLOBAL_UNIT
                            else -size.get(tasks[i][0], 0))
+            gc.freeze()  # the inherited objects: never scanned (nor copied on write) by the children's GC
             with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
                 futures = {i: pool.submit(_draw_shared, *tasks[i], out_dir, fmt, stale[tasks[i][0]]) for i in order}
                 results = [futures[i].result() for i in range(len(tasks))]
     finally:
+        gc.unfreeze()
         _SHARED.clear()
         _SUBSETS.clear()
     entries = {unit: {"key": key, "files": {}, "notes": []} for unit, key in stale.items()}

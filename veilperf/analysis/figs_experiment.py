@@ -181,6 +181,7 @@ def causes(data: FigureData) -> Figure | str | None:
     for yi, value in zip(y, frame["overhead_pct"]):
         ax.text(101, yi, ("+" if value >= 0 else "") + pct_text(value), va="center", fontsize=8)
     ax.set_yticks(y, labels, fontsize=9)
+    ax.grid(False, axis="y")  # a line through the middle of every bar says nothing
     ax.set_xlim(0, 115)
     ax.set_xlabel("share of Veil-added time by cause (%); total overhead vs SNP CVM at the right")
     figure.legend(loc="outside upper center", ncol=len(names), frameon=False)
@@ -262,12 +263,14 @@ def time_per_domain(data: FigureData) -> Figure | str | None:
         shares.append(np.where(totals > 0, np.nan_to_num(times) / np.where(totals > 0, totals, 1) * 100, 0.0))
     matrix = np.array(shares)[::-1]  # points x VCPUs x domains, first point on top
     figure = new_figure(5.0 + 2.2 * len(vcpus), _rows_height(_lines(labels), 2.0))
-    axes = figure.subplots(1, len(vcpus), sharey=True, squeeze=False)[0]
+    axes = figure.subplots(1, len(vcpus), squeeze=False)[0]  # same rows (limits set by _stacked_rows)
     for j, ax in enumerate(axes):
         _stacked_rows(ax, np.arange(len(labels)), matrix[:, j, :], [DOMAIN_COLORS[d] for d in domains], domains)
         ax.set_xlim(0, 100)
         ax.set_title(f"vcpu{vcpus[j]}")
         ax.set_xlabel("% of time")
+        ax.set_yticks([])  # row labels on the first panel only: no hidden tick objects on the others
+        ax.grid(False, axis="y")
     axes[0].set_yticks(range(len(labels)), labels[::-1], fontsize=8)
     figure.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=len(domains),
                   frameon=False)
