@@ -264,6 +264,7 @@ def time_per_domain(data: FigureData) -> Figure | str | None:
     matrix = np.array(shares)[::-1]  # points x VCPUs x domains, first point on top
     figure = new_figure(5.0 + 2.2 * len(vcpus), _rows_height(_lines(labels), 2.0))
     axes = figure.subplots(1, len(vcpus), squeeze=False)[0]  # same rows (limits set by _stacked_rows)
+    figure.get_layout_engine().set(wspace=0.06)  # "100" of one panel clear of the next one's "0"
     for j, ax in enumerate(axes):
         _stacked_rows(ax, np.arange(len(labels)), matrix[:, j, :], [DOMAIN_COLORS[d] for d in domains], domains)
         ax.set_xlim(0, 100)
