@@ -53,6 +53,14 @@ BASIS_COLUMN = {
 """How a run's cost per unit of work is measured, and the column it needs."""
 
 
+class SharedList(list):
+    """A list that deep copies share: pandas deep-copies a frame's ``attrs`` on every operation,
+    and the figures filter frames thousands of times. Never mutate one in place."""
+
+    def __deepcopy__(self, memo: dict) -> SharedList:
+        return self
+
+
 def _column(df: pd.DataFrame, name: str) -> pd.Series:
     return df[name] if name in df.columns else pd.Series(np.nan, index=df.index, dtype=object)
 
@@ -263,7 +271,7 @@ def overheads(df: pd.DataFrame) -> pd.DataFrame:
                "increment_ci_high", "treatment_cost_ns", "baseline_cost_ns", *carried, *counts]
     result = _aggregate(paired, carried, counts)[columns] if len(paired) else pd.DataFrame(columns=columns)
     result.insert(6, "setting", _settings(result, axes_of) if len(result) else pd.Series(dtype=object))
-    result.attrs["axes"] = axes
+    result.attrs["axes"] = SharedList(axes)
     result.attrs["steady_known"] = ONEOFF in df.columns
     result.attrs["failed_runs"] = int(failed(df).sum())
     return result
