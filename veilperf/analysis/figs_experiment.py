@@ -50,10 +50,10 @@ def _stacked_rows(ax, y: np.ndarray, shares: np.ndarray, colors: list, names: li
     ax.set_ylim(min(y, default=0) - 0.7, max(y, default=0) + 0.7)
 
 
-def _labels(frame: pd.DataFrame) -> list[str]:
-    """Row labels: workload, service and what distinguishes the point, wrapped at 60 characters."""
+def _labels(frame: pd.DataFrame, width: int = 60) -> list[str]:
+    """Row labels: workload, service and what distinguishes the point, wrapped at ``width`` characters."""
     settings = distinguishing_settings(frame)
-    return [_wrap(f"{w} — {s}" + (f", {x}" if x else ""), 60)
+    return [_wrap(f"{w} — {s}" + (f", {x}" if x else ""), width)
             for w, s, x in zip(frame["workload"], frame["service"], settings)]
 
 
@@ -170,7 +170,7 @@ def causes(data: FigureData) -> Figure | str | None:
     if frame.empty:
         return "no Veil-added time recorded by cause"
     frame = sort_points(frame)
-    labels = _labels(frame)
+    labels = _labels(frame, 80)  # two lines at most: a row of a full-height figure has room for two
     figure = new_figure(13.0, _rows_height(_lines(labels), 2.2))
     ax = figure.subplots()
     shares = frame[names].fillna(0.0).to_numpy()
