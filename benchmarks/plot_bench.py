@@ -6,13 +6,15 @@ shipped experiment into an empty results folder with 2 workers (the sweep engine
 figures, no report); (2) `veilperf plot` into an empty figure folder (every figure drawn), then
 `veilperf report` (figures current: reused; report and overheads.csv written), each as its own
 process so interpreter start and imports count; (3) the same two commands again, nothing changed
-(what a rerun costs); (4) whether a forced redraw gives byte-identical figures. Prints figures,
-asserts nothing. Run: ``python benchmarks/plot_bench.py [--jobs 2] [--results DIR]``.
+(what a rerun costs); (4) whether a forced redraw gives byte-identical figures. Beside each wall
+time, the CPU seconds it used (all processes): on a shared machine the CPU ratio moves less than the
+wall ratio. Prints figures, asserts nothing. Run: ``python benchmarks/plot_bench.py [--jobs 2] [--results DIR]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
 import subprocess
 import sys
 import tempfile
@@ -24,12 +26,19 @@ from veilperf.sweep.engine import run_sweep
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def timed(*args: str) -> float:
-    """Wall seconds of one `veilperf` command in a fresh interpreter."""
-    start = time.perf_counter()
+def cpu_seconds() -> float:
+    """User + system CPU of this process and of every child it has waited for."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def timed(*args: str) -> tuple[float, float]:
+    """Wall and CPU seconds of one `veilperf` command in a fresh interpreter (its drawing processes
+    included)."""
+    start, cpu = time.perf_counter(), cpu_seconds()
     subprocess.run([sys.executable, "-m", "veilperf.cli", *args], check=True, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, cpu_seconds() - cpu
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -43,23 +52,21 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         results = args.results or Path(scratch) / "results"
+        cpu = cpu_seconds()
         summary = run_sweep(sorted(ROOT.glob("configs/*.yaml")), results_dir=results, jobs=args.jobs, force=True)
-        simulation = summary.wall_s
+        simulation, simulation_cpu = summary.wall_s, cpu_seconds() - cpu
         runs = sum(e.points for e in summary.experiments)
-        print(f"(1) simulation, {runs} points, {args.jobs} workers: {simulation:.1f} s")
+        print(f"(1) simulation, {runs} points, {args.jobs} workers: {simulation:.1f} s (CPU {simulation_cpu:.1f} s)")
 
         figures = results / "figures"
-        plot_cold = timed("plot", str(results), "--out", str(figures))
-        report_cold = timed("report", str(results))
-        cold = plot_cold + report_cold
-        print(f"(2) plot (all drawn) {plot_cold:.1f} s + report (figures reused) {report_cold:.1f} s = {cold:.1f} s"
-              f" -> {cold / simulation:.2f}x the simulation time (target <= 0.3x)")
-
-        plot_warm = timed("plot", str(results), "--out", str(figures))
-        report_warm = timed("report", str(results))
-        warm = plot_warm + report_warm
-        print(f"(3) nothing changed: plot {plot_warm:.1f} s + report {report_warm:.1f} s = {warm:.1f} s"
-              f" -> {warm / simulation:.2f}x")
+        for step, what in (("(2)", "plot (all drawn)"), ("(3)", "nothing changed: plot")):
+            (plot, plot_cpu), (report, report_cpu) = (timed("plot", str(results), "--out", str(figures)),
+                                                      timed("report", str(results)))
+            wall, cpu = plot + report, plot_cpu + report_cpu
+            reuse = " (figures reused)" if step == "(2)" else ""
+            print(f"{step} {what} {plot:.1f} s + report{reuse} {report:.1f} s = {wall:.1f} s"
+                  f" -> {wall / simulation:.2f}x the simulation time" + (" (target <= 0.3x)" if step == "(2)" else "")
+                  + f"; CPU {plot_cpu:.1f} + {report_cpu:.1f} = {cpu:.1f} s -> {cpu / simulation_cpu:.2f}x")
 
         before = snapshot(figures)
         timed("plot", str(results), "--out", str(figures), "--force")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 import struct
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -14,7 +16,7 @@ from fixtures.analysis.synthetic import write_results
 from veilperf import cli
 from veilperf.analysis import overheads, regenerate
 from veilperf.analysis.claims import boot_claim, normal_claim, service_claim
-from veilperf.analysis.figures import FIGURES
+from veilperf.analysis.figures import EXPERIMENT_FIGURES, FIGURES, GLOBAL_FIGURES
 from veilperf.analysis.freshness import embedded_key
 from veilperf.analysis.outputs import load_figure_data, plot, report
 from veilperf.analysis.plotting import MAX_PIXELS
@@ -146,6 +148,24 @@ def test_report_reuses_current_figures_and_links_every_one(results, rendered, fi
     csv = pd.read_csv(out.parent / "overheads.csv")
     assert len(csv) == len(load_figure_data([results])[0].over)
     assert {"steady_pct", "oneoff_share", "oneoff_flag", "switch_one_way"} <= set(csv.columns)
+
+
+def test_writing_the_report_beside_current_figures_loads_no_matplotlib(results, rendered, figure_dir):
+    # `veilperf report` after `veilperf plot`: every figure is reused, so drawing code stays unloaded
+    # (its import alone costs a third of a second per command)
+    script = ("import sys; from veilperf.analysis.outputs import write_report; "
+              f"o = write_report([{str(results)!r}], {str(figure_dir.parent / 'REPORT2.md')!r}, force=True); "
+              "print(o.rendered.drawn, o.rendered.reused, 'matplotlib' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["0", str(len(EXPECTED)), "False"]
+
+
+def test_figure_names_are_those_of_the_builders():
+    from veilperf.analysis.drawing import FIGURES
+    from veilperf.analysis.figs_experiment import PER_EXPERIMENT
+
+    assert tuple(FIGURES) == GLOBAL_FIGURES + EXPERIMENT_FIGURES
+    assert tuple(PER_EXPERIMENT) == EXPERIMENT_FIGURES
 
 
 def test_regenerate_reports_every_experiment_on_disk(results, tmp_path):

@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from veilperf.analysis.pairing import failed, overheads, point_key, with_columns
+from veilperf.analysis.pairing import overheads, successful_runs
 from veilperf.analysis.profile import calibration_point, describe_point, param_column
 
 SWITCH = param_column("switch_one_way")
@@ -69,9 +69,8 @@ class FigureData:
     def build(cls, runs: pd.DataFrame, manifests: dict[str, dict[str, Any]],
               sensitivity: pd.DataFrame | None = None) -> FigureData:
         """Compute overheads and the calibration point for ``runs``."""
-        over = overheads(runs)
-        ok = runs[~failed(runs)]
-        ok = with_columns(ok, point=point_key(ok))
+        ok = successful_runs(runs)
+        over = overheads(runs, ok)
         settings = over[["experiment", "point", "setting"]].drop_duplicates()
         ok = ok.merge(settings, on=["experiment", "point"], how="left")
         ok.attrs["axes"] = over.attrs["axes"]

@@ -155,6 +155,36 @@ def claims(data: FigureData) -> Figure | str:
     return figure
 
 
+_CHAR_DECADES, _LINE_DECADES = 0.065, 0.17
+"""Width of a label character and height of a label line, in decades of these axes (8 pt text on
+panels about 4.5 inches wide and high spanning about 6-7 decades)."""
+_PLACES = ((5, -3, "left"), (-5, -3, "right"), (5, -14, "left"), (-5, 8, "right"))
+"""Label spots tried in order: right of the point, left, below right, above left (offset points, ha)."""
+
+
+def _point_labels(ax, rows: pd.DataFrame) -> None:
+    """Workload names beside the crossing points, each at the first spot (right, left, below, above)
+    that covers no other label or point (points a few percent apart on one diagonal would overprint)."""
+    points = [(np.log10(r["rate_per_s"]), np.log10(max(r["simulated_pct"], LOG_FLOOR_PCT))) for _, r in rows.iterrows()]
+    taken = [(x - 0.05, y - 0.05, x + 0.05, y + 0.05) for x, y in points]  # the markers
+    for (x, y), name in zip(points, rows["workload"]):
+        width = len(str(name)) * _CHAR_DECADES
+        for dx, dy, ha in _PLACES:
+            left = x + dx / 5 * 0.03 - (width if ha == "right" else 0.0)
+            bottom = y + dy / 14 * _LINE_DECADES - _LINE_DECADES / 2
+            box = (left, bottom, left + width, bottom + _LINE_DECADES)
+            own = (x - 0.05, y - 0.05, x + 0.05, y + 0.05)
+            if not any(_overlap(box, other) for other in taken if other != own):
+                break
+        taken.append(box)
+        ax.annotate(name, (10 ** x, 10 ** y), xytext=(dx, dy), textcoords="offset points", ha=ha, va="center",
+                    fontsize=8)
+
+
+def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
 def crossings(data: FigureData) -> Figure | str:
     """Predicted overhead against Veil crossings per second of native run time, per service, with
     overhead = rate x cost per crossing at calibration and at the ends of the switch-cost range."""
@@ -189,9 +219,7 @@ def crossings(data: FigureData) -> Figure | str:
                 ax.plot(part["rate_per_s"], part["simulated_pct"].clip(lower=LOG_FLOOR_PCT), marker, color=color,
                         markerfacecolor="white" if steady else color, linestyle="none",
                         label="simulated, steady state" if steady else "simulated, whole run")
-        for _, r in rows.iterrows():
-            ax.annotate(r["workload"], (r["rate_per_s"], max(r["simulated_pct"], LOG_FLOOR_PCT)), xytext=(5, -3),
-                        textcoords="offset points", fontsize=8)
+        _point_labels(ax, rows)
         ax.set_ylim(y_low, y_high)
         ax.set_xlim(rates[0], rates[-1])
         log_axis(ax, "x")

@@ -50,10 +50,10 @@ def _stacked_rows(ax, y: np.ndarray, shares: np.ndarray, colors: list, names: li
     ax.set_ylim(min(y, default=0) - 0.7, max(y, default=0) + 0.7)
 
 
-def _labels(frame: pd.DataFrame) -> list[str]:
-    """Row labels: workload, service and what distinguishes the point, wrapped at 60 characters."""
+def _labels(frame: pd.DataFrame, width: int = 60) -> list[str]:
+    """Row labels: workload, service and what distinguishes the point, wrapped at ``width`` characters."""
     settings = distinguishing_settings(frame)
-    return [_wrap(f"{w} — {s}" + (f", {x}" if x else ""), 60)
+    return [_wrap(f"{w} — {s}" + (f", {x}" if x else ""), width)
             for w, s, x in zip(frame["workload"], frame["service"], settings)]
 
 
@@ -170,7 +170,7 @@ def causes(data: FigureData) -> Figure | str | None:
     if frame.empty:
         return "no Veil-added time recorded by cause"
     frame = sort_points(frame)
-    labels = _labels(frame)
+    labels = _labels(frame, 80)  # two lines at most: a row of a full-height figure has room for two
     figure = new_figure(13.0, _rows_height(_lines(labels), 2.2))
     ax = figure.subplots()
     shares = frame[names].fillna(0.0).to_numpy()
@@ -181,6 +181,7 @@ def causes(data: FigureData) -> Figure | str | None:
     for yi, value in zip(y, frame["overhead_pct"]):
         ax.text(101, yi, ("+" if value >= 0 else "") + pct_text(value), va="center", fontsize=8)
     ax.set_yticks(y, labels, fontsize=9)
+    ax.grid(False, axis="y")  # a line through the middle of every bar says nothing
     ax.set_xlim(0, 115)
     ax.set_xlabel("share of Veil-added time by cause (%); total overhead vs SNP CVM at the right")
     figure.legend(loc="outside upper center", ncol=len(names), frameon=False)
@@ -262,12 +263,15 @@ def time_per_domain(data: FigureData) -> Figure | str | None:
         shares.append(np.where(totals > 0, np.nan_to_num(times) / np.where(totals > 0, totals, 1) * 100, 0.0))
     matrix = np.array(shares)[::-1]  # points x VCPUs x domains, first point on top
     figure = new_figure(5.0 + 2.2 * len(vcpus), _rows_height(_lines(labels), 2.0))
-    axes = figure.subplots(1, len(vcpus), sharey=True, squeeze=False)[0]
+    axes = figure.subplots(1, len(vcpus), squeeze=False)[0]  # same rows (limits set by _stacked_rows)
+    figure.get_layout_engine().set(wspace=0.06)  # "100" of one panel clear of the next one's "0"
     for j, ax in enumerate(axes):
         _stacked_rows(ax, np.arange(len(labels)), matrix[:, j, :], [DOMAIN_COLORS[d] for d in domains], domains)
         ax.set_xlim(0, 100)
         ax.set_title(f"vcpu{vcpus[j]}")
         ax.set_xlabel("% of time")
+        ax.set_yticks([])  # row labels on the first panel only: no hidden tick objects on the others
+        ax.grid(False, axis="y")
     axes[0].set_yticks(range(len(labels)), labels[::-1], fontsize=8)
     figure.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=len(domains),
                   frameon=False)

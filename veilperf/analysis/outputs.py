@@ -4,7 +4,8 @@
 The report is always built from every experiment under the results paths, so sweeping one
 experiment refreshes its sections and keeps the others. Whether figures and report are current is
 judged from the content of the results (:mod:`veilperf.analysis.freshness`); current figures are
-reused and results are loaded only when something must be drawn or written.
+reused and results are loaded only when something must be drawn or written; pandas and matplotlib
+load only then too (deciding that everything is current imports neither).
 """
 
 from __future__ import annotations
@@ -15,14 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
+from typing import TYPE_CHECKING
 
-from veilperf.analysis.claims import Claim, check_claims
-from veilperf.analysis.figdata import FigureData, load_sensitivity
 from veilperf.analysis.figures import GLOBAL_UNIT, Rendered, render_figures, unit_keys
 from veilperf.analysis.freshness import combine, experiment_digests, report_is_current, sensitivity_digest
-from veilperf.analysis.load import ResultsError, load_manifests, load_results, results_files
-from veilperf.analysis.reproduction import overhead_table, render_report, write_text
+from veilperf.analysis.load import ResultsError, results_files
+
+if TYPE_CHECKING:
+    from veilperf.analysis.claims import Claim
+    from veilperf.analysis.figdata import FigureData
 
 OVERHEADS_CSV = "overheads.csv"
 
@@ -54,6 +56,11 @@ class Inputs:
     @functools.cached_property
     def data(self) -> FigureData:
         """Runs, overheads and calibration of every path (loaded on first use)."""
+        import pandas as pd
+
+        from veilperf.analysis.figdata import FigureData, load_sensitivity
+        from veilperf.analysis.load import load_manifests, load_results
+
         frames = [load_results(p) for p in self.paths]
         runs = pd.concat(frames, ignore_index=True, sort=False) if len(frames) > 1 else frames[0]
         runs = runs.sort_values(["experiment", "pair_key", "role", "replication"], kind="stable")
@@ -106,6 +113,9 @@ def write_report(paths: Sequence[str | Path], out: str | Path, fmt: str = "png",
     outcome = Outcome(inputs, rendered, written=list(rendered.files.values()))
     key = inputs.report_key()
     if force or not ((out.parent / OVERHEADS_CSV).is_file() and report_is_current(out, key)):
+        from veilperf.analysis.claims import check_claims
+        from veilperf.analysis.reproduction import overhead_table, render_report, write_text
+
         data = inputs.data
         outcome.claims = check_claims(data.over, data.calibration, data.runs, data.sensitivity)
         csv = out.parent / OVERHEADS_CSV

@@ -53,14 +53,25 @@ BASIS_COLUMN = {
 """How a run's cost per unit of work is measured, and the column it needs."""
 
 
+class SharedList(list):
+    """A list that deep copies share: pandas deep-copies a frame's ``attrs`` on every operation,
+    and the figures filter frames thousands of times. Never mutate one in place."""
+
+    def __deepcopy__(self, memo: dict) -> SharedList:
+        return self
+
+
 def _column(df: pd.DataFrame, name: str) -> pd.Series:
     return df[name] if name in df.columns else pd.Series(np.nan, index=df.index, dtype=object)
 
 
+_SCALAR_KINDS = frozenset({"empty", "string", "integer", "floating", "mixed-integer-float", "boolean", "decimal"})
+
+
 def _hashable(series: pd.Series) -> pd.Series:
     """List-valued cells (e.g. a parameter's range) as tuples, so they can be compared and counted."""
-    if series.dtype != object:
-        return series
+    if series.dtype != object or pd.api.types.infer_dtype(series, skipna=True) in _SCALAR_KINDS:
+        return series  # no list cells (checked in C: most object columns are empty or plain values)
     return series.map(lambda v: tuple(v) if isinstance(v, (list, tuple, np.ndarray)) else v)
 
 
@@ -170,14 +181,21 @@ def steady_cost(df: pd.DataFrame, cost: pd.Series, how: pd.Series) -> pd.Series:
     return pd.Series(steady, index=df.index, dtype=float).where(oneoff.notna())
 
 
-def pair_runs(df: pd.DataFrame) -> pd.DataFrame:
+def successful_runs(df: pd.DataFrame) -> pd.DataFrame:
+    """The runs that did not fail, with their ``point`` key."""
+    ok = df[~failed(df)]
+    return with_columns(ok, point=point_key(ok))
+
+
+def pair_runs(df: pd.DataFrame, ok: pd.DataFrame | None = None) -> pd.DataFrame:
     """Treatment runs joined with their baseline's cost (columns ``point``, ``cost_ns``,
     ``steady_cost_ns`` (one-off set-up taken out; NaN when unknown), ``baseline_cost_ns``). Failed runs are left out; treatments without a baseline run are dropped.
+    ``ok``: :func:`successful_runs` of ``df`` when the caller has it already.
     """
-    ok = df[~failed(df)]
+    ok = successful_runs(df) if ok is None else ok
     how = basis(ok)
     cost = cost_per_unit(ok, how)
-    ok = with_columns(ok, point=point_key(ok), basis=how, cost_ns=cost, steady_cost_ns=steady_cost(ok, cost, how))
+    ok = with_columns(ok, basis=how, cost_ns=cost, steady_cost_ns=steady_cost(ok, cost, how))
     treatment = ok[ok["role"] == "treatment"]
     baseline = ok.loc[ok["role"] == "baseline", PAIR_KEY + ["cost_ns"]]
     baseline = baseline.rename(columns={"cost_ns": "baseline_cost_ns"})
@@ -227,7 +245,7 @@ def _aggregate(paired: pd.DataFrame, carried: list[str], counts: list[str]) -> p
     return pd.concat([first, pd.DataFrame(columns), means], axis=1).reset_index()
 
 
-def overheads(df: pd.DataFrame) -> pd.DataFrame:
+def overheads(df: pd.DataFrame, ok: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per treatment point (``pair_key`` and ``point``), aggregated over replications.
 
     Per replication, overhead_pct = (treatment cost per unit of work / baseline's - 1) * 100, the
@@ -240,12 +258,13 @@ def overheads(df: pd.DataFrame) -> pd.DataFrame:
     workload's native time was estimated from its trace), increment_ns (treatment - baseline cost,
     ns per unit of work or per boot) with its interval, the sweep axes (``cfg.*`` varying within an
     experiment), a few descriptive ``cfg.*`` columns, and mean counts (switches, causes, services).
+    ``ok``: :func:`successful_runs` of ``df`` when the caller has it already.
     """
     missing = [c for c in IDENTITY_COLUMNS if c not in df.columns]
     if missing:
         source = df.attrs.get("source", "<results table>")
         raise ResultsError(source, f"missing required column(s): {', '.join(missing)}")
-    paired = pair_runs(df)
+    paired = pair_runs(df, ok)
     axes_of = experiment_axes(df)
     axes = sorted({c for columns in axes_of.values() for c in columns})
     carried = sorted(set(axes) | {c for c in DESCRIPTOR_COLUMNS if c in df.columns})
@@ -260,7 +279,7 @@ def overheads(df: pd.DataFrame) -> pd.DataFrame:
                "increment_ci_high", "treatment_cost_ns", "baseline_cost_ns", *carried, *counts]
     result = _aggregate(paired, carried, counts)[columns] if len(paired) else pd.DataFrame(columns=columns)
     result.insert(6, "setting", _settings(result, axes_of) if len(result) else pd.Series(dtype=object))
-    result.attrs["axes"] = axes
+    result.attrs["axes"] = SharedList(axes)
     result.attrs["steady_known"] = ONEOFF in df.columns
     result.attrs["failed_runs"] = int(failed(df).sum())
     return result

@@ -11,7 +11,7 @@ import pandas as pd
 from veilperf.analysis.claims import Claim, oneoff_flagged, service_points
 from veilperf.analysis.crossings import crossing_models, explain
 from veilperf.analysis.figdata import FigureData
-from veilperf.analysis.figures import GLOBAL_UNIT, PER_EXPERIMENT, Rendered
+from veilperf.analysis.figures import EXPERIMENT_FIGURES, GLOBAL_UNIT, Rendered
 from veilperf.analysis.profile import describe_point, param_name, parameter_table
 
 METHOD = [
@@ -124,7 +124,7 @@ def _experiments(data: FigureData, rendered: Rendered, out: Path) -> list[str]:
         workloads = ", ".join(sorted(runs["workload"].unique()))
         lines += [f"### {experiment}", "", f"{len(runs)} successful runs, {len(rows)} treatment points; "
                   f"workloads: {workloads}.", ""]
-        for figure in PER_EXPERIMENT:  # in the order of the questions they answer
+        for figure in EXPERIMENT_FIGURES:  # in the order of the questions they answer
             name = f"{experiment}-{figure}"
             if name in rendered.files:
                 lines += [f"#### {figure.replace('_', ' ')}", "", *_figure(out, rendered, name)]

@@ -6,10 +6,6 @@ from __future__ import annotations
 import argparse
 import json
 
-from veilperf.config.loader import load_experiment, validate_point
-from veilperf.present import print_record
-from veilperf.run import run_config
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``run`` sub-command."""
@@ -34,6 +30,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load, simulate (the point, then its baseline when it differs), print."""
+    from veilperf.config.loader import load_experiment, validate_point  # not loaded by other commands
+    from veilperf.present import print_record
+    from veilperf.run import run_config
+
     overrides = list(args.overrides) + ([f"seed={args.seed}"] if args.seed is not None else [])
     exp = load_experiment(args.experiment, overrides, force_large=args.force_large)
     index = None if exp.kind == "boot" else args.workload

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from veilperf.config.checks import check_files
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``validate`` sub-command."""
@@ -28,6 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Check the files in order; a ConfigError propagates to the CLI (one line, exit 2)."""
+    from veilperf.config.checks import check_files  # not loaded by other commands
+
     for file, summary in check_files(args.files, args.overrides, args.platform, force_large=args.force_large):
         print(f"OK {file}: {summary}")
     return 0

@@ -9,13 +9,13 @@ import re
 import sys
 from pathlib import Path
 
-from rich.console import Console
+from typing import TYPE_CHECKING
 
 from veilperf.errors import ConfigError, VeilperfError
-from veilperf.trace.importer import ImportOptions, ImportResult, import_trace
-from veilperf.trace.show import load_workload, render, summarize
-from veilperf.trace.yaml_out import check_out, dump, write_atomic
 from veilperf.units import UnitError, format_duration, parse_duration
+
+if TYPE_CHECKING:
+    from veilperf.trace.importer import ImportResult
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -104,12 +104,18 @@ def _report(result: ImportResult, mode: str, out: str | None) -> None:
 
 def run_import(args: argparse.Namespace) -> int:
     """Import, print warnings and a one-line account to stderr, write the YAML."""
+    from veilperf.trace.importer import ImportOptions, import_trace
+    from veilperf.trace.yaml_out import check_out, dump, write_atomic
+
     if args.out:
         check_out(args.out)
     if args.length is not None and args.length < 1:
         raise ConfigError("<command line>", "--length", "must be at least 1")
     if args.wall_time is not None and args.strace_overhead is not None:
         raise ConfigError("<command line>", "--strace-overhead", "give --wall-time or --strace-overhead, not both")
+    from veilperf.trace.importer import ImportOptions, import_trace  # not loaded by other commands
+    from veilperf.trace.yaml_out import dump, write_atomic
+
     options = ImportOptions(mode=args.mode, name=args.name, description=args.description,
                             command=args.command, machine=args.machine, date=args.date,
                             input=args.input, wall_time_ns=_duration_option(args.wall_time, "--wall-time"),
@@ -132,6 +138,7 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 def run_record(args: argparse.Namespace) -> int:
     """Check the arguments and output paths, record, then write the trace and the workload."""
     from veilperf.trace.record import find_strace, record  # only this action runs programs
+    from veilperf.trace.yaml_out import check_out, dump, write_atomic
 
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
@@ -163,6 +170,10 @@ def run_record(args: argparse.Namespace) -> int:
 
 def run_show(args: argparse.Namespace) -> int:
     """Print the summary of one workload file."""
+    from rich.console import Console  # not loaded by other commands
+
+    from veilperf.trace.show import load_workload, render, summarize
+
     spec = load_workload(args.file)
     render(summarize(spec), Console(), spec)
     return 0
