@@ -104,7 +104,7 @@ def _report(result: ImportResult, mode: str, out: str | None) -> None:
 
 def run_import(args: argparse.Namespace) -> int:
     """Import, print warnings and a one-line account to stderr, write the YAML."""
-    from veilperf.trace.importer import ImportOptions, import_trace
+    from veilperf.trace.importer import ImportOptions, import_trace  # not loaded by other commands
     from veilperf.trace.yaml_out import check_out, dump, write_atomic
 
     if args.out:
@@ -113,9 +113,6 @@ def run_import(args: argparse.Namespace) -> int:
         raise ConfigError("<command line>", "--length", "must be at least 1")
     if args.wall_time is not None and args.strace_overhead is not None:
         raise ConfigError("<command line>", "--strace-overhead", "give --wall-time or --strace-overhead, not both")
-    from veilperf.trace.importer import ImportOptions, import_trace  # not loaded by other commands
-    from veilperf.trace.yaml_out import dump, write_atomic
-
     options = ImportOptions(mode=args.mode, name=args.name, description=args.description,
                             command=args.command, machine=args.machine, date=args.date,
                             input=args.input, wall_time_ns=_duration_option(args.wall_time, "--wall-time"),
