@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 from veilperf.model import charges
 from veilperf.model.costs import PlatformCosts
@@ -44,7 +45,7 @@ class MonitorCall:
         return cls(caller_before + half, charge.total_ns - charge.switch_ns, half)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class BootCosts:
     """Boot-phase and per-operation costs of one run, in ns (sizes in bytes); built by the run
     layer. Veil's mechanisms (validation calls, AP boot calls, replicas, Kci) are charged by
@@ -93,7 +94,7 @@ class BootCosts:
     def switch(self) -> float:
         return self.costs.switch_one_way
 
-    @property
+    @cached_property
     def ap_call(self) -> MonitorCall:
         """Booting one AP through VeilMon."""
         return MonitorCall.of(charges.ap_boot_call(self.costs, self.ap_boot_rmpadjusts))
@@ -102,7 +103,7 @@ class BootCosts:
     def kci_calls(self) -> int:
         return charges.calls_for(self.kci_text_pages, self.kci_pages_per_call) if self.kci else 0
 
-    @property
+    @cached_property
     def kci_phase(self) -> float:
         """VeilS-Kci write-protecting the kernel text, in closed form."""
         if not self.kci:
@@ -119,16 +120,24 @@ class BootCosts:
     def validate_call(self, pages: int) -> MonitorCall:
         """One Veil validation call of ``pages`` (at most ``call_pages``) pages, after the
         hypervisor's part of accepting them."""
-        charge = charges.validation_call(self.costs, pages, self.page_in_monitor)
-        return MonitorCall.of(charge, caller_before=pages * self.accept_host)
+        return MonitorCall.of(self._validation(pages), caller_before=pages * self.accept_host)
+
+    def _validation(self, pages: int) -> charges.Charge:
+        """``charges.validation_call`` for ``pages`` pages, computed once per page count (a boot
+        asks for a handful of distinct counts, many times)."""
+        cache = self.__dict__.setdefault("_validation_calls", {})
+        charge = cache.get(pages)
+        if charge is None:
+            charge = cache[pages] = charges.validation_call(self.costs, pages, self.page_in_monitor)
+        return charge
 
     def validate_run_ns(self, pages: int) -> float:
         """Accepting a contiguous run of ``pages`` pages, batched, in closed form."""
         if not self.veil:
             return pages * (self.accept_host + self.costs.pvalidate)
         full, rest = divmod(pages, self.call_pages)
-        call = lambda n: charges.validation_call(self.costs, n, self.page_in_monitor).total_ns  # noqa: E731
-        return pages * self.accept_host + full * call(self.call_pages) + (call(rest) if rest else 0.0)
+        calls_ns = full * self._validation(self.call_pages).total_ns
+        return pages * self.accept_host + calls_ns + (self._validation(rest).total_ns if rest else 0.0)
 
     def chunked_pages(self, pages: int) -> int:
         """Pages accepted when ``pages`` are touched lazily: whole chunks, at most all memory."""

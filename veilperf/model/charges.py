@@ -10,7 +10,7 @@ the functions below; none re-derives them.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from veilperf.model.costs import PAGE_SIZE, PlatformCosts
 from veilperf.model.domains import ENC, MON, SER, UNT
@@ -35,11 +35,24 @@ class Charge:
     switch_ns: float = 0.0
     cause_ns: tuple[float, ...] = _NO_CAUSE
     ends_in: int | None = None
+    total_ns: float = field(init=False, compare=False, repr=False)
+    """Time the charge takes on the VCPU that pays it."""
+    work_items: tuple[tuple[int, float], ...] = field(init=False, compare=False, repr=False)
+    """(domain, ns) of the non-zero work, for booking it fast."""
+    cause_items: tuple[tuple[int, float], ...] = field(init=False, compare=False, repr=False)
+    """(cause, ns) of the non-zero causes."""
+    work_ns: float = field(init=False, compare=False, repr=False)
+    """The work without the switches: what a dedicated VCPU does when it serves the charge."""
+    served_cause_items: tuple[tuple[int, float], ...] = field(init=False, compare=False, repr=False)
+    """``cause_items`` without the switches, for a charge served by a dedicated VCPU."""
 
-    @property
-    def total_ns(self) -> float:
-        """Time the charge takes on the VCPU that pays it."""
-        return sum(self.domain_ns) + self.switch_ns
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "total_ns", sum(self.domain_ns) + self.switch_ns)
+        set_(self, "work_items", tuple((d, ns) for d, ns in enumerate(self.domain_ns) if ns))
+        set_(self, "cause_items", tuple((c, ns) for c, ns in enumerate(self.cause_ns) if ns))
+        set_(self, "work_ns", sum(self.domain_ns))
+        set_(self, "served_cause_items", tuple((c, ns) for c, ns in self.cause_items if c != SWITCH))
 
     @property
     def switch_count(self) -> int:
@@ -66,12 +79,6 @@ class Charge:
             tuple(x * count for x in self.cause_ns),
             self.ends_in,
         )
-
-    def without_switches(self) -> "Charge":
-        """The same work served by a dedicated VCPU reached without a domain switch."""
-        causes = list(self.cause_ns)
-        causes[SWITCH] = 0.0
-        return Charge(self.domain_ns, (), 0.0, tuple(causes), None)
 
 
 NOTHING = Charge()
@@ -183,13 +190,9 @@ def audit_transit(costs: PlatformCosts, size: float) -> Charge:
 
 
 def ring_copy_ns(costs: PlatformCosts, ring_sizes: tuple[float, ...]) -> float:
-    """VeilS-Log copying records (sizes already aligned for the ring) into its ring."""
+    """VeilS-Log copying records (sizes already aligned for the ring) into its ring: the handler
+    of one append call (a ``domain_call`` into DomSer)."""
     return sum(costs.copy_ns(size) for size in ring_sizes)
-
-
-def audit_append(costs: PlatformCosts, origin: int, ring_sizes: tuple[float, ...]) -> Charge:
-    """One VeilS-Log call appending records to the ring."""
-    return domain_call(costs, origin, SER, handler_ns=ring_copy_ns(costs, ring_sizes))
 
 
 def log_read(costs: PlatformCosts, origin: int, chunk: float) -> Charge:

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Generator
 
 import simpy
 
-from veilperf.model.charges import Charge
 from veilperf.model.vcpu import NOTIFY, QUEUE, Ledger, Vcpu
 
 if TYPE_CHECKING:
@@ -33,28 +32,30 @@ class DedicatedPool:
         self.free.items.extend(vcpus)
         self.requests = 0
 
-    def run(self, charge: Charge) -> Generator[simpy.Event, object, float]:
-        """Have a pool VCPU do ``charge`` (no switches: it runs the pool's domain); returns the
-        time from posting the request to seeing the reply."""
+    def run(self, work_ns: float, cause_items: tuple[tuple[int, float], ...] = ()
+            ) -> Generator[simpy.Event, object, float]:
+        """Have a pool VCPU do ``work_ns`` in the pool's domain (Veil-added by the causes in
+        ``cause_items``; a charge's ``work_ns`` and ``served_cause_items``: no switch, the pool
+        runs its domain); returns the time from posting the request to seeing the reply."""
         env = self.env
         start = env.now
         worker = yield self.free.get()
         waited = env.now - start
-        work = charge.total_ns
-        yield env.timeout(self.notify_ns + work + self.reply_ns)
-        worker.busy[self.domain] += work
-        worker.held += work
+        yield env.timeout(self.notify_ns + work_ns + self.reply_ns)
+        worker.busy[self.domain] += work_ns
+        worker.held += work_ns
         self.free.put(worker)
         self.requests += 1
         causes = self.ledger.causes
-        for cause, ns in enumerate(charge.cause_ns):
+        for cause, ns in cause_items:
             causes[cause] += ns
         causes[QUEUE] += waited
         causes[NOTIFY] += self.notify_ns + self.reply_ns
         return env.now - start
 
-    def serve(self, runner: "ThreadRunner", charge: Charge) -> Generator[simpy.Event, object, None]:
-        """Run ``charge`` on a pool VCPU for ``runner``, whose VCPU spins until the reply."""
+    def serve(self, runner: "ThreadRunner", work_ns: float,
+              cause_items: tuple[tuple[int, float], ...] = ()) -> Generator[simpy.Event, object, None]:
+        """Run ``work_ns`` on a pool VCPU for ``runner``, whose VCPU spins until the reply."""
         vcpu = runner.vcpu
-        elapsed = yield from self.run(charge)
+        elapsed = yield from self.run(work_ns, cause_items)
         vcpu.busy[vcpu.domain] += elapsed

@@ -175,7 +175,7 @@ class ThreadRunner:
             self.apply(charge)
             return
         yield from self.flush()
-        yield from pool.serve(self, charge.without_switches())
+        yield from pool.serve(self, charge.work_ns, charge.served_cause_items)
 
     def domain_call(self, target: int, handler_ns: float, nbytes: float, cause: int = SERVICE) -> Gen:
         """A round trip into VeilMon or a service; in ``cvm`` mode the handler's work runs

@@ -58,15 +58,13 @@ class Ledger:
     def account(self, vcpu: Vcpu, charge: "Charge") -> None:
         """Book a charge's work, switches and causes on ``vcpu`` and the ledger (no time passes)."""
         busy = vcpu.busy
-        for domain, ns in enumerate(charge.domain_ns):
-            if ns:
-                busy[domain] += ns
+        for domain, ns in charge.work_items:
+            busy[domain] += ns
         if charge.switch_ns:
             vcpu.switching += charge.switch_ns
             switches = self.switches
             for src, dst, count in charge.switches:
                 switches[src][dst] += count
         causes = self.causes
-        for cause, ns in enumerate(charge.cause_ns):
-            if ns:
-                causes[cause] += ns
+        for cause, ns in charge.cause_items:
+            causes[cause] += ns

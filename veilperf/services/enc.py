@@ -17,7 +17,7 @@ untrusted VCPUs under static partitioning) are in :class:`RemoteOcalls`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import simpy
 
@@ -159,6 +159,15 @@ class _EnclaveCalls(SyscallPath):
         super().__init__(after_syscall)
         self.costs = costs
         self.metrics = metrics
+        self._charges: dict[tuple[Callable, float], Charge] = {}
+
+    def _cached(self, mechanism: Callable[[Any, float], Charge], nbytes: float) -> Charge:
+        """``mechanism(costs, nbytes)``, computed once per mechanism and size."""
+        key = (mechanism, nbytes)
+        charge = self._charges.get(key)
+        if charge is None:
+            charge = self._charges[key] = mechanism(self.costs, nbytes)
+        return charge
 
     def settle(self, runner: "ThreadRunner", op: "SyscallOp", count: int) -> None:
         super().settle(runner, op, count)
@@ -181,8 +190,8 @@ class Ocalls(_EnclaveCalls):
         if op.vdso:
             self._vdso(runner, op)
             return
-        exit_ = charges.ocall_exit(self.costs, op.bytes_in)
-        return_ = charges.ocall_return(self.costs, op.bytes_out)
+        exit_ = self._cached(charges.ocall_exit, op.bytes_in)
+        return_ = self._cached(charges.ocall_return, op.bytes_out)
         kernel, blocked = op.kernel, op.blocked
         for _ in range(op.repeat):
             runner.apply(exit_)
@@ -215,12 +224,12 @@ class RemoteOcalls(_EnclaveCalls):
         if op.vdso:
             self._vdso(runner, op)
             return
-        copy_in = charges.ocall_copy_in(self.costs, op.bytes_in)
-        copy_out = charges.ocall_copy_out(self.costs, op.bytes_out)
+        copy_in = self._cached(charges.ocall_copy_in, op.bytes_in)
+        copy_out = self._cached(charges.ocall_copy_out, op.bytes_out)
         for _ in range(op.repeat):
             runner.apply(copy_in)
             yield from runner.flush()
-            yield from self.pool.serve(runner, charges.work(UNT, draw(op.kernel)))
+            yield from self.pool.serve(runner, draw(op.kernel))
             if op.blocked:
                 yield from runner.block(draw(op.blocked))
             runner.apply(copy_out)

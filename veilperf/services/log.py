@@ -85,6 +85,9 @@ class LogService:
         self._sizes = dict(settings.record_sizes)
         self._plans: dict[str, tuple[tuple[float, Charge, float], ...]] = {}
         self._batches: dict[int, list[float]] = {}
+        self._appends: dict[tuple[int, tuple[float, ...]], tuple[Charge, Charge]] = {}
+        workload = system.workload
+        self.shared = workload.open_loop or workload.threads > 1  # appenders may meet at the ring
         self.events = 0
         self.records = 0
         self.record_bytes = 0.0
@@ -151,22 +154,38 @@ class LogService:
         for the ring, copy the records in, return. Under static partitioning a DomSer VCPU serves
         the whole call (the pool is the serialisation point)."""
         ctx = runner.ctx
+        origin = runner.vcpu.domain
+        base, handler = self._append_charges(origin, ring_sizes)
         if ctx.service_pool is not None:
-            yield from runner.call(charges.audit_append(self.costs, runner.vcpu.domain, ring_sizes))
+            yield from runner.call(base + handler)
+        elif not self.shared:  # one appender: the ring is always free when it arrives
+            PATHS_TAKEN["single_appender"] += 1
+            runner.apply(base)
+            runner.apply(handler)
         else:
-            runner.apply(ctx.base_call(runner.vcpu.domain, SER, 0.0))
+            runner.apply(base)
             yield from runner.flush()
-            handler = charges.ring_copy_ns(self.costs, ring_sizes)
-            waited = self._reserve_ring(runner.env.now, handler)
+            waited = self._reserve_ring(runner.env.now, handler.total_ns)
             if waited:  # spinning in the service until the ring is free
                 runner.vcpu.busy[SER] += waited
                 runner.pending += waited
                 runner.ledger.causes[QUEUE] += waited
-            runner.apply(charges.work(SER, handler, SERVICE))
+            runner.apply(handler)
         yield from runner.flush()  # the append happens at this simulated instant
         for size in ring_sizes:
             self.ring.append(size)
         self.calls += 1
+
+    def _append_charges(self, origin: int, ring_sizes: tuple[float, ...]) -> tuple[Charge, Charge]:
+        """(the domain call into DomSer, its handler copying the records into the ring), apart so
+        that only the copy holds the ring; cached per origin and sizes."""
+        key = (origin, ring_sizes)
+        pair = self._appends.get(key)
+        if pair is None:
+            handler_ns = charges.ring_copy_ns(self.costs, ring_sizes)
+            pair = self._appends[key] = (charges.domain_call(self.costs, origin, SER),
+                                         charges.work(SER, handler_ns, SERVICE))
+        return pair
 
     def _reserve_ring(self, now: float, hold_ns: float) -> float:
         """The ring is one FIFO server (as a capacity-1 SimPy resource, without its events):
@@ -205,7 +224,8 @@ class LogService:
                 ledger.account(vcpu, charge)
                 cost = charge.total_ns
             else:
-                cost = yield from pool.run(read.without_switches().times(calls))
+                charge = read.times(calls)
+                cost = yield from pool.run(charge.work_ns, charge.served_cause_items)
                 vcpu.busy[UNT] += cost
             if spare:
                 vcpu.held += cost
