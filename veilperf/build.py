@@ -15,6 +15,7 @@ from veilperf.config.platform import PlatformProfile
 from veilperf.config.run_config import RunConfig
 from veilperf.config.services import FALLBACK_ENCLAVE_SIZE
 from veilperf.config.workload import Distribution, Step, WorkloadSpec
+from veilperf.model import charges
 from veilperf.model import inputs as mi
 from veilperf.model.boot_costs import BootCosts
 from veilperf.model.costs import PAGE_SIZE, PlatformCosts
@@ -171,8 +172,8 @@ def boot_costs(cfg: RunConfig) -> BootCosts:
         call_pages=b.monitor_call_pages.value,
         page_map_unmap=b.page_map_unmap.value,
         validate_rmpadjusts=b.validate_rmpadjusts.value,
-        monitor_load=(b.monitor_memory.value / b.monitor_launch_bandwidth.value * 1e9
-                      + pc.sha256_ns(b.monitor_image.value) + b.monitor_init.value),
+        monitor_load=charges.monitor_launch_ns(pc, b.monitor_memory.value, b.monitor_launch_bandwidth.value,
+                                               b.monitor_image.value, b.monitor_init.value),
         ap_boot_rmpadjusts=b.ap_boot_rmpadjusts.value,
         kci_text_pages=pages(b.kernel_text.value),
         kci_pages_per_call=kci_cfg.pages_per_call,

@@ -98,5 +98,6 @@ def run_config(cfg: RunConfig) -> dict[str, Any]:
 
 
 def run_resolved(raw_point: dict) -> dict[str, Any]:
-    """Validate and run one raw point dict (what sweep workers receive)."""
+    """Validate and run one raw point dict (tests, benchmarks; sweep workers receive points
+    validated once at planning and call :func:`run_config`)."""
     return run_config(validate_raw(raw_point))

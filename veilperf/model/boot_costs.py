@@ -83,16 +83,12 @@ class BootCosts:
     @property
     def page_in_monitor(self) -> float:
         """Veil, per validated page inside VeilMon: map, PVALIDATE, RMPADJUSTs, unmap."""
-        return self.costs.pvalidate + self.validate_rmpadjusts * self.costs.rmpadjust + self.page_map_unmap
+        return charges.page_validation_ns(self.costs, self.validate_rmpadjusts, self.page_map_unmap)
 
     @property
     def replica(self) -> float:
         """Setting up one VMSA (VeilMon does it itself at boot: no call)."""
         return charges.vmsa_setup_ns(self.costs)
-
-    @property
-    def switch(self) -> float:
-        return self.costs.switch_one_way
 
     @cached_property
     def ap_call(self) -> MonitorCall:

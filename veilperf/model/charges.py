@@ -54,10 +54,6 @@ class Charge:
         set_(self, "work_ns", sum(self.domain_ns))
         set_(self, "served_cause_items", tuple((c, ns) for c, ns in self.cause_items if c != SWITCH))
 
-    @property
-    def switch_count(self) -> int:
-        return sum(n for _, _, n in self.switches)
-
     def __add__(self, other: "Charge") -> "Charge":
         merged: dict[tuple[int, int], int] = {}
         for a, b, n in self.switches + other.switches:
@@ -222,6 +218,19 @@ def kci_run(costs: PlatformCosts, origin: int, pages: int, per_call: int, hashed
 
 
 # -- VeilMon at boot -------------------------------------------------------------------------
+
+def page_validation_ns(costs: PlatformCosts, rmpadjusts: int, map_unmap_ns: float) -> float:
+    """VeilMon validating one page for the kernel: map it, PVALIDATE, ``rmpadjusts`` RMPADJUST
+    (grant the lower VMPLs access), unmap it (``map_unmap_ns``)."""
+    return costs.pvalidate + rmpadjusts * costs.rmpadjust + map_unmap_ns
+
+
+def monitor_launch_ns(costs: PlatformCosts, memory: float, launch_bytes_per_s: float, image: float,
+                      init_ns: float) -> float:
+    """Adding VeilMon to a boot: the VMM launches its memory region (PSP launch update at
+    ``launch_bytes_per_s``), its image is measured with SHA-256, it initialises."""
+    return memory / launch_bytes_per_s * 1e9 + costs.sha256_ns(image) + init_ns
+
 
 def validation_call(costs: PlatformCosts, pages: int, page_in_monitor_ns: float) -> Charge:
     """One VeilMon call validating ``pages`` pages (kernel below VMPL-0 may not PVALIDATE): per
