@@ -8,6 +8,8 @@ milliseconds to ~0.3 s and the traced runs well under a second each, on a noisy 
 
 from __future__ import annotations
 
+import contextlib
+import io
 import random
 import re
 import shutil
@@ -95,9 +97,6 @@ def recorded(inputs, tmp_path_factory) -> dict[str, tuple[Path, Path, str]]:
 @pytest.fixture(scope="module")
 def blind_messages(recorded) -> dict[str, str]:
     """Blind imports of the stored traces, with the line each prints about its estimate."""
-    import contextlib
-    import io
-
     messages = {}
     for name, (workload, blind) in recorded.items():
         trace = workload.parent / "traces" / f"{name}.strace.gz"
@@ -137,7 +136,8 @@ def test_recorded_cvm_time_matches_the_untraced_median(recorded, name):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_blind_import_is_within_half_and_its_range_holds_the_truth(inputs, recorded, blind_messages, name):
+def test_blind_import_is_within_half_and_its_range_holds_the_truth(inputs, recorded, blind_messages, name,
+                                                                    tmp_path):
     workload, blind = recorded[name]
     measured = native(workload)
     untraced = parse_duration(measured["wall"])
@@ -155,9 +155,20 @@ def test_blind_import_is_within_half_and_its_range_holds_the_truth(inputs, recor
     low, high = parse_duration(estimate["low"]), parse_duration(estimate["high"])
     assert low <= untraced <= high, (name, low, untraced, high)
     simulated = cvm_time(blind)
-    if abs(simulated / untraced - 1) > BLIND_TOLERANCE:  # a busy moment? time the untraced runs again
+    if abs(simulated / untraced - 1) > BLIND_TOLERANCE:  # a busy moment? time and trace it once more
         untraced = run_native(programs(inputs)[name], 5, progress=lambda message: None).median("wall_ns")
+        simulated = cvm_time(blind_again(programs(inputs)[name], name, tmp_path))
     assert abs(simulated / untraced - 1) <= BLIND_TOLERANCE, (name, simulated, untraced)
+
+
+def blind_again(command: list[str], name: str, folder: Path) -> Path:
+    """A fresh recording of ``command``, its trace imported blind: the workload file."""
+    with contextlib.redirect_stderr(io.StringIO()):
+        assert cli.main(["workload", "record", "--runs", "2", "--name", name,
+                         "--out", str(folder / "again.yaml"), "--", *command]) == 0
+        assert cli.main(["workload", "import", str(folder / "traces" / f"{name}.strace.gz"),
+                         "--name", name, "--out", str(folder / "again-blind.yaml")]) == 0
+    return folder / "again-blind.yaml"
 
 
 STEADY_TOLERANCE = 0.20
