@@ -197,6 +197,19 @@ def test_commands_write_outputs_and_fail_cleanly_on_bad_results(results, tmp_pat
     assert "no such results directory" in capsys.readouterr().err
 
 
+def test_plot_draws_beside_the_results_it_was_given_where_report_looks(results, tmp_path, monkeypatch):
+    """Without --out the figures go to figures/ in the results path named, not ./results/figures."""
+    root = tmp_path / "elsewhere"
+    (root / "boot").mkdir(parents=True)
+    for file in (results / "boot").iterdir():
+        (root / "boot" / file.name).write_bytes(file.read_bytes())
+    monkeypatch.chdir(tmp_path)
+    assert main(["plot", str(root)], monkeypatch) == 0
+    assert (root / "figures" / "boot-boot_time.png").is_file() and not (tmp_path / "results").exists()
+    assert main(["report", str(root)], monkeypatch) == 0  # finds them current: nothing redrawn
+    assert (root / "REPORT.md").is_file() and "boot-boot_time.png" in (root / "REPORT.md").read_text()
+
+
 def test_overheads_of_the_synthetic_store_recover_its_toy_costs(data):
     gzip = data.over[(data.over["workload"] == "gzip") & (data.over["experiment"] == "logging")].iloc[0]
     assert gzip["overhead_pct"] == pytest.approx(1.5, rel=0.02)  # 150 ns added to 10 us per iteration

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from veilperf.analysis.formats import FORMATS
 
@@ -13,7 +14,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("plot", help="draw every figure from stored results (nothing is simulated)")
     parser.add_argument("results", nargs="*", default=["results"], metavar="RESULTS",
                         help="results root or experiment folders (default: results)")
-    parser.add_argument("--out", default="results/figures", help="folder for the figures (default: results/figures)")
+    parser.add_argument("--out", help="folder for the figures (default: figures/ in the first RESULTS, where "
+                        "`veilperf report` looks for them)")
     parser.add_argument("--format", default="png", choices=FORMATS, help="file format (default: png)")
     parser.add_argument("--force", action="store_true",
                         help="redraw every figure, also those drawn from the current results")
@@ -26,7 +28,8 @@ def _handle(args: argparse.Namespace) -> int:
     from veilperf.sweep.lock import locked_results
 
     with locked_results(args.results):  # never beside a sweep writing these results
-        written, notes = plot(args.results, args.out, args.format, force=args.force)
+        out = args.out or Path(args.results[0]) / "figures"
+        written, notes = plot(args.results, out, args.format, force=args.force)
     for path in written:
         print(path)
     for note in notes:
