@@ -213,3 +213,40 @@ def test_appends_queue_for_the_one_ring(make_cfg, milan_raw, threads):
         for v in range(threads):
             charged = sum(record[f"vcpu{v}.{d}_ns"] for d in ("mon", "ser", "enc", "unt"))
             assert charged + record[f"vcpu{v}.switching_ns"] == pytest.approx(record[f"vcpu{v}.held_ns"], rel=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_ring_reservation_waits_exactly_as_a_capacity_one_simpy_resource(seed):
+    """`LogService._reserve_ring` stands in for a capacity-1 SimPy resource (without its events):
+    for random arrival instants (some simultaneous) and hold times, every caller's wait equals the
+    wait the resource gives the same callers in the same order."""
+    import random
+    import types
+
+    import simpy
+
+    from veilperf.services.log import LogService
+
+    rng = random.Random(seed)
+    arrivals = sorted(rng.choice([0.0, 50.0, 100.0]) + rng.randrange(0, 4000, 25) for _ in range(60))
+    holds = [rng.uniform(10.0, 300.0) for _ in arrivals]
+
+    env = simpy.Environment()
+    ring = simpy.Resource(env, capacity=1)
+    reference: list[float] = [0.0] * len(arrivals)
+
+    def caller(i: int):
+        yield env.timeout(arrivals[i])
+        with ring.request() as turn:
+            yield turn
+            reference[i] = env.now - arrivals[i]
+            yield env.timeout(holds[i])
+
+    for i in range(len(arrivals)):
+        env.process(caller(i))
+    env.run()
+
+    state = types.SimpleNamespace(ring_free_at=0.0)
+    waits = [LogService._reserve_ring(state, a, h) for a, h in zip(arrivals, holds)]
+    assert waits == pytest.approx(reference, abs=1e-9)
+    assert sum(waits) > 0  # the draw did make callers queue
