@@ -5,16 +5,10 @@ Library entry points for notebooks and scripts: :func:`load_results` and :func:`
 
 from __future__ import annotations
 
-from typing import Any
+from veilperf.lazy import lazy_exports
 
 __version__ = "0.1.0"
 __all__ = ["__version__", "load_results", "overheads"]
 
-
-def __getattr__(name: str) -> Any:
-    # Lazy: `import veilperf` stays cheap for the CLI and worker processes.
-    if name in ("load_results", "overheads"):
-        from veilperf import analysis
-
-        return getattr(analysis, name)
-    raise AttributeError(f"module 'veilperf' has no attribute {name!r}")
+# lazy: `import veilperf` stays cheap for the CLI and worker processes
+__getattr__ = lazy_exports(__name__, {"load_results": "analysis", "overheads": "analysis"})

@@ -7,8 +7,7 @@ does not load pandas and matplotlib.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from veilperf.lazy import lazy_exports
 
 _EXPORTS = {
     "ResultsError": "load",
@@ -27,8 +26,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"veilperf.analysis.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module 'veilperf.analysis' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

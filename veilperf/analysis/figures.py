@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from veilperf.analysis.freshness import code_digest, combine, embedded_key
+from veilperf.lazy import lazy_exports
 
 __all__ = ["FIGURES", "GLOBAL", "PER_EXPERIMENT", "SWITCH", "FigureData", "Rendered", "render_figures",
            "unit_keys", "draw_all", "GLOBAL_FIGURES", "EXPERIMENT_FIGURES"]
@@ -35,13 +36,8 @@ _DRAWING = {"FIGURES": "drawing", "GLOBAL": "figs_claims", "PER_EXPERIMENT": "fi
             "draw_all": "drawing", "SWITCH": "figdata", "FigureData": "figdata"}
 
 
-def __getattr__(name: str) -> Any:
-    """The builders and :func:`draw_all` (for notebooks), imported with matplotlib on first use."""
-    if name in _DRAWING:
-        import importlib
-
-        return getattr(importlib.import_module(f"veilperf.analysis.{_DRAWING[name]}"), name)
-    raise AttributeError(f"module 'veilperf.analysis.figures' has no attribute {name!r}")
+__getattr__ = lazy_exports("veilperf.analysis", _DRAWING, __name__)
+"""The builders and :func:`draw_all` (for notebooks), imported with matplotlib on first use."""
 
 
 @dataclass

@@ -15,8 +15,7 @@ Names are imported on first use, so importing the package loads neither pandas n
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from veilperf.lazy import lazy_exports
 
 _EXPORTS = {
     "load_summaries": "summaries",
@@ -27,8 +26,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"veilperf.sensitivity.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module 'veilperf.sensitivity' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)
