@@ -11,11 +11,10 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
-from PIL import Image
-from PIL.PngImagePlugin import PngInfo
 
 from veilperf.analysis.formats import FORMATS
 from veilperf.analysis.freshness import KEY_PREFIX
+from veilperf.analysis.png import write_png
 
 STYLE = {
     "font.size": 11,
@@ -129,15 +128,11 @@ def save_figure(figure: Figure, path: Path, fmt: str, key: str | None = None) ->
 
 def _save_png(figure: Figure, path: Path, metadata: dict[str, str | None]) -> None:
     """The PNG ``savefig`` would write, drawn once instead of twice (``savefig`` runs the layout in
-    a draw of its own before the one it renders) and stored as RGB (the figure is opaque)."""
+    a draw of its own before the one it renders), stored as RGB (the figure is opaque) by
+    :mod:`veilperf.analysis.png` (a quarter of Pillow's encoding time)."""
     dpi = STYLE["savefig.dpi"]
     figure.set_dpi(dpi)
     canvas = FigureCanvasAgg(figure)
     canvas.draw()  # runs the layout engine, then renders
-    info = PngInfo()
-    for name, value in metadata.items():
-        if value is not None:
-            info.add_text(name, value)
-    image = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
-    # zlib level 3: a third faster than the default 6 on these flat-colour images, files no larger
-    image.convert("RGB").save(path, format="png", pnginfo=info, dpi=(dpi, dpi), compress_level=3)
+    text = {name: value for name, value in metadata.items() if value is not None}
+    write_png(path, np.asarray(canvas.buffer_rgba()), dpi, text)
