@@ -6,8 +6,9 @@ shipped experiment into an empty results folder with 2 workers (the sweep engine
 figures, no report); (2) `veilperf plot` into an empty figure folder (every figure drawn), then
 `veilperf report` (figures current: reused; report and overheads.csv written), each as its own
 process so interpreter start and imports count; (3) the same two commands again, nothing changed
-(what a rerun costs); (4) whether a forced redraw gives byte-identical figures. Beside each wall
-time, the CPU seconds it used (all processes): on a shared machine the CPU ratio moves less than the
+(what a rerun costs); (4) whether a forced redraw gives byte-identical figures; (5) `veilperf
+report` alone from the results only (what refreshing the whole product costs in one command).
+Beside each wall time, the CPU seconds it used (all processes): on a shared machine the CPU ratio moves less than the
 wall ratio. Prints figures, asserts nothing. Run: ``python benchmarks/plot_bench.py [--jobs 2] [--results DIR]``.
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -72,6 +74,13 @@ def main() -> None:
         timed("plot", str(results), "--out", str(figures), "--force")
         same = before == snapshot(figures)
         print(f"(4) {len(before)} figures redrawn with --force: {'byte-identical' if same else 'DIFFERENT'}")
+
+        shutil.rmtree(figures)
+        for written in (results / "REPORT.md", results / "overheads.csv"):
+            written.unlink()
+        alone, alone_cpu = timed("report", str(results))
+        print(f"(5) report alone from the results only (figures drawn, report written, one command):"
+              f" {alone:.1f} s -> {alone / simulation:.2f}x; CPU {alone_cpu:.1f} s")
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ def figure_dir(results, tmp_path_factory) -> Path:
 def rendered(results, figure_dir) -> list[Path]:
     written, notes = plot([results], figure_dir, "png")
     # the normal experiment's overheads are all ~0: its overhead figure is omitted, with a note
-    assert notes == ["normal-overhead: omitted, every overhead is below 0.01% (normal execution: see claims.png)"]
+    assert notes == ["normal-overhead: omitted, every overhead is below 0.01% (normal execution: see the claims figure)"]
     return written
 
 

@@ -119,7 +119,7 @@ def overhead(data: FigureData) -> Figure | str | None:
     if VCPU_MODEL in frame and frame[VCPU_MODEL].nunique() > 1:
         return None
     if (frame["overhead_pct"].abs() < LOG_FLOOR_PCT).all():
-        return "every overhead is below 0.01% (normal execution: see claims.png)"
+        return "every overhead is below 0.01% (normal execution: see the claims figure)"
     frame = sort_points(frame)
     settings = distinguishing_settings(frame)
     return _dot_figure(frame, frame["workload"] + " — " + frame["service"],
