@@ -251,8 +251,10 @@ def _settings(points: pd.DataFrame, axes_of: dict[str, list[str]]) -> pd.Series:
     setting = pd.Series("", index=points.index, dtype=object)
     for experiment, rows in points.groupby("experiment", sort=True):
         axes = setting_axes(axes_of.get(experiment, []))
-        if axes:
-            setting[rows.index] = rows.apply(lambda r: describe_setting(r, axes), axis=1)
+        if axes:  # rows as plain mappings of the columns read: a Series per row cost more than the labels
+            columns = ["service", *(a for a in axes if a in rows.columns)]
+            values = rows[columns].to_numpy(dtype=object)
+            setting[rows.index] = [describe_setting(dict(zip(columns, row)), axes) for row in values]
     return setting
 
 
