@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -45,14 +46,14 @@ def setting_axes(axes: list[str]) -> list[str]:
     return [a for a in axes if param_name(a) is None and not a.endswith(".enabled")]
 
 
-def describe_setting(row: pd.Series, axes: list[str]) -> str:
+def describe_setting(row: pd.Series | Mapping[str, Any], axes: list[str]) -> str:
     """``row``'s values of ``axes``, list items regrouped (``classes=[file, network]``); settings of a
     service the row does not use are left out."""
     services = set(str(row.get("service", "")).split("+"))
     values: dict[str, list[str]] = {}
     for column in axes:
         owner = _SERVICE_PATH.match(column)
-        if (owner and owner.group(1) not in services) or column not in row.index or _missing(row[column]):
+        if (owner and owner.group(1) not in services) or column not in row or _missing(row[column]):
             continue
         item = _LIST_ITEM.match(column)
         key = short_key(item.group(1) if item else column)

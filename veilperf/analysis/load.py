@@ -24,6 +24,9 @@ METRIC_COLUMNS = ("sim_time_ns", "throughput_per_s", "boot.total_ns")
 
 ROLES = ("treatment", "baseline")
 
+SORT_KEY = ["experiment", "pair_key", "role", "replication"]
+"""Order of the runs of a results table: everything downstream is deterministic."""
+
 
 class ResultsError(VeilperfError):
     """Missing or malformed results: names the file and what is wrong with it."""
@@ -75,17 +78,19 @@ def load_results(path: str | Path) -> pd.DataFrame:
     """All runs under ``path`` (one experiment folder, or a results root holding several).
 
     Tables are concatenated (columns absent from one table are NaN there) and sorted by
-    experiment, pair_key, role and replication so that everything downstream is deterministic.
+    :data:`SORT_KEY`.
     """
     import pandas as pd
 
     frames = [read_runs(f) for f in results_files(path)]
     df = pd.concat(frames, ignore_index=True, sort=False) if len(frames) > 1 else frames[0]
-    df = df.sort_values(["experiment", "pair_key", "role", "replication"], kind="stable")
-    df = df.reset_index(drop=True)
+    df = df.sort_values(SORT_KEY, kind="stable").reset_index(drop=True)
     # plain object columns in a few consolidated blocks: pandas' Arrow-backed strings keep one block per
-    # column, and every row selection then copies ~300 blocks (17x slower on the shipped results)
-    df = df.astype({c: object for c in df.columns if isinstance(df[c].dtype, pd.StringDtype)}).copy()
+    # column, and every row selection then copies ~300 blocks (17x slower on the shipped results);
+    # converted after sorting: strings created in row order make every later pass over a column faster
+    # (point_key 0.090 -> 0.078 s against converting first)
+    strings = [c for c, dtype in df.dtypes.items() if isinstance(dtype, pd.StringDtype)]
+    df = df.astype(dict.fromkeys(strings, object)).copy()
     df.attrs["source"] = str(path)
     return df
 

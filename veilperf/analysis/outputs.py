@@ -59,12 +59,13 @@ class Inputs:
         import pandas as pd
 
         from veilperf.analysis.figdata import FigureData, load_sensitivity
-        from veilperf.analysis.load import load_manifests, load_results
+        from veilperf.analysis.load import SORT_KEY, load_manifests, load_results
 
         frames = [load_results(p) for p in self.paths]
-        runs = pd.concat(frames, ignore_index=True, sort=False) if len(frames) > 1 else frames[0]
-        runs = runs.sort_values(["experiment", "pair_key", "role", "replication"], kind="stable")
-        runs = runs.reset_index(drop=True)
+        runs = frames[0]  # sorted already
+        if len(frames) > 1:
+            runs = pd.concat(frames, ignore_index=True, sort=False).sort_values(SORT_KEY, kind="stable")
+            runs = runs.reset_index(drop=True)
         runs.attrs["source"] = ", ".join(str(p) for p in self.paths)
         manifests = {name: m for p in self.paths for name, m in load_manifests(p).items()}
         return FigureData.build(runs, manifests, load_sensitivity(self.roots))

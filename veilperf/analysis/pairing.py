@@ -68,10 +68,15 @@ def _column(df: pd.DataFrame, name: str) -> pd.Series:
 _SCALAR_KINDS = frozenset({"empty", "string", "integer", "floating", "mixed-integer-float", "boolean", "decimal"})
 
 
+def _without_lists(values: pd.Series | np.ndarray) -> bool:
+    """Whether no cell is list-valued (checked in C: most object columns are empty or plain values)."""
+    return values.dtype != object or pd.api.types.infer_dtype(values, skipna=True) in _SCALAR_KINDS
+
+
 def _hashable(series: pd.Series) -> pd.Series:
     """List-valued cells (e.g. a parameter's range) as tuples, so they can be compared and counted."""
-    if series.dtype != object or pd.api.types.infer_dtype(series, skipna=True) in _SCALAR_KINDS:
-        return series  # no list cells (checked in C: most object columns are empty or plain values)
+    if _without_lists(series):
+        return series
     return series.map(lambda v: tuple(v) if isinstance(v, (list, tuple, np.ndarray)) else v)
 
 
@@ -130,13 +135,48 @@ def _varying(frame: pd.DataFrame, candidates: list[str]) -> list[str]:
     return [c for c in candidates if _hashable(frame[c]).nunique(dropna=False) > 1]
 
 
+def _one_value(values: np.ndarray) -> np.ndarray:
+    """Per column of a 2-D array of one dtype without list cells, whether its rows certainly hold one
+    value as a grouped ``nunique(dropna=False)`` counts values: all equal to the first row (such
+    object columns hold only numbers and strings, for which pandas' equality is ``==``) or all
+    missing (every missing value is the same one there). False where unsure."""
+    first = values[0]
+    try:
+        same = values == first
+    except TypeError:  # pandas' NA is neither equal nor unequal
+        return np.zeros(values.shape[1], dtype=bool)
+    missing = pd.isna(first)
+    same[:, missing] |= pd.isna(values[:, missing])
+    return same.all(axis=0)
+
+
+def _unsettled(frame: pd.DataFrame, candidates: list[str], groups: list[np.ndarray]) -> list[list[str]]:
+    """Per group of row positions, the ``candidates`` that may take more than one value there (list
+    cells as tuples): one vectorised pass per dtype settles those that certainly hold one (most)."""
+    values = frame[candidates]
+    settled: list[set[str]] = [set() for _ in groups]
+    for dtype, names in values.columns.groupby(values.dtypes).items():
+        if not isinstance(dtype, np.dtype):
+            continue
+        block = values[names].to_numpy()
+        comparable = np.fromiter((_without_lists(column) for column in block.T), dtype=bool, count=len(names))
+        names, block = np.asarray(names, dtype=object)[comparable], block[:, comparable]
+        for rows, done in zip(groups, settled):
+            done.update(names[_one_value(block[rows])])
+    return [[c for c in candidates if c not in done] for done in settled]
+
+
 def experiment_axes(df: pd.DataFrame) -> dict[str, list[str]]:
     """Per experiment, the ``cfg.*`` columns that vary among treatment runs of one workload."""
     treatment = df[df["role"] == "treatment"]
     candidates = [c for c in df.columns if c.startswith("cfg.") and not c.startswith(_NOT_AXES)]
+    groups = treatment.groupby(["experiment", "workload"], sort=True).indices
+    unsettled: dict[str, set[str]] = {}  # cheap pre-filter: most columns hold one value per workload
+    for (experiment, _), columns in zip(groups, _unsettled(treatment, candidates, list(groups.values()))):
+        unsettled.setdefault(experiment, set()).update(columns)
     axes: dict[str, list[str]] = {}
     for experiment, rows in treatment.groupby("experiment", sort=True):
-        varying = _varying(rows, candidates)  # cheap pre-filter: most columns are constant
+        varying = [c for c in candidates if c in unsettled.get(experiment, ())]
         if varying:
             values = rows[varying].apply(_hashable)
             counts = values.groupby(rows["workload"]).nunique(dropna=False)
@@ -162,7 +202,7 @@ def point_key(df: pd.DataFrame) -> pd.Series:
     point. Only columns that vary in ``df`` can tell points apart, so only those are hashed."""
     columns = sorted(c for c in df.columns if c.startswith("cfg.") and c != "cfg.seed")
     varying = _varying(df, ["workload", "service", "mode", *columns])
-    rows = df[varying].apply(_hashable).itertuples(index=False)
+    rows = df[varying].apply(_hashable).itertuples(index=False, name=None)
     digests = [hashlib.sha256("\x1f".join(map(str, row)).encode()).hexdigest()[:16] for row in rows]
     return pd.Series(digests, index=df.index, dtype=object)
 
@@ -211,8 +251,10 @@ def _settings(points: pd.DataFrame, axes_of: dict[str, list[str]]) -> pd.Series:
     setting = pd.Series("", index=points.index, dtype=object)
     for experiment, rows in points.groupby("experiment", sort=True):
         axes = setting_axes(axes_of.get(experiment, []))
-        if axes:
-            setting[rows.index] = rows.apply(lambda r: describe_setting(r, axes), axis=1)
+        if axes:  # rows as plain mappings of the columns read: a Series per row cost more than the labels
+            columns = ["service", *(a for a in axes if a in rows.columns)]
+            values = rows[columns].to_numpy(dtype=object)
+            setting[rows.index] = [describe_setting(dict(zip(columns, row)), axes) for row in values]
     return setting
 
 
