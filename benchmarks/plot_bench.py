@@ -8,8 +8,9 @@ figures, no report); (2) `veilperf plot` into an empty figure folder (every figu
 process so interpreter start and imports count; (3) the same two commands again, nothing changed
 (what a rerun costs); (4) whether a forced redraw gives byte-identical figures; (5) `veilperf
 report` alone from the results only (what refreshing the whole product costs in one command).
-Beside each wall time, the CPU seconds it used (all processes): on a shared machine the CPU ratio moves less than the
-wall ratio. Prints figures, asserts nothing. Run: ``python benchmarks/plot_bench.py [--jobs 2] [--results DIR]``.
+Beside each wall time, the CPU seconds it used (all processes): on a shared machine the CPU ratio
+moves less than the wall ratio. Prints figures, asserts nothing.
+Run: ``python benchmarks/plot_bench.py [--jobs 2] [--results DIR]``.
 """
 
 from __future__ import annotations

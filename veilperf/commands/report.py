@@ -10,7 +10,8 @@ from pathlib import Path
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``report`` sub-command."""
-    parser = subparsers.add_parser("report", help="write the reproduction report, overheads.csv and any stale figure from stored results")
+    parser = subparsers.add_parser(
+        "report", help="write the reproduction report, overheads.csv and any stale figure from stored results")
     parser.add_argument("results", nargs="?", default="results", metavar="RESULTS_DIR",
                         help="results root or one experiment folder (default: results)")
     parser.add_argument("--out", default=None,
