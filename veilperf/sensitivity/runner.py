@@ -19,7 +19,7 @@ from veilperf.sensitivity.assumptions import assumptions_of
 from veilperf.sensitivity.outcomes import outcomes, sample_metrics, write_outcomes
 from veilperf.sensitivity.sampling import DEFAULT_SAMPLES, METHODS, make_plan
 from veilperf.sensitivity.study import Study, build_study, remove_created, study_dir, write_study
-from veilperf.sweep.options import Shard, SweepError
+from veilperf.sweep.options import ClusterOptions, Shard, SweepError
 
 __all__ = ["StudyResult", "run_sensitivity", "check_options"]
 
@@ -53,7 +53,7 @@ def run_sensitivity(file: str | Path, *, method: str = "morris", samples: int | 
                     replications: int = 1, overrides: Sequence[str] = (), results_dir: str | Path = "results",
                     jobs: int | None = None, executor: str = "local", scheduler: str | None = None,
                     shard: Shard | None = None, force: bool = False, force_large: bool = False,
-                    wait: bool = True) -> StudyResult:
+                    wait: bool = True, cluster: ClusterOptions | None = None) -> StudyResult:
     """Study experiment ``file`` over its assumptions and store runs, indices and summary under
     ``<results_dir>/<experiment>/sensitivity/``. A rerun with the same options reuses every
     finished point (the plan is a function of method, samples, seed and the assumptions)."""
@@ -70,7 +70,7 @@ def run_sensitivity(file: str | Path, *, method: str = "morris", samples: int | 
     try:
         summary = engine.run_sweep([study_file], overrides, results_dir=directory.parent, jobs=jobs,
                                    executor=executor, scheduler=scheduler, shard=shard, force=force,
-                                   force_large=force_large, wait=wait)
+                                   force_large=force_large, wait=wait, cluster=cluster)
     except ConfigError:
         remove_created(created)
         raise
