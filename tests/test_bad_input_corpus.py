@@ -366,7 +366,7 @@ CASES: list[Case] = [
     Case("collect into a file", "fs", lambda p: ["collect", str(p / "results"), "--results", str(p / "exp.yaml")],
          "results folder is a file", setup=cached_results),
     Case("experiment file unreadable", "fs", sweep(), "exp.yaml: <top level>: cannot read file: Permission denied",
-         setup=failing(Path, "read_text", errno.EACCES, when=lambda *a, **k: str(a[0]).endswith("exp.yaml"))),
+         setup=failing(os, "open", errno.EACCES, when=lambda *a, **k: str(a[0]).endswith("exp.yaml"))),
 
     # ---- trace import paths (the importer's own validation is tests/test_trace_*.py) ----------------
     Case("import --out is a folder", "trace",

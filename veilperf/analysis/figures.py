@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from veilperf.analysis.freshness import code_digest, combine, embedded_key
+from veilperf.files import NotRegularFile, open_regular
 from veilperf.lazy import lazy_exports
 
 __all__ = ["FIGURES", "GLOBAL", "PER_EXPERIMENT", "SWITCH", "FigureData", "Rendered", "render_figures",
@@ -65,8 +66,9 @@ def _index_path(out_dir: Path, fmt: str) -> Path:
 
 def _read_index(out_dir: Path, fmt: str) -> dict:
     try:
-        index = json.loads(_index_path(out_dir, fmt).read_text())
-    except (OSError, ValueError):
+        with open_regular(_index_path(out_dir, fmt)) as handle:  # never a FIFO: it would block
+            index = json.loads(handle.read())
+    except (OSError, ValueError, NotRegularFile):
         return {}
     return index if isinstance(index, dict) else {}
 

@@ -101,7 +101,7 @@ def results_lock(root: str | Path, *, wait: bool = True,
     :class:`LockBusy` naming the holder. OS errors become one-line VeilperfErrors naming the path.
     """
     root = Path(root)
-    key = root.resolve()
+    key = Path(os.path.realpath(root))  # realpath: a symlink loop fails below as an OSError, not here
     if key in _held:
         lock, depth = _held[key]
         _held[key] = (lock, depth + 1)
@@ -163,6 +163,9 @@ def _acquire(file_lock, root: Path, wait: bool, say: Callable[[str], None] | Non
                 file_lock.acquire(timeout=-1 if waiting else 0)
                 return True
             except Timeout:
+                if not (root / LOCK_NAME).exists():  # nobody holds it: it cannot be created (``--results /proc``)
+                    raise VeilperfError(f"{root / LOCK_NAME}: cannot lock the results folder: the lock file "
+                                        "cannot be created there (not a folder for results)") from None
                 holder = _holder(root)
                 if not wait:
                     raise LockBusy(f"{root}: results folder in use by {holder}; "
