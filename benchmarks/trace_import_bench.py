@@ -1,13 +1,15 @@
 """Benchmark: peak memory of `veilperf workload import` on a large trace (issue 20, item 7).
 
-Target: a 200 MB `strace -f -tt -T` trace imports within 300 MB peak RSS, plain or gzip-compressed.
+Target: a 200 MB `strace -f -tt -T` trace imports within 300 MB peak RSS, plain or gzip-compressed;
+and a gzip bomb (`--bomb`: 1 GB of newlines in a ~1 MB `.gz`) is refused by the decompressed-size
+limit (`VEILPERF_MAX_TRACE_SIZE`, default 512 MiB) in seconds and little memory.
 The trace is built from the shipped `workloads/traces/tar-small-files.strace.gz` (a real run: 14,103
 lines of one process), its body repeated with shifted timestamps until the file reaches the asked
 size, so the calls, arguments and line lengths are those strace writes. Each import runs as its own
 `veilperf` process (interpreter start and imports count); its peak RSS is the kernel's `ru_maxrss`
 of that child (`wait4`). Prints figures, asserts nothing.
 
-Run: ``python benchmarks/trace_import_bench.py [--mb 200] [--mode sample|replay] [--gzip] [--keep DIR]``.
+Run: ``python benchmarks/trace_import_bench.py [--mb 200] [--mode sample|replay] [--gzip] [--bomb] [--keep DIR]``.
 """
 
 from __future__ import annotations
@@ -67,6 +69,15 @@ def write_trace(path: Path, megabytes: float, compress: bool) -> tuple[int, int]
     return lines + 2, path.stat().st_size
 
 
+def write_bomb(path: Path, gigabytes: float) -> int:
+    """A ``.gz`` of ``gigabytes`` GB of newlines; returns its size on disk."""
+    block = b"\n" * (1 << 20)
+    with gzip.open(path, "wb", compresslevel=9) as out:
+        for _ in range(int(gigabytes * 1e9) >> 20):
+            out.write(block)
+    return path.stat().st_size
+
+
 def import_peak(trace: Path, out: Path, mode: str) -> tuple[float, float, int, str]:
     """Wall seconds, peak RSS in MB, exit status and last stderr line of one import process."""
     start = time.perf_counter()
@@ -86,6 +97,7 @@ def main() -> None:
     parser.add_argument("--mb", type=float, default=200.0, help="uncompressed trace size (default 200 MB)")
     parser.add_argument("--mode", default="sample", choices=("sample", "replay"))
     parser.add_argument("--gzip", action="store_true", help="also import the trace gzip-compressed")
+    parser.add_argument("--bomb", action="store_true", help="also import a gzip bomb of 1 GB of newlines")
     parser.add_argument("--keep", type=Path, help="write the traces here and keep them")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -100,6 +112,12 @@ def main() -> None:
             print(f"{label}: {args.mb:.0f} MB trace ({lines:,} lines, {size / 1e6:.1f} MB on disk), "
                   f"--mode {args.mode}: exit {code}, {wall:.1f} s wall, peak RSS {peak:.0f} MB"
                   + (f"; {last}" if code else ""))
+        if args.bomb:
+            bomb = folder / "bomb.strace.gz"
+            size = write_bomb(bomb, 1.0)
+            wall, peak, code, last = import_peak(bomb, folder / "bomb.yaml", args.mode)
+            print(f"gzip bomb: 1 GB of newlines ({size / 1e6:.1f} MB on disk): exit {code}, {wall:.1f} s wall, "
+                  f"peak RSS {peak:.0f} MB; {last}")
 
 
 if __name__ == "__main__":
