@@ -37,7 +37,7 @@ class TooLarge(VeilperfError):
 
     def __init__(self, path: str | Path, limit: int, variable: str) -> None:
         super().__init__(f"{path}: larger than {_size(limit)} (set {variable}, e.g. {variable}="
-                         f"{_size(limit * 4).replace(' ', '')}, to read it)")
+                         f"{-(-limit * 4 // (1 << 20))}MiB, to read it)")
         self.path, self.limit, self.variable = str(path), limit, variable
 
 

@@ -212,9 +212,9 @@ def _load_referenced(experiment_file: Path, key: str, reference: str) -> tuple[P
         path = _platform_path(experiment_file, reference)
     else:
         path = Path(os.path.normpath(experiment_file.parent / reference))
-    if not path.is_file():
+    if not path.exists():
         raise ConfigError(experiment_file, key, f"file {reference!r} not found (looked for {path})")
-    return path, load_yaml(path)
+    return path, load_yaml(path)  # a FIFO, device or folder is refused there, naming it
 
 
 def _from_command_line(value: object) -> object:

@@ -133,7 +133,8 @@ def _make_root(root: Path) -> None:
     try:
         root.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
-        raise VeilperfError(f"{root}: results folder is a file, not a folder") from None
+        what = "a symlink that leads nowhere (a loop, or a missing target)" if root.is_symlink() else "a file"
+        raise VeilperfError(f"{root}: results folder is {what}, not a folder") from None
     except OSError as exc:
         if not root.is_dir():  # an existing folder on a read-only file system is fine to read
             raise VeilperfError(f"{root}: cannot create the results folder: {exc.strerror or exc}") from None
