@@ -657,7 +657,8 @@ ROBUST_CASES: list[Case] = [
     Case("runs.parquet with integer point ids (collect)", "stored", COLLECT, "column point_id is int64",
          setup=both(cached_results, rewrite_runs(with_column("point_id", lambda v: list(range(len(v))))))),
     Case("two stores disagree on a column's type (collect)", "stored",
-         lambda p: ["collect", str(p / "results" / "corpus"), str(p / "results" / "copy"), "--results", str(p / "merged")],
+         lambda p: ["collect", str(p / "results" / "corpus"), str(p / "results" / "copy"),
+                    "--results", str(p / "merged")],
          "column sim_time_ns is double there but string in",
          setup=both(cached_results, second_store_with(with_column("sim_time_ns", lambda v: [str(x) for x in v])))),
     Case("runs.parquet without its basis column (report)", "stored", REPORT,
@@ -676,7 +677,8 @@ ROBUST_CASES: list[Case] = [
     Case("--scheduler-timeout without dask", "cluster", sweep("--scheduler-timeout", "5"),
          "--scheduler-timeout needs --executor dask"),
     Case("sensitivity --no-workers-timeout without dask", "cluster",
-         lambda p: ["sensitivity", str(p / "exp.yaml"), "--no-workers-timeout", "5"], "--no-workers-timeout needs --executor dask"),
+         lambda p: ["sensitivity", str(p / "exp.yaml"), "--no-workers-timeout", "5"],
+         "--no-workers-timeout needs --executor dask"),
 ]
 
 
@@ -702,10 +704,7 @@ def test_robust_corpus_covers_each_class():
     assert all(n >= 4 for n in counts.values()), counts
 
 
-@pytest.mark.parametrize("argv", [
-    lambda p: ["sweep", str(p / "exp.yaml"), "--jobs", "1", "--no-plots", "--results", str(p / "results"), "--set", "seed=2"],
-    lambda p: ["collect", str(p / "results"), "--results", str(p / "merged")],
-])
+@pytest.mark.parametrize("argv", [sweep("--set", "seed=2"), COLLECT])
 def test_an_error_about_a_library_message_stays_short(project, capsys, argv):
     """A results table without point_id made pyarrow list the whole schema: a 13 KB error line."""
     cached_results(project, None)

@@ -262,8 +262,8 @@ def test_a_scheduler_that_is_not_dask_is_one_line_within_30_s(tmp_path, capsys, 
 
 def test_a_scheduler_without_workers_is_given_up_after_the_timeout(tmp_path, capsys):
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=0, processes=False, protocol="tcp", host="127.0.0.1", dashboard_address=None,
-                                  silence_logs=40) as cluster:
+    with distributed.LocalCluster(n_workers=0, processes=False, protocol="tcp", host="127.0.0.1",
+                                  dashboard_address=None, silence_logs=40) as cluster:
         started = time.monotonic()
         code = main(["sweep", str(EXPERIMENT), "--executor", "dask", "--scheduler", cluster.scheduler_address,
                      "--no-workers-timeout", "1", "--no-plots", "--results", str(tmp_path / "r")])
@@ -333,8 +333,8 @@ def test_stopping_a_worker_pool_kills_running_tasks_and_reaps_them():
     assert all(f.cancelled() or f.done() for f in futures)
 
 
-@pytest.mark.parametrize("args", [("run", str(EXPERIMENT), "--set", "replications=1"), ("workload", "show", str(WORKLOAD)),
-                                  ("schema", "workload")])
+@pytest.mark.parametrize("args", [("run", str(EXPERIMENT), "--set", "replications=1"),
+                                  ("workload", "show", str(WORKLOAD)), ("schema", "workload")])
 def test_a_full_standard_output_is_one_line(args):
     with open("/dev/full", "w") as full:
         done = subprocess.run(cli(*args), stdout=full, stderr=subprocess.PIPE, text=True, timeout=120)

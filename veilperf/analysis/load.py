@@ -62,18 +62,9 @@ def results_files(path: str | Path) -> list[Path]:
 def read_runs(file: Path) -> pd.DataFrame:
     """One results table, checked for the identity columns, at least one metric, and the metric
     column each row's basis needs (:func:`veilperf.analysis.pairing.basis`)."""
-    import pandas as pd
-    import pyarrow
-
     from veilperf.analysis.pairing import BASIS_COLUMN, basis
 
-    try:
-        check_regular(file)
-        df = pd.read_parquet(file)
-    except NotRegularFile as exc:
-        raise ResultsError(file, f"not a readable Parquet results table: it is {exc.kind}") from None
-    except (OSError, ValueError, pyarrow.ArrowException) as exc:
-        raise ResultsError(file, f"not a readable Parquet results table ({short_error(exc)})") from None
+    df = read_parquet(file, "Parquet results table")
     missing = [c for c in IDENTITY_COLUMNS if c not in df.columns]
     if missing:
         raise ResultsError(file, f"missing required column(s): {', '.join(missing)}")
@@ -86,6 +77,22 @@ def read_runs(file: Path) -> pd.DataFrame:
         if BASIS_COLUMN[how] not in df.columns:
             raise ResultsError(file, f"runs measured by {how} need column {BASIS_COLUMN[how]}, which is missing")
     return df
+
+
+def read_parquet(file: Path, what: str, advice: str = "") -> pd.DataFrame:
+    """A Parquet file as a DataFrame; ResultsError ("not a readable <what>", then ``advice``) naming
+    the file when it is not a regular file or not Parquet."""
+    import pandas as pd
+    import pyarrow
+
+    advice = f"; {advice}" if advice else ""
+    try:
+        check_regular(file)
+        return pd.read_parquet(file)
+    except NotRegularFile as exc:
+        raise ResultsError(file, f"not a readable {what}: it is {exc.kind}{advice}") from None
+    except (OSError, ValueError, pyarrow.ArrowException) as exc:
+        raise ResultsError(file, f"not a readable {what} ({short_error(exc)}){advice}") from None
 
 
 MAX_SHOWN = 5
@@ -143,7 +150,8 @@ def load_manifests(path: str | Path) -> dict[str, dict[str, Any]]:
         except (NotRegularFile, TooLarge) as exc:
             raise ResultsError(file, f"not a readable manifest: {str(exc).split(': ', 1)[1]}") from None
         except UnicodeDecodeError as exc:
-            raise ResultsError(file, f"not a readable manifest: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+            raise ResultsError(file, f"not a readable manifest: not UTF-8 text ({exc.reason} at byte "
+                                     f"{exc.start})") from None
         except yaml.YAMLError as exc:
             raise ResultsError(file, f"not valid YAML ({short_error(exc)})") from None
         if not isinstance(data, dict):

@@ -19,19 +19,10 @@ def _tables(results_root: Path, name: str, columns: list[str]) -> list[pd.DataFr
 
 
 def _read(path: Path, columns: list[str]) -> pd.DataFrame:
-    import pyarrow
-
-    from veilperf.analysis.load import ResultsError, short_error
-    from veilperf.files import NotRegularFile, check_regular
+    from veilperf.analysis.load import ResultsError, read_parquet
 
     rerun = "rerun `veilperf sensitivity` or move it away"
-    try:
-        check_regular(path)
-        table = pd.read_parquet(path)
-    except NotRegularFile as exc:
-        raise ResultsError(path, f"not a readable sensitivity table: it is {exc.kind}; {rerun}") from None
-    except (OSError, ValueError, pyarrow.ArrowException) as exc:
-        raise ResultsError(path, f"not a readable sensitivity table ({short_error(exc)}); {rerun}") from None
+    table = read_parquet(path, "sensitivity table", rerun)
     missing = [c for c in columns if c not in table.columns]
     if missing:
         raise ResultsError(path, f"not a sensitivity table veilperf wrote: no column {', '.join(missing)}; {rerun}")

@@ -172,7 +172,8 @@ class ResultsStore:
                 text = read_limited(self.manifest_path, size_limit(YAML_SIZE_VARIABLE, MAX_YAML_BYTES),
                                     YAML_SIZE_VARIABLE).decode("utf-8")
         except (NotRegularFile, TooLarge) as exc:
-            raise ResultsIOError(f"{self.manifest_path}: not a readable manifest: {str(exc).split(': ', 1)[1]}") from None
+            cause = str(exc).split(": ", 1)[1]
+            raise ResultsIOError(f"{self.manifest_path}: not a readable manifest: {cause}") from None
         except UnicodeDecodeError as exc:
             raise ResultsIOError(f"{self.manifest_path}: not a readable manifest: not UTF-8 text ({exc.reason} at "
                                  f"byte {exc.start})") from None
