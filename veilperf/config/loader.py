@@ -39,7 +39,7 @@ __all__ = [
     "load_yaml",
 ]
 
-FILE_LEVEL_OVERRIDES = ("platform", "workload", "workloads", "replications", "baseline", "sweep")
+FILE_LEVEL_OVERRIDES = ("name", "platform", "workload", "workloads", "replications", "baseline", "sweep")
 """``--set`` keys (exact, undotted) that change the experiment file itself rather than its points."""
 
 
