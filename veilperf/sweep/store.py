@@ -97,9 +97,11 @@ class ResultsStore:
         return inside(self.root, path)
 
     def part_paths(self) -> list[Path]:
-        """Finished part files, oldest first (names start with the write time)."""
+        """Finished part files, oldest first (names start with the write time); a parts folder
+        leading out of the results root is refused, for reading as for writing."""
         if not self.parts_dir.is_dir():
             return []
+        self._inside(self.parts_dir)
         return sorted(p for p in self.parts_dir.glob("[0-9]*.arrow") if _PART.fullmatch(p.name))
 
     def _sources(self) -> list[Path]:
@@ -153,7 +155,7 @@ class ResultsStore:
         point in ``keep``; rows of other points are moved to ``superseded/<time>.parquet`` (the last
         :data:`KEEP_SUPERSEDED` sets are kept), never just deleted. Then delete the merged parts and
         the temporary files a killed sweep left under the store's own names."""
-        parts = [self._inside(path) for path in self.part_paths()]
+        parts = self.part_paths()
         result = Compaction(False)
         if self.needs_compaction(keep):
             self._mkdir(self._inside(self.directory))
@@ -164,7 +166,7 @@ class ResultsStore:
                 path.unlink()
             remove_leftovers(self.directory, _OWN_FILES)
             if self.parts_dir.is_dir():
-                remove_leftovers(self._inside(self.parts_dir), _PART)
+                remove_leftovers(self.parts_dir, _PART)
                 if not any(self.parts_dir.iterdir()):
                     self.parts_dir.rmdir()
         return result
@@ -177,7 +179,7 @@ class ResultsStore:
         write_table_atomic(table, self._inside(self.runs_path))
         with results_io(self.parts_dir, "remove merged part files"):
             for part in self.part_paths():
-                self._inside(part).unlink()
+                part.unlink()
         return result
 
     def _set_aside(self, table: pa.Table, keep: set[str]) -> tuple[pa.Table, Compaction]:

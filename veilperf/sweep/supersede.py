@@ -123,4 +123,6 @@ def _why_changed(old: dict, new: dict) -> str:
         reasons.append("the platform changed")
     if old.get("veilperf_version") != new["veilperf_version"]:
         reasons.append(f"veilperf {old.get('veilperf_version')} -> {new['veilperf_version']}")
-    return "; ".join(reasons) or "the experiment's points changed"
+    if not reasons:  # --set of replications, sweep or baseline: the manifest keeps no file-level --set
+        reasons.append(f"the experiment's points changed ({old.get('points')} -> {new['points']} points)")
+    return "; ".join(reasons)
