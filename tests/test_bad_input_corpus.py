@@ -518,13 +518,18 @@ def executable(file: str) -> Callable[[Path, pytest.MonkeyPatch], None]:
     return apply
 
 
+def collect_into(dest: str, source: str = "results") -> Callable[[Path], list[str]]:
+    return lambda p: ["collect", str(p / source), "--results", str(p / dest)]
+
+
 def report(*extra: str) -> Callable[[Path], list[str]]:
     return lambda p: ["report", str(p / "results"), *extra]
 
 
 OWN_CASES: list[Case] = [
     # ---- path policy: roots, symlinks leading out, names read from files ---------------------------
-    Case("--results /proc", "path", lambda p: sweep()(p)[:-1] + ["/proc"], "/proc: not an ordinary folder (it is on a proc"),
+    Case("--results /proc", "path", lambda p: sweep()(p)[:-1] + ["/proc"],
+         "/proc: not an ordinary folder (it is on a proc"),
     Case("--results under /sys", "path", lambda p: sweep()(p)[:-1] + ["/sys/veilperf-results"],
          "not an ordinary folder (it is on a sysfs"),
     Case("--results under /dev", "path", lambda p: sweep()(p)[:-1] + ["/dev/veilperf-results"],
@@ -540,35 +545,42 @@ OWN_CASES: list[Case] = [
     Case("sensitivity through an experiment symlink", "path", study(), "refusing to write outside the results folder",
          setup=symlink("results/corpus", "outside")),
     Case("default figure folder a symlink out of the root", "path", lambda p: ["plot", str(p / "results")],
-         "refusing to write outside the results folder", setup=both(cached_results, symlink("results/figures", "outside"))),
+         "refusing to write outside the results folder",
+         setup=both(cached_results, symlink("results/figures", "outside"))),
     Case("report's figures a symlink out of its folder", "path",
-         report("--out", "paper/R.md"), "refusing to write outside", setup=both(cached_results, symlink("paper/figures", "outside"))),
-    Case("collect: manifest names the root itself", "path", lambda p: ["collect", str(p / "results"), "--results", str(p / "merged")],
+         report("--out", "paper/R.md"), "refusing to write outside",
+         setup=both(cached_results, symlink("paper/figures", "outside"))),
+    Case("collect: manifest names the root itself", "path", collect_into("merged"),
          "experiment: '.' is not a safe name", setup=both(cached_results, manifest_naming("."))),
-    Case("collect: manifest names a parent", "path", lambda p: ["collect", str(p / "results"), "--results", str(p / "merged")],
+    Case("collect: manifest names a parent", "path", collect_into("merged"),
          "experiment: '../escape' is not a safe name", setup=both(cached_results, manifest_naming("../escape"))),
-    Case("collect: manifest names an absolute path", "path",
-         lambda p: ["collect", str(p / "results"), "--results", str(p / "merged")], "is not a safe name",
+    Case("collect: manifest names an absolute path", "path", collect_into("merged"), "is not a safe name",
          setup=both(cached_results, lambda p, mp: manifest_naming(str(p / "exp.yaml"))(p, mp))),
-    Case("--set name=../x", "path", sweep("--set", "name=../x"), "name: experiment name '../x' is not a safe folder name"),
-    Case("name as a sweep axis", "path", sweep("--set", "sweep={grid: {name: [a, b]}}"), "name is the experiment's results folder"),
+    Case("--set name=../x", "path", sweep("--set", "name=../x"),
+         "name: experiment name '../x' is not a safe folder name"),
+    Case("name as a sweep axis", "path", sweep("--set", "sweep={grid: {name: [a, b]}}"),
+         "name is the experiment's results folder"),
 
     # ---- no silent loss of stored points -----------------------------------------------------------
     Case("another experiment file, same name", "loss", sweep(file="other.yaml"),
-         "2 stored points would be dropped (they are points of another experiment file", setup=both(cached_results, other_file)),
+         "2 stored points would be dropped (they are points of another experiment file",
+         setup=both(cached_results, other_file)),
     Case("another file, same name, as a shard", "loss", sweep("--shard", "1/2", file="other.yaml"),
          "rerun with --replace", setup=both(cached_results, other_file)),
     Case("manifest deleted, points would drop", "loss", sweep("--set", "seed=9"),
-         "manifest.yaml was deleted: their origin cannot be checked", setup=both(cached_results, delete("results/corpus/manifest.yaml"))),
-    Case("manifest edited, points would drop", "loss", sweep("--set", "seed=9"), "manifest.yaml was edited since veilperf wrote it",
+         "manifest.yaml was deleted: their origin cannot be checked",
+         setup=both(cached_results, delete("results/corpus/manifest.yaml"))),
+    Case("manifest edited, points would drop", "loss", sweep("--set", "seed=9"),
+         "manifest.yaml was edited since veilperf wrote it",
          setup=both(cached_results, edit("results/corpus/manifest.yaml", "points: 2", "points: 3"))),
     Case("second sensitivity study of another plan", "loss", study("--seed", "5"),
          "holds a morris study (2 samples, seed 1, over platform.params.switch_one_way)", setup=stored_study),
-    Case("collect an edited manifest", "loss", lambda p: ["collect", str(p / "results"), "--results", str(p / "merged")],
-         "edited since veilperf wrote it", setup=both(cached_results, edit("results/corpus/manifest.yaml", "points: 2", "points: 9"))),
+    Case("collect an edited manifest", "loss", collect_into("merged"), "edited since veilperf wrote it",
+         setup=both(cached_results, edit("results/corpus/manifest.yaml", "points: 2", "points: 9"))),
 
     # ---- inputs are never outputs --------------------------------------------------------------------
-    Case("import --out over its trace", "input", lambda p: ["workload", "import", str(p / "t.strace"), "--out", str(p / "t.strace")],
+    Case("import --out over its trace", "input",
+         lambda p: ["workload", "import", str(p / "t.strace"), "--out", str(p / "t.strace")],
          "is the input", setup=lambda p, mp: shutil.copy(TRACE, p / "t.strace")),
     Case("import --out over its trace, another spelling", "input",
          lambda p: ["workload", "import", "t.strace", "--out", str(p / "." / "t.strace")], "is the input",
@@ -577,7 +589,8 @@ OWN_CASES: list[Case] = [
          lambda p: ["workload", "import", str(p / "ff"), "--out", str(p / "ff" / "w.yaml")], "inside the input folder",
          setup=lambda p, mp: shutil.copytree(TRACE.parent / "ff", p / "ff")),
     Case("record --out over the program's input", "input",
-         lambda p: ["workload", "record", "--out", str(p / "exp.yaml"), "--", "cat", str(p / "exp.yaml")], "is the input"),
+         lambda p: ["workload", "record", "--out", str(p / "exp.yaml"), "--", "cat", str(p / "exp.yaml")],
+         "is the input"),
     Case("record --out over the program", "input",
          lambda p: ["workload", "record", "--out", str(p / "prog.sh"), "--", str(p / "prog.sh")], "is the input",
          setup=executable("prog.sh")),
@@ -589,11 +602,9 @@ OWN_CASES: list[Case] = [
          setup=cached_results),
     Case("report --out over a manifest", "input", report("--out", "results/corpus/manifest.yaml"), "is the input",
          setup=cached_results),
-    Case("collect into its source folder", "input",
-         lambda p: ["collect", str(p / "results" / "corpus"), "--results", str(p / "results" / "corpus")], "is the input",
+    Case("collect into its source folder", "input", collect_into("results/corpus", "results/corpus"), "is the input",
          setup=cached_results),
-    Case("collect into a folder inside a source", "input",
-         lambda p: ["collect", str(p / "results" / "corpus"), "--results", str(p / "results" / "corpus" / "m")],
+    Case("collect into a folder inside a source", "input", collect_into("results/corpus/m", "results/corpus"),
          "inside the input folder", setup=cached_results),
     Case("sweep whose results would overwrite its experiment file", "input",
          lambda p: ["sweep", str(p / "results" / "corpus" / "manifest.yaml"), "--jobs", "1", "--no-plots", "--results",

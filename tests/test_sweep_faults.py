@@ -220,7 +220,7 @@ def test_a_second_sensitivity_study_replaces_the_first_only_when_asked(own, caps
     assert main([*study, "--samples", "2", "--replace"]) == 0
     out = capsys.readouterr().out
     now = ids(folder / "runs.parquet")
-    [aside] = superseded(own / "R" / "own", "sensitivity") if False else sorted((folder / "superseded").glob("*.parquet"))
+    [aside] = sorted((folder / "superseded").glob("*.parquet"))
     assert set(pd.read_parquet(aside)["point_id"]) == set(first["point_id"]) - now
     assert f"{len(set(first['point_id']) - now)} stored points not in this sweep" in out
 
@@ -360,7 +360,8 @@ def sentinel(own, tmp_path) -> Path:
     (own / "R" / "own" / "parts").symlink_to(foreign / "parts", target_is_directory=True)
     (own / "R" / "own" / "superseded").symlink_to(foreign / "superseded", target_is_directory=True)
     (own / "R" / "figures").mkdir()
-    index = {"own": {"key": "stale", "notes": [], "files": {"a": str(foreign / "victim.png"), "b": "../foreign/runs.parquet"}}}
+    victims = {"a": str(foreign / "victim.png"), "b": "../foreign/runs.parquet"}
+    index = {"own": {"key": "stale", "notes": [], "files": victims}}
     (own / "R" / "figures" / ".figures-png.json").write_text(json.dumps(index))
     (own / "paper").mkdir()
     for name in ("boot_time.png", "overhead_by_service.png", "claims.pdf"):

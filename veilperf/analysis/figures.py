@@ -106,7 +106,8 @@ def _bad_entry(entry: object, fmt: str) -> str:
 
 def _write_index(out_dir: Path, fmt: str, index: dict) -> None:
     text = json.dumps(index, indent=1, sort_keys=True)
-    write_atomic(_index_path(out_dir, fmt), lambda tmp: tmp.write_text(text, encoding="utf-8"), "write the figure index")
+    write_atomic(_index_path(out_dir, fmt), lambda tmp: tmp.write_text(text, encoding="utf-8"),
+                 "write the figure index")
 
 
 def _current(entry: dict | None, key: str, out_dir: Path) -> bool:

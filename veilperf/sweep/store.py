@@ -138,7 +138,8 @@ class ResultsStore:
         self._mkdir(self._inside(self.parts_dir))
         ids = "".join(sorted(table.column("point_id").to_pylist()))
         path = self.parts_dir / f"{time.time_ns():020d}-{hashlib.sha256(ids.encode()).hexdigest()[:12]}.arrow"
-        return write_atomic(self._inside(path), lambda tmp: feather.write_feather(table, tmp, compression="uncompressed"),
+        return write_atomic(self._inside(path),
+                            lambda tmp: feather.write_feather(table, tmp, compression="uncompressed"),
                             "write results")
 
     @staticmethod
@@ -247,4 +248,5 @@ class ResultsStore:
     def write_manifest(self, text: str) -> None:
         """Write ``manifest.yaml`` (atomic)."""
         self._mkdir(self._inside(self.directory))
-        write_atomic(self._inside(self.manifest_path), lambda tmp: tmp.write_text(text, encoding="utf-8"), "write the manifest")
+        write_atomic(self._inside(self.manifest_path), lambda tmp: tmp.write_text(text, encoding="utf-8"),
+                     "write the manifest")
