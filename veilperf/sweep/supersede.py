@@ -19,15 +19,18 @@ from pathlib import Path
 
 from veilperf.sweep.manifest import EDITED, INTACT, UNVERIFIED
 from veilperf.sweep.options import SweepError
+from veilperf.sweep.paths import ResultsIOError
 from veilperf.sweep.store import KEEP_SUPERSEDED, MISSING, ResultsStore
 
 __all__ = ["StoreCheck", "check_store", "raise_refusals", "KEPT_NOTE"]
 
 KEPT_NOTE = f"the last {KEEP_SUPERSEDED} superseded sets are kept"
 
+UNREADABLE = "unreadable"
 _MANIFEST_NOTES = {
     MISSING: "manifest.yaml was deleted",
     EDITED: "manifest.yaml was edited since veilperf wrote it",
+    UNREADABLE: "manifest.yaml is not a readable manifest",
 }
 
 
@@ -68,9 +71,7 @@ def check_store(store: ResultsStore, name: str, keep: set[str], new: dict, *, re
     stored = store.stored_ids()
     if not stored and not store.manifest_path.exists():
         return check  # a new experiment folder
-    check.manifest = store.manifest_status()
-    old = store.read_manifest() if check.manifest in (INTACT, UNVERIFIED) else None
-    old = old if isinstance(old, dict) else {}
+    check.manifest, old = _stored_manifest(store)
     gone = stored - keep
     if not gone:
         return check
@@ -89,6 +90,18 @@ def check_store(store: ResultsStore, name: str, keep: set[str], new: dict, *, re
                          f"{store.directory / 'superseded'}, {KEPT_NOTE}) or give this experiment another name "
                          "(--set name=...)")
     return check
+
+
+def _stored_manifest(store: ResultsStore) -> tuple[str, dict]:
+    """The state of the stored manifest and, when it can be trusted, its content."""
+    state = store.manifest_status()
+    if state not in (INTACT, UNVERIFIED):
+        return state, {}
+    try:
+        old = store.read_manifest()
+    except ResultsIOError:
+        return UNREADABLE, {}
+    return (state, old) if isinstance(old, dict) else (UNREADABLE, {})
 
 
 def raise_refusals(checks: list[StoreCheck]) -> None:
