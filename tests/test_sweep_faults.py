@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from veilperf.cli import main
+from veilperf.sweep.store import ResultsStore
 
 EXPERIMENT = Path(__file__).parent / "fixtures" / "sweep" / "experiment.yaml"
 
@@ -223,6 +224,20 @@ def test_a_second_sensitivity_study_replaces_the_first_only_when_asked(own, caps
     [aside] = sorted((folder / "superseded").glob("*.parquet"))
     assert set(pd.read_parquet(aside)["point_id"]) == set(first["point_id"]) - now
     assert f"{len(set(first['point_id']) - now)} stored points not in this sweep" in out
+
+
+def test_collect_keeps_aside_what_the_destination_held_and_no_source_has(own, capsys):
+    assert main(sweep_own(own)) == 0
+    held = ids(own / "R" / "own" / "runs.parquet")
+    shard = ["sweep", str(own / "own.yaml"), "--jobs", "1", "--no-plots", "--set", "seed=2"]
+    assert main([*shard, "--shard", "1/1", "--results", str(own / "S")]) == 0  # parts only
+    merged = ResultsStore(own / "S" / "own").stored_ids()
+    capsys.readouterr()
+    assert main(["collect", str(own / "S"), "--results", str(own / "R")]) == 0
+    out = capsys.readouterr().out
+    [aside] = superseded(own)
+    assert f"note: {len(held)} points stored there before and in none of the sources moved to {aside}" in out
+    assert ids(aside) == held and ids(own / "R" / "own" / "runs.parquet") == merged and not held & merged
 
 
 # ---- files veilperf did not write are left alone ------------------------------------------------------
