@@ -28,7 +28,7 @@ from veilperf.errors import VeilperfError
 
 __all__ = ["ResultsIOError", "results_io", "inside", "os_error_line", "remove_quietly", "write_atomic",
            "SAFE_NAME", "safe_name", "plain_name", "check_root", "remove_owned", "remove_leftovers",
-           "refuse_inputs", "temporary_of"]
+           "refuse_inputs", "temporary_of", "file_system_of", "PSEUDO_FILE_SYSTEMS"]
 
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 """A safe slug: a folder or file name that cannot escape or hide (experiment names, names read from
