@@ -283,7 +283,7 @@ CASES: list[Case] = [
     Case("--set replications", "set", sweep("--set", "replications=2000000"), "(from --set replications=2000000)"),
     Case("--set without =", "set", sweep("--set", "seed"), "--set: seed: expected key.path=value"),
     Case("--set empty key", "set", sweep("--set", "=3"), "empty key path"),
-    Case("--set misspelt key", "set", sweep("--set", "setup.vcpuz=2"), "did you mean 'vcpus'?"),
+    Case("--set misspelt key", "set", sweep("--set", "setup.vcpuz=2"), "did you mean 'setup.vcpus'?"),
     Case("--set past a list", "set", sweep("--set", "workload.steps.7.compute=1us"), "not an index"),
     Case("--set through a scalar", "set", sweep("--set", "seed.x=1"), "cannot set seed.x"),
     Case("--set YAML error", "set", sweep("--set", "setup.vcpus=[1"), "cannot read value '[1' as YAML"),
