@@ -20,13 +20,12 @@ KINDS = tuple(SHIPPED)
 
 @dataclass(frozen=True)
 class Entry:
-    """One listed file: its ``name`` (the file's own, else its stem), its one-line description,
-    its path, and the problem when the file cannot be read (then the description is empty)."""
+    """One listed file: its ``name`` (the file's own, else its stem), its one-line description and
+    its path."""
 
     name: str
     description: str
     file: str
-    problem: str = ""
 
     def as_dict(self) -> dict[str, str]:
         """The entry as plain JSON-ready data."""
@@ -44,11 +43,9 @@ def _kind_by_keys(data: dict) -> str:
 
 
 def _entry(path: Path, kind: str) -> Entry | None:
-    """The entry of one YAML file, None when its keys say it is another kind of file."""
-    try:
-        data = load_yaml(path)
-    except ConfigError as exc:
-        return Entry(path.stem, "", str(path), f"{exc.key_path + ': ' if exc.key_path else ''}{exc.message}")
+    """The entry of one YAML file, None when its keys say it is another kind of file; ConfigError
+    (naming it) when it is not readable YAML."""
+    data = load_yaml(path)
     if _kind_by_keys(data) not in (kind, ""):
         return None
     description = data.get("description")
@@ -58,8 +55,8 @@ def _entry(path: Path, kind: str) -> Entry | None:
 
 def entries(kind: str, folders: list[Path] | None = None) -> list[Entry]:
     """The ``kind`` files (``workloads``, ``platforms`` or ``experiments``) of the shipped folder,
-    then of each of ``folders``, sorted by name within each folder; a folder that does not exist is
-    a ConfigError naming it."""
+    then of each of ``folders``, sorted by name within each folder; a folder that does not exist or
+    a file that is not readable YAML is a ConfigError naming it."""
     found: list[Entry] = []
     seen: set[Path] = set()
     for folder in [SHIPPED[kind], *(folders or [])]:
