@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from veilperf.config.checks import kind_by_keys
 from veilperf.config.loader import SHIPPED_PLATFORMS
 from veilperf.config.yaml_file import load_yaml
 from veilperf.errors import ConfigError
@@ -32,21 +33,11 @@ class Entry:
         return asdict(self)
 
 
-def _kind_by_keys(data: dict) -> str:
-    if "platform" in data:
-        return "experiments"
-    if "clock" in data and "params" in data:
-        return "platforms"
-    if data.keys() & {"steps", "mix", "replay", "provenance"}:
-        return "workloads"
-    return ""
-
-
 def _entry(path: Path, kind: str) -> Entry | None:
     """The entry of one YAML file, None when its keys say it is another kind of file; ConfigError
     (naming it) when it is not readable YAML."""
     data = load_yaml(path)
-    if _kind_by_keys(data) not in (kind, ""):
+    if kind_by_keys(data) not in (kind.removesuffix("s"), None):
         return None
     description = data.get("description")
     text = " ".join(description.split()) if isinstance(description, str) else ""

@@ -21,7 +21,7 @@ from veilperf.config.yaml_file import load_yaml
 from veilperf.errors import ConfigError
 from veilperf.units import UnitError
 
-__all__ = ["file_kind", "check_file", "check_files", "check_experiment"]
+__all__ = ["file_kind", "kind_by_keys", "check_file", "check_files", "check_experiment"]
 
 
 _KIND_OF_DIRECTORY = {"platforms": "platform", "workloads": "workload", "configs": "experiment"}
@@ -34,17 +34,22 @@ def _kind_by_directory(path: Path) -> str | None:
     return None
 
 
-def file_kind(path: Path, data: dict) -> str:
-    """``"experiment"``, ``"platform"`` or ``"workload"``; ConfigError if it cannot be told."""
-    kind = _kind_by_directory(path)
-    if kind is not None:
-        return kind
+def kind_by_keys(data: dict) -> str | None:
+    """``"experiment"``, ``"platform"`` or ``"workload"`` as a file's keys tell, else None."""
     if "platform" in data:
         return "experiment"
     if "clock" in data and "params" in data:
         return "platform"
     if data.keys() & {"steps", "mix", "replay", "provenance"}:
         return "workload"
+    return None
+
+
+def file_kind(path: Path, data: dict) -> str:
+    """``"experiment"``, ``"platform"`` or ``"workload"``; ConfigError if it cannot be told."""
+    kind = _kind_by_directory(path) or kind_by_keys(data)
+    if kind is not None:
+        return kind
     raise ConfigError(path, "", "cannot tell whether this is an experiment, a platform profile or a "
                                 "workload (an experiment names a platform:, a profile has clock: and "
                                 "params:, a workload has steps:)")
