@@ -86,11 +86,14 @@ class Experiment:
     def platform_file(self) -> Path:
         """The profile file of an experiment on one platform; ConfigError when it lists several
         (a caller that needs one platform refuses a platform axis in one line)."""
-        if len(self.platform_files) == 1:
-            return next(iter(self.platform_files.values()))
-        raise ConfigError(self.file, "platform", f"lists {len(self.platforms)} platforms "
-                                                 f"({', '.join(self.platforms)}), and this command runs on "
-                                                 f"one: choose it with --set platform={next(iter(self.platforms))}")
+        if len(self.platform_files) > 1:
+            raise self._several_platforms()
+        return next(iter(self.platform_files.values()))
+
+    def _several_platforms(self) -> ConfigError:
+        return ConfigError(self.file, "platform", f"lists {len(self.platforms)} platforms "
+                                                  f"({', '.join(self.platforms)}), and this command runs on "
+                                                  f"one: choose it with --set platform={next(iter(self.platforms))}")
 
     def resolve(self, workload_index: int | None, assignments: Mapping[str, object],
                 *, baseline: bool = False) -> dict:
@@ -122,7 +125,7 @@ class Experiment:
         """The raw profile named ``name``; ConfigError when it is not one of the experiment's, or
         when ``name`` is None and the experiment lists several (a single point needs one)."""
         if name is None and len(self.platforms) > 1:
-            _ = self.platform_file  # raises, naming the platforms and how to choose one
+            raise self._several_platforms()
         if name is None:
             return next(iter(self.platforms.values()))
         if name not in self.platforms:
@@ -136,9 +139,9 @@ class Experiment:
         name = profile.get("name") if isinstance(profile, dict) else None
         return name if name in self.platforms else next(iter(self.platforms))
 
-    def _on_platform(self, platform: str | None) -> dict[str, object]:
+    def _on_platform(self, platform: str) -> dict[str, object]:
         """The assignment that picks ``platform`` when the experiment has a platform axis."""
-        return {PLATFORM_AXIS: platform or next(iter(self.platforms))} if len(self.platforms) > 1 else {}
+        return {PLATFORM_AXIS: platform} if len(self.platforms) > 1 else {}
 
     def source_of(self, key_path: str, workload_index: int | None = None) -> tuple[Path, str]:
         """The file and key path inside it that a point key path comes from.
@@ -157,7 +160,8 @@ class Experiment:
         return get_path(raw_point, axis_path) != get_path(as_written, axis_path)
 
     def _origin(self, key_path: str, workload_index: int | None, baseline: bool,
-                raw_point: Mapping[str, Any] | None = None, platform: str | None = None) -> tuple[Path | str, str, str]:
+                raw_point: Mapping[str, Any] | None = None,
+                platform: str | None = None) -> tuple[Path | str, str, str]:
         """(file, key path in it, note) for a point key path; the note says where a value was set.
         Given the point, a sweep axis is named only if the point's value differs from the file's.
         A platform key names the profile file of ``platform`` (else of the point's platform)."""
@@ -322,7 +326,8 @@ def _check_platform_keys(file: Path, platforms: dict[str, dict], grid: dict, zip
     named = [(file, key_path, "") for key_path, path in where if _under(path, "platform.name")]
     named += [(file, "baseline", "") for path in baseline or {} if _under(path, "platform.name")]
     named += [(SET, path, set_note(path, value)) for path, value in point_overrides if _under(path, "platform.name")]
-    for source, key_path, note in named:
+    if named:
+        source, key_path, note = named[0]
         raise ConfigError(source, key_path, "the experiment runs on several platforms: renaming them would "
                                             f"hide which one a record ran on{note}")
 
