@@ -405,6 +405,7 @@ COMMANDS = {
     "workload import": lambda p: ["workload", "import", str(p / "t.strace"), "--out", str(p / "w.yaml")],
     "workload record": lambda p: ["workload", "record", "--runs", "2", "--out", str(p / "rec.yaml"), "--", "true"],
     "workload show": lambda p: ["workload", "show", str(TINY)],
+    "list": lambda p: ["list", "experiments", "--dir", str(p)],
     "schema": lambda p: ["schema", "experiment", "--out", str(p / "s.json")],
 }
 

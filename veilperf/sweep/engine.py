@@ -227,7 +227,7 @@ def _refuse_inputs(loaded: list[tuple[Experiment, str]], root: Path) -> None:
     for exp, _ in loaded:
         store = ResultsStore(root / exp.name)
         refuse_inputs([store.manifest_path, store.runs_path, root / "REPORT.md", root / "overheads.csv"],
-                      [exp.file, exp.platform_file, *exp.workload_files], "")
+                      [exp.file, *exp.platform_files.values(), *exp.workload_files], "")
 
 
 def _keep(planned: ExperimentPlan) -> set[str]:

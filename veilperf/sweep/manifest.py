@@ -56,7 +56,7 @@ _Dumper.add_representer(str, _str)
 def manifest_data(exp: Experiment, experiment_text: str, *, points: int, shard: str | None, commit: str) -> dict:
     """The manifest as a mapping: what was run (``file_path``: the experiment file resolved, which
     tells two files of one name apart), with which overrides, platform and code."""
-    return {
+    data = {
         "experiment": exp.name,
         "file": str(exp.file),
         "file_path": os.path.realpath(exp.file),
@@ -68,8 +68,12 @@ def manifest_data(exp: Experiment, experiment_text: str, *, points: int, shard: 
         "shard": shard,
         "workload_files": {str(path): _sha256(Path(path)) for path in exp.workload_files},
         "experiment_text": experiment_text,
-        "platform": exp.base.get("platform"),
     }
+    # One profile as before; several (a platform axis) as a list, each naming itself, so no reader
+    # takes the first for all of them (analysis.profile.find_profiles reads both shapes).
+    profiles = list(exp.platforms.values())
+    data.update({"platform": profiles[0]} if len(profiles) == 1 else {"platforms": profiles})
+    return data
 
 
 def manifest_text(exp: Experiment, experiment_text: str, *, points: int, shard: str | None, commit: str) -> str:

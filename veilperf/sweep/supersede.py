@@ -132,7 +132,7 @@ def _why_changed(old: dict, new: dict) -> str:
         reasons.append(f"--set values changed from {shown[0]} to {shown[1]}")
     if old.get("workload_files") != new["workload_files"]:
         reasons.append("a workload file changed")
-    if old.get("platform") != new["platform"]:
+    if any(old.get(key) != new.get(key) for key in ("platform", "platforms")):
         reasons.append("the platform changed")
     if old.get("veilperf_version") != new["veilperf_version"]:
         reasons.append(f"veilperf {old.get('veilperf_version')} -> {new['veilperf_version']}")
