@@ -18,12 +18,12 @@ import sys
 from typing import NoReturn
 
 from veilperf import __version__
+from veilperf.encoding import is_utf8, shown
 from veilperf.errors import VeilperfError
 from veilperf.interrupts import signal_exit_code, signal_word, termination_as_interrupt
-from veilperf.encoding import is_utf8, shown
 from veilperf.sweep.paths import os_error_line
 
-COMMANDS = ("run", "validate", "sweep", "collect", "workload", "plot", "report", "sensitivity", "schema")
+COMMANDS = ("run", "validate", "sweep", "collect", "workload", "plot", "report", "sensitivity", "schema", "list")
 EXIT_BAD_INPUT = 2
 EXIT_BROKEN_PIPE = 141
 MAX_ERROR_CHARS = 1000
