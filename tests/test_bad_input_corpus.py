@@ -830,7 +830,10 @@ ROBUST_CASES: list[Case] = [
     Case("manifest with an invalid UTF-8 byte (plot)", "encoding", PLOT, "not a readable manifest: not UTF-8 text",
          setup=both(cached_results, lambda p, mp: _append_bytes(p / "results/corpus/manifest.yaml", b"x: \xff\n"))),
     Case("manifest with an invalid UTF-8 byte (collect)", "encoding", COLLECT, "not a readable manifest: not UTF-8",
-         setup=both(cached_results, lambda p, mp: _append_bytes(p / "results/corpus/manifest.yaml", b"x: \xff\n"))),
+         setup=both(cached_results, lambda p, mp: _unchecked_manifest_with(p, b"x: \xff\n"))),
+    Case("checksummed manifest with an invalid UTF-8 byte (collect)", "encoding", COLLECT,
+         "manifest.yaml: edited", setup=both(cached_results, lambda p, mp: _append_bytes(
+             p / "results/corpus/manifest.yaml", b"x: \xff\n"))),
     Case("results folder name not UTF-8 (report)", "encoding", REPORT, "results/c\\xff': folder name is not UTF-8 text",
          setup=both(cached_results, rename_experiment_folder(b"c\xff"))),
     Case("results folder name not UTF-8 (plot)", "encoding", PLOT, "folder name is not UTF-8 text",
@@ -886,6 +889,13 @@ def _append_bytes(path: Path, data: bytes) -> None:
         out.write(data)
 
 
+def _unchecked_manifest_with(p: Path, extra: bytes) -> None:
+    """The stored manifest without its checksum line (as before checksums), ``extra`` appended."""
+    path = p / "results" / "corpus" / "manifest.yaml"
+    lines = [line for line in path.read_bytes().splitlines(keepends=True) if not line.startswith(b"checksum:")]
+    path.write_bytes(b"".join(lines) + extra)
+
+
 def _write_parquet(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(__import__("pyarrow").table({"experiment": ["corpus"]}), path)
@@ -914,15 +924,14 @@ def test_an_error_about_a_library_message_stays_short(project, capsys, argv):
     assert len(err.splitlines()) == 1 and len(err) < 300, err
 
 
-def test_a_sweep_beside_an_unreadable_manifest_says_so_without_a_traceback(project, capsys):
-    """All points cached, so the sweep writes nothing; the summary it prints after cannot read the
-    stored manifest (an invalid UTF-8 byte) and says so in one line (the sweep itself succeeded)."""
+def test_a_sweep_beside_a_manifest_with_an_invalid_byte_writes_it_anew(project, capsys):
+    """All points cached: the stored manifest (no checksum, an invalid UTF-8 byte) cannot be read,
+    which the sweep says in one note before writing it anew (a traceback before)."""
     cached_results(project, None)
-    _append_bytes(project / "results/corpus/manifest.yaml", b"x: \xff\n")
+    _unchecked_manifest_with(project, b"x: \xff\n")
     capsys.readouterr()
     assert cli.main(sweep()(project)) == 0
     out, err = capsys.readouterr()
     assert err == "" and "Traceback" not in out
-    said = [line for line in out.splitlines() if line.startswith("no summary")]
-    assert len(said) == 1 and said[0].startswith(
-        f"no summary: {project}/results/corpus/manifest.yaml: not a readable manifest: not UTF-8 text"), out
+    assert "note: corpus: manifest.yaml is not a readable manifest; written anew from this sweep" in out
+    (project / "results" / "corpus" / "manifest.yaml").read_text(encoding="utf-8")  # valid again
