@@ -187,12 +187,13 @@ def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
 
 def crossings(data: FigureData) -> Figure | str:
     """Predicted overhead against Veil crossings per second of native run time, per service, with
-    overhead = rate x cost per crossing at calibration and at the ends of the switch-cost range."""
+    the count x cost curve at the median cost per crossing the model charged and, where the
+    profile gives the switch's range, at the range's ends."""
     points = service_points(data.over, data.calibration)
     models = crossing_models(points, data.manifests)
     table = crossing_points(points, models)
     if table.empty:
-        return "no service points with crossing counts (enc.ocalls, log.calls, kci.calls) and a platform profile"
+        return "no service points with crossing counts and their recorded costs (costs.*)"
     models = [m for m in models if (table["service"] == m.service).any()]
     figure = new_figure(6.0 * len(models), 6.0)
     axes = figure.subplots(1, len(models), sharey=True, squeeze=False)[0]
@@ -204,11 +205,13 @@ def crossings(data: FigureData) -> Figure | str:
         rates = np.geomspace(model.rate_at(y_low, model.cost_high_ns), model.rate_at(y_high, model.cost_low_ns), 50)
         color = service_color(model.service)
         ax.axhspan(low, high, color=CLAIM_BAND_COLOR, alpha=0.15, label=f"paper's claim: {low:g}–{high:g}%")
-        ax.fill_between(rates, rates * model.cost_low_ns * 1e-7, rates * model.cost_high_ns * 1e-7, color=color,
-                        alpha=0.12, label=f"switch {format_duration(model.switch_ns[1])}–"
-                                          f"{format_duration(model.switch_ns[2])} (range ends)")
-        ax.plot(rates, rates * model.cost_ns * 1e-7, color=color,
-                label=f"count × {format_duration(model.cost_ns)} per crossing (calibrated)")
+        if model.has_range:
+            ax.fill_between(rates, model.overhead_pct(rates, model.cost_low_ns),
+                            model.overhead_pct(rates, model.cost_high_ns), color=color, alpha=0.12,
+                            label=f"switch {format_duration(model.switch_ns[1])}–"
+                                  f"{format_duration(model.switch_ns[2])} (range ends)")
+        ax.plot(rates, model.overhead_pct(rates, model.cost_ns), color=color,
+                label=f"count × {format_duration(model.cost_ns)} per crossing (median charged)")
         for pct in (low, high):
             ax.axvline(model.rate_at(pct), color=color, linestyle=":", linewidth=1)
             ax.annotate(f"{pct:g}% at {model.rate_at(pct):,.0f}/s", (model.rate_at(pct), y_low * 1.3), rotation=90,
@@ -224,8 +227,9 @@ def crossings(data: FigureData) -> Figure | str:
         ax.set_xlim(rates[0], rates[-1])
         log_axis(ax, "x")
         log_axis(ax, "y")
-        ax.set_xlabel(f"{model.service} {model.what} per second of native run time")
-        ax.set_title(textwrap.fill(f"{model.service} crossing = {model.formula}", 75), loc="left", fontsize=8)
+        ax.set_xlabel(f"{model.service} {model.spec.crossing.what} per second of native run time", fontsize=9)
+        ax.set_title(textwrap.fill(f"{model.spec.display_name}: {model.spec.crossing.explains}", 80), loc="left",
+                     fontsize=7)
         ax.legend(loc="upper left", fontsize=7)
     axes[0].set_ylabel("overhead vs SNP CVM (%)")
     figure.suptitle("Why a program lands inside or outside 2–64%: overhead ≈ crossing rate × cost per crossing "

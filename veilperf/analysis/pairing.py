@@ -16,12 +16,14 @@ import pandas as pd
 from veilperf.analysis.load import IDENTITY_COLUMNS, ResultsError
 from veilperf.analysis.labels import describe_setting, setting_axes
 from veilperf.analysis.stats import ci_half_width
+from veilperf.services.registry import SPECS
 
 PAIR_KEY = ["experiment", "pair_key", "replication"]
 POINT_KEY = ["experiment", "pair_key", "point"]
 
-COUNT_PREFIXES = ("completed", "switches_total", "switches.", "cause.", "enc.", "log.", "kci.")
-"""Treatment metrics averaged over replications into the overhead table (the counts behind it)."""
+COUNT_PREFIXES = ("completed", "switches_total", "switches.", "cause.", "costs.", *(f"{s.name}." for s in SPECS))
+"""Treatment metrics averaged over replications into the overhead table (the counts behind it, and
+the costs the model charged)."""
 
 DESCRIPTOR_COLUMNS = (
     "cfg.setup.vcpus",
