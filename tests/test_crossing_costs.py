@@ -8,6 +8,8 @@ enclave's first entry and last exit) / crossings, against the report's figure fo
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -91,3 +93,45 @@ def test_every_service_writes_the_columns_its_spec_declares(make_cfg, service):
     written = {c for c in treatment if c.startswith((f"{service}.", f"costs.{service}."))}
     assert written == {c.name for c in spec(service).columns}
     assert all(np.isfinite(treatment[c]) for c in written if c.startswith("costs."))
+
+
+PARTS_EXPERIMENT = """\
+name: parts
+kind: workload
+platform: {platform}
+workloads: [{workload}]
+setup:
+  mode: veil
+  services:
+    enc: {{enabled: true, enclave_size: 64KiB}}
+run: {{iterations: 200}}
+replications: 1
+sweep:
+  grid:
+    platform.switch_model: [parts]
+    platform.params.switch_exit: [0.5us, 0.9us, 3us]
+"""
+
+
+def test_the_switch_cost_figure_is_drawn_for_a_profile_giving_the_switch_in_parts(tmp_path):
+    """Sweeping a part of the switch moves the switch the runs were charged: the figure plots the
+    overhead against it (it used to read switch_one_way only, and silently drew nothing)."""
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    from veilperf import cli
+    from veilperf.analysis.figs_experiment import switch_cost
+    from veilperf.analysis.outputs import Inputs
+    from veilperf.analysis.plotting import STYLE
+
+    root = Path(__file__).resolve().parents[1]
+    experiment = tmp_path / "parts.yaml"
+    experiment.write_text(PARTS_EXPERIMENT.format(platform=root / "configs" / "platforms" / "milan.yaml",
+                                                  workload=root / "tests" / "fixtures" / "sweep" / "tiny-workload.yaml"))
+    assert cli.main(["sweep", str(experiment), "--results", str(tmp_path / "r"), "--jobs", "1", "--no-plots"]) == 0
+    data = Inputs.of([tmp_path / "r"]).data.only("parts")
+    with matplotlib.rc_context(STYLE):
+        figure = switch_cost(data)
+    assert isinstance(figure, Figure)
+    x = sorted(figure.axes[0].get_lines()[0].get_xdata())
+    assert x == pytest.approx([(0.5 + 0.27 + 0.9), (0.9 + 0.27 + 0.9), (3 + 0.27 + 0.9)])  # us, sums of parts

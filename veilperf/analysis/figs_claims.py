@@ -20,6 +20,9 @@ from veilperf.analysis.profile import at_calibration
 from veilperf.units import format_duration
 
 RANGE_COLOR = "#bbbbbb"
+SPREAD_SHOWN = 1.25
+"""The crossings figure draws the lowest and highest point cost of a service beside its median
+when they are further apart than this factor."""
 def _sensitivity_rows(data: FigureData, metric: str) -> pd.DataFrame:
     frame = data.sensitivity
     if frame is None or frame.empty:
@@ -212,6 +215,12 @@ def crossings(data: FigureData) -> Figure | str:
                                   f"{format_duration(model.switch_ns[2])} (range ends)")
         ax.plot(rates, model.overhead_pct(rates, model.cost_ns), color=color,
                 label=f"count × {format_duration(model.cost_ns)} per crossing (median charged)")
+        cheapest, dearest = model.cost_spread
+        if dearest > SPREAD_SHOWN * cheapest:  # points charged far from the median sit on their own lines
+            for cost in model.cost_spread:
+                ax.plot(rates, model.overhead_pct(rates, cost), color=color, linestyle="--", linewidth=0.8)
+            ax.plot([], [], color=color, linestyle="--", linewidth=0.8,
+                    label=f"count × {format_duration(cheapest)}–{format_duration(dearest)} (points' own costs)")
         for pct in (low, high):
             ax.axvline(model.rate_at(pct), color=color, linestyle=":", linewidth=1)
             ax.annotate(f"{pct:g}% at {model.rate_at(pct):,.0f}/s", (model.rate_at(pct), y_low * 1.3), rotation=90,
