@@ -132,3 +132,16 @@ def test_run_prints_the_overhead_against_the_experiments_baseline(tmp_path, monk
     assert match and float(match.group(1)) > 0  # enclave ocalls only add time
     assert cli.main(["run", str(FIXTURES / "experiment.yaml"), "--set", "run.iterations=50", "--no-baseline"]) == 0
     assert "overhead vs" not in capsys.readouterr().out
+
+
+def test_crossings_of_two_platforms_are_explained_apart(data):
+    """Points run on two platforms give one model per service and platform: costs are never pooled."""
+    points = service_points(data.over, data.calibration)
+    enc = points[points["service"] == "enc"]
+    other = enc.assign(**{"cfg.platform.name": "genoa", "costs.enc.ocall_ns": 9000.0})
+    both = pd.concat([enc.assign(**{"cfg.platform.name": "milan"}), other], ignore_index=True)
+    models = {m.title: m for m in crossing_models(both, data.manifests)}
+    assert set(models) == {"enc on milan", "enc on genoa"}
+    assert models["enc on milan"].cost_ns == pytest.approx(4180) and models["enc on genoa"].cost_ns == 9000.0
+    text = "\n".join(explain(both, list(models.values())))
+    assert "- **enc on genoa** — VeilS-Enc (enclaves)" in text and "x 9 us ->" in text

@@ -8,6 +8,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+import yaml
 
 from veilperf.analysis.labels import display_name, short_service_label
 from veilperf.config.loader import load_experiment, validate_point
@@ -16,38 +17,44 @@ from veilperf.errors import ConfigError
 from veilperf.run import run_config
 from veilperf.services.registry import SPECS, spec
 
-EXAMPLE = str(Path(__file__).resolve().parents[1] / "configs" / "example.yaml")
+ROOT = Path(__file__).resolve().parents[1]
 
 # The error lines of main before the settings moved into the services' modules (file: key: message).
 BAD_SETTINGS = [
-    ("setup.services.enc.enclave_size=16", "setup.services.enc.enclave_size: bare number 16: a size needs a unit"),
-    ("setup.services.enc.switchless_workers=0",
+    ({"enc": {"enclave_size": 16}}, "setup.services.enc.enclave_size: bare number 16: a size needs a unit"),
+    ({"enc": {"switchless_workers": 0}},
      "setup.services.enc.switchless_workers: Input should be greater than or equal to 1 (got 0)"),
-    ("setup.services.enc.timer_hz=abc", "setup.services.enc.timer_hz: cannot read 'abc' as a rate"),
-    ("setup.services.enc.colour=1", "setup.services.enc.colour: unknown key 'colour' (known keys: enabled, "
-                                    "enclave_size, timer_hz, switchless, switchless_workers)"),
-    ("setup.services.log.rules.select=some",
+    ({"enc": {"timer_hz": "abc"}}, "setup.services.enc.timer_hz: cannot read 'abc' as a rate"),
+    ({"enc": {"colour": 1}}, "setup.services.enc.colour: unknown key 'colour' (known keys: enabled, enclave_size, "
+                             "timer_hz, switchless, switchless_workers)"),
+    ({"log": {"rules": {"select": "some"}}},
      "setup.services.log.rules.select: Input should be 'all', 'names' or 'classes' (got 'some')"),
-    ("setup.services.log.rules.select=names", "setup.services.log.rules: select: names needs a non-empty names list"),
-    ("setup.services.log.rules={select: classes, classes: [files]}",
+    ({"log": {"rules": {"select": "names"}}}, "setup.services.log.rules: select: names needs a non-empty names list"),
+    ({"log": {"rules": {"select": "classes", "classes": ["files"]}}},
      "setup.services.log.rules: unknown syscall class(es) files; known: file, fileinfo, io, network, process, "
      "memory, ipc, time, module, other"),
-    ("setup.services.log.rules.selec=all", "setup.services.log.rules.selec: unknown key 'selec'; did you mean 'select'?"),
-    ("setup.services.log.record_sizes.cwd=5", "setup.services.log.record_sizes.cwd: bare number 5: a size needs a unit"),
-    ("setup.services.log.records_per_call=0",
+    ({"log": {"rules": {"selec": "all"}}}, "setup.services.log.rules.selec: unknown key 'selec'; did you mean 'select'?"),
+    ({"log": {"record_sizes": {"cwd": 5}}}, "setup.services.log.record_sizes.cwd: bare number 5: a size needs a unit"),
+    ({"log": {"records_per_call": 0}},
      "setup.services.log.records_per_call: Input should be greater than or equal to 1 (got 0)"),
-    ("setup.services.log.rules.names=read", "setup.services.log.rules.names: Input should be a valid list (got 'read')"),
-    ("setup.services.kci.pages_per_call=x", "setup.services.kci.pages_per_call: Input should be a valid integer"),
-    ("setup.services.notary.enabled=true", "setup.services.notary: unknown key 'notary' (known keys: enc, log, kci)"),
+    ({"log": {"rules": {"names": "read"}}}, "setup.services.log.rules.names: Input should be a valid list (got 'read')"),
+    ({"kci": {"pages_per_call": "x"}}, "setup.services.kci.pages_per_call: Input should be a valid integer"),
+    ({"notary": {"enabled": True}}, "setup.services.notary: unknown key 'notary' (known keys: enc, log, kci)"),
 ]
 
 
-@pytest.mark.parametrize("override,message", BAD_SETTINGS, ids=[b[0] for b in BAD_SETTINGS])
-def test_bad_service_settings_are_one_line_naming_the_key_as_before(override, message):
-    experiment = load_experiment(EXAMPLE, [override])
+@pytest.mark.parametrize("services,message", BAD_SETTINGS, ids=[m.split(":")[0] for _, m in BAD_SETTINGS])
+def test_bad_service_settings_are_one_line_naming_the_file_and_key_as_before(tmp_path, services, message):
+    experiment = yaml.safe_load((ROOT / "configs" / "example.yaml").read_text())
+    experiment["platform"] = str(ROOT / "configs" / "platforms" / "milan.yaml")
+    experiment["workloads"] = [str(ROOT / "workloads" / "example-syscall-loop.yaml")]
+    experiment["setup"]["services"] = services
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(experiment))
     with pytest.raises(ConfigError) as info:
-        validate_point(experiment, experiment.resolve(0, {}, baseline=False))
-    assert f"{EXAMPLE}: {message}" in str(info.value)
+        loaded = load_experiment(path, [])
+        validate_point(loaded, loaded.resolve(0, {}, baseline=False))
+    assert f"{path}: {message}" in str(info.value)
     assert "\n" not in str(info.value)
 
 

@@ -107,7 +107,7 @@ def test_a_new_service_gets_config_records_report_and_figures_from_its_spec(tmp_
 
     assert out["bad_rc"] == 2
     assert out["bad"].count("\n") == 1
-    assert "notarised.yaml: setup.services.notary.handler: bare number 5" in out["bad"]
+    assert "--set: setup.services.notary.handler: bare number 5: a duration needs a unit" in out["bad"]
 
     assert out["sweep_rc"] == 0
     assert out["columns"] == sorted(c.name for c in SPEC.columns)
@@ -119,5 +119,5 @@ def test_a_new_service_gets_config_records_report_and_figures_from_its_spec(tmp_
     assert "VeilS-Notary (example), notarising calls: a call into DomSer" in line
     assert f"One crossing costs {(n.round_trip + 2000.0) / 1e3:.3g} us" in line
     assert any("VeilS-Notary (example)" in text for text in out["figure"])
-    assert any(text.startswith("notary notarising calls per second") for text in out["figure"])
+    assert any(text.startswith("notary: notarising calls per second") for text in out["figure"])
     assert out["color"] == SPEC.color

@@ -8,7 +8,8 @@ run's mean argument bytes, records or pages per call), never re-derived here nor
 paper. A point's cost per crossing is the count-weighted mean over its kinds of crossing; a
 service's is the median over its points. Only the switch range (the ends of the platform
 profile's range for the one-way switch, or for its parts) comes from the manifest, to move the
-switching part of each cost to the range's ends.
+switching part of each cost to the range's ends. Results on several platforms get one model per
+service and platform (each with its own profile's range): costs of two platforms are never pooled.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import pandas as pd
 
 from veilperf.analysis.claims import SERVICE_CLAIM_PCT
 from veilperf.analysis.figdata import distinguishing_settings
-from veilperf.analysis.profile import find_profile, profile_ranges
+from veilperf.analysis.profile import PLATFORM, find_profile, platforms_in, profile_ranges
 from veilperf.model.charges import SWITCH_MODELS, at_switch, switch_one_way_ns
 from veilperf.services.registry import SPECS
 from veilperf.services.spec import ServiceSpec
@@ -38,6 +39,7 @@ class CrossingModel:
     the points ran with and the range's ends (ns; equal to it without a platform profile)."""
 
     spec: ServiceSpec
+    platform: str | None  # None: the results hold one platform
     cost_ns: float
     cost_low_ns: float
     cost_high_ns: float
@@ -52,6 +54,11 @@ class CrossingModel:
     @property
     def count_columns(self) -> tuple[str, ...]:
         return self.spec.crossing.count_columns
+
+    @property
+    def title(self) -> str:
+        """``enc``, or ``enc on genoa`` when the results hold several platforms."""
+        return self.service + (f" on {self.platform}" if self.platform else "")
 
     @property
     def has_range(self) -> bool:
@@ -88,10 +95,11 @@ def _per_point(frame: pd.DataFrame, spec: ServiceSpec) -> tuple[pd.Series, pd.Se
     return per_unit, spent / crossings, switching / crossings
 
 
-def _switch_range(manifests: dict[str, dict[str, Any]]) -> tuple[float, float] | None:
-    """The one-way switch at the low and high ends of the platform profile's range(s)."""
-    params = profile_ranges(manifests)
-    profile = next((p for p in (find_profile(manifests[e]) for e in sorted(manifests)) if p is not None), None)
+def _switch_range(manifests: dict[str, dict[str, Any]], platform: str | None) -> tuple[float, float] | None:
+    """The one-way switch at the low and high ends of the range(s) of ``platform``'s profile."""
+    params = profile_ranges(manifests, platform)
+    profile = next((p for p in (find_profile(manifests[e], platform) for e in sorted(manifests)) if p is not None),
+                   None)
     if profile is None:
         return None
     model = profile.get("switch_model", "one_way")
@@ -101,37 +109,50 @@ def _switch_range(manifests: dict[str, dict[str, Any]]) -> tuple[float, float] |
     return tuple(switch_one_way_ns(model, {n: params[n][end] for n in names}) for end in (1, 2))  # type: ignore[return-value]
 
 
-def _service_rows(points: pd.DataFrame, spec: ServiceSpec) -> pd.DataFrame:
-    """Points of ``spec``'s service whose crossings and their costs are recorded."""
+def _service_rows(points: pd.DataFrame, spec: ServiceSpec, platform: str | None = None) -> pd.DataFrame:
+    """Points of ``spec``'s service (on ``platform``, if given) whose crossings and their costs are
+    recorded."""
     crossing = spec.crossing
     needed = ("service", "completed", "baseline_cost_ns", crossing.parts[0].count, crossing.parts[0].cost) \
         if crossing is not None else ()
     if not needed or any(column not in points for column in needed):
         return points.iloc[0:0]
-    return points[(points["service"] == spec.name) & points[crossing.parts[0].count].notna()
+    rows = points[(points["service"] == spec.name) & points[crossing.parts[0].count].notna()
                   & points[crossing.parts[0].cost].notna()]
+    return rows[rows[PLATFORM] == platform] if platform is not None else rows
 
 
 def crossing_models(points: pd.DataFrame, manifests: dict[str, dict[str, Any]]) -> list[CrossingModel]:
     """A crossing model per registered service present in ``points`` (overhead rows) whose
-    crossings and their costs are recorded, in the registry's order."""
-    switch_range = _switch_range(manifests)
+    crossings and their costs are recorded, in the registry's order (per service, one per
+    platform when the points hold several)."""
+    platforms = platforms_in(points)
     models = []
     for spec in SPECS:
-        rows = _service_rows(points, spec)
-        if rows.empty:
-            continue
-        _, cost, switching = _per_point(rows, spec)
-        known = cost.notna()
-        if not known.any():
-            continue
-        cost, switching, switch = cost[known], switching[known].fillna(0.0), recorded_switch_ns(rows[known])
-        low, high = switch_range or (float(switch.median()), float(switch.median()))
-        at = {end: float(at_switch(cost, switching, switch, end).median()) for end in (low, high)}
-        models.append(CrossingModel(spec, float(cost.median()), at[low], at[high],
-                                    (float(cost.min()), float(cost.max())),
-                                    (float(switch.median()), low, high), int(known.sum())))
+        for platform in platforms if len(platforms) > 1 else [None]:
+            model = _model(points, manifests, spec, platform, platforms[0] if platforms else None)
+            if model is not None:
+                models.append(model)
     return models
+
+
+def _model(points: pd.DataFrame, manifests: dict[str, dict[str, Any]], spec: ServiceSpec, platform: str | None,
+           profile_of: str | None) -> CrossingModel | None:
+    """``spec``'s crossing model over its points on ``platform`` (None: all points, one platform:
+    ``profile_of``, whose profile gives the switch range)."""
+    rows = _service_rows(points, spec, platform)
+    if rows.empty:
+        return None
+    _, cost, switching = _per_point(rows, spec)
+    known = cost.notna()
+    if not known.any():
+        return None
+    cost, switching, switch = cost[known], switching[known].fillna(0.0), recorded_switch_ns(rows[known])
+    low, high = _switch_range(manifests, platform or profile_of) or (float(switch.median()),) * 2
+    at = {end: float(at_switch(cost, switching, switch, end).median()) for end in (low, high)}
+    return CrossingModel(spec, platform, float(cost.median()), at[low], at[high],
+                         (float(cost.min()), float(cost.max())), (float(switch.median()), low, high),
+                         int(known.sum()))
 
 
 def crossing_points(points: pd.DataFrame, models: list[CrossingModel]) -> pd.DataFrame:
@@ -141,7 +162,7 @@ def crossing_points(points: pd.DataFrame, models: list[CrossingModel]) -> pd.Dat
     whole-run)."""
     rows = []
     for model in models:
-        frame = _service_rows(points, model.spec)
+        frame = _service_rows(points, model.spec, model.platform)
         if frame.empty:
             continue
         per_unit, cost, _ = _per_point(frame, model.spec)
@@ -152,6 +173,12 @@ def crossing_points(points: pd.DataFrame, models: list[CrossingModel]) -> pd.Dat
                                  simulated_pct=simulated, steady=frame["steady_pct"].notna(),
                                  shown_setting=distinguishing_settings(frame)))
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+
+
+def rows_of(table: pd.DataFrame, model: CrossingModel) -> pd.DataFrame:
+    """The rows of :func:`crossing_points` ``table`` that ``model`` explains."""
+    rows = table[table["service"] == model.service]
+    return rows[rows[PLATFORM] == model.platform] if model.platform is not None else rows
 
 
 def _range_text(model: CrossingModel) -> str:
@@ -194,10 +221,10 @@ def explain(points: pd.DataFrame, models: list[CrossingModel]) -> list[str]:
         median = (f"median over {model.points} points, {format_duration(spread[0])}–{format_duration(spread[1])}; "
                   if model.points > 1 and spread[0] != spread[1] else "")
         lines.append(
-            f"- **{model.service}** — {model.spec.display_name}, {model.spec.crossing.what}: "
+            f"- **{model.title}** — {model.spec.display_name}, {model.spec.crossing.what}: "
             f"{model.spec.crossing.explains}. One crossing costs {format_duration(model.cost_ns)} at calibration "
             f"({median}{_range_text(model)}). {_rates_text(model)}")
-        rows = table[table["service"] == model.service].sort_values("rate_per_s")
+        rows = rows_of(table, model).sort_values("rate_per_s")
         for _, r in rows.iterrows():
             where = "inside" if low <= r["simulated_pct"] <= high else ("below" if r["simulated_pct"] < low else "above")
             ratio = r["simulated_pct"] / r["curve_pct"] if r["curve_pct"] > 0 else np.nan

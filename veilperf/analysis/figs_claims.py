@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 
 from veilperf.analysis.claims import (ACCEPTANCE, BOOT_CLAIM_S, DEFAULT_GUEST, MEMORY, NORMAL_TOLERANCE_PCT,
                                       SERVICE_CLAIM_PCT, VCPUS, as_designed, oneoff_flagged, service_points)
-from veilperf.analysis.crossings import crossing_models, crossing_points
+from veilperf.analysis.crossings import crossing_models, crossing_points, rows_of
 from veilperf.analysis.figdata import FigureData, distinguishing_settings
 from veilperf.analysis.plotting import (CLAIM_BAND_COLOR, CLAIM_LINE_COLOR, LOG_FLOOR_PCT, ci_errors, log_axis, pct_text,
                                         new_figure, service_color)
@@ -197,14 +197,14 @@ def crossings(data: FigureData) -> Figure | str:
     table = crossing_points(points, models)
     if table.empty:
         return "no service points with crossing counts and their recorded costs (costs.*)"
-    models = [m for m in models if (table["service"] == m.service).any()]
+    models = [m for m in models if len(rows_of(table, m))]
     figure = new_figure(6.0 * len(models), 6.0)
     axes = figure.subplots(1, len(models), sharey=True, squeeze=False)[0]
     low, high = SERVICE_CLAIM_PCT
     values = table["simulated_pct"].clip(lower=LOG_FLOOR_PCT)
     y_low, y_high = min(values.min(), low) / 3, max(values.max(), high) * 3
     for ax, model in zip(axes, models):
-        rows = table[table["service"] == model.service]
+        rows = rows_of(table, model)
         rates = np.geomspace(model.rate_at(y_low, model.cost_high_ns), model.rate_at(y_high, model.cost_low_ns), 50)
         color = service_color(model.service)
         ax.axhspan(low, high, color=CLAIM_BAND_COLOR, alpha=0.15, label=f"paper's claim: {low:g}–{high:g}%")
@@ -236,7 +236,7 @@ def crossings(data: FigureData) -> Figure | str:
         ax.set_xlim(rates[0], rates[-1])
         log_axis(ax, "x")
         log_axis(ax, "y")
-        ax.set_xlabel(f"{model.service} {model.spec.crossing.what} per second of native run time", fontsize=9)
+        ax.set_xlabel(f"{model.title}: {model.spec.crossing.what} per second of native run time", fontsize=9)
         ax.set_title(textwrap.fill(f"{model.spec.display_name}: {model.spec.crossing.explains}", 80), loc="left",
                      fontsize=7)
         ax.legend(loc="upper left", fontsize=7)

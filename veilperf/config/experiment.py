@@ -66,7 +66,7 @@ class ExperimentFile(Strict):
     name: str
     description: str = ""
     kind: Literal["workload", "boot"] = "workload"
-    platform: str
+    platform: str | list[str]  # one profile, or several: an axis (one point set per platform)
     workload: str | None = None
     workloads: list[str] | None = None
     setup: dict[str, Any] = {}
@@ -85,6 +85,17 @@ class ExperimentFile(Strict):
             raise ValueError(f"experiment name {shown!r} is not a safe folder name: use 1-64 letters, digits, "
                              "'_', '-' or '.', starting with a letter or digit (results go to <results>/<name>/)")
         return name
+
+    @field_validator("platform")
+    @classmethod
+    def _platform_list(cls, platform: str | list[str]) -> str | list[str]:
+        if isinstance(platform, list):
+            if not platform:
+                raise ValueError("a platform list needs at least one profile")
+            twice = sorted({p for p in platform if platform.count(p) > 1})
+            if twice:
+                raise ValueError(f"platform {', '.join(map(repr, twice))} listed more than once")
+        return platform
 
     @field_validator("replications")
     @classmethod

@@ -53,8 +53,11 @@ def manifest_text(exp: Experiment, experiment_text: str, *, points: int, shard: 
         "shard": shard,
         "workload_files": {str(path): _sha256(Path(path)) for path in exp.workload_files},
         "experiment_text": experiment_text,
-        "platform": exp.base.get("platform"),
     }
+    # One profile as before; several (a platform axis) as a list, each naming itself, so no reader
+    # takes the first for all of them (analysis.profile.find_profiles reads both shapes).
+    profiles = list(exp.platforms.values())
+    data.update({"platform": profiles[0]} if len(profiles) == 1 else {"platforms": profiles})
     return dump_manifest(data)
 
 
