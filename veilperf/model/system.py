@@ -51,7 +51,7 @@ class System:
         if self.ser_vcpus:
             self.ctx.service_pool = self.pool(self.ser_vcpus, SER, charges.ipi_message(costs))
 
-        # hooks the services set (services/base.py)
+        # hooks the services set (model/service.py)
         self.home = UNT
         self.after_syscall: list[SyscallHook] = []
         self.syscall_path: SyscallPath | None = None
