@@ -6,12 +6,14 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import sys
 from pathlib import Path
 
 from typing import TYPE_CHECKING
 
 from veilperf.errors import ConfigError, VeilperfError
+from veilperf.sweep.paths import refuse_inputs
 from veilperf.units import UnitError, format_duration, parse_duration
 
 if TYPE_CHECKING:
@@ -109,6 +111,7 @@ def run_import(args: argparse.Namespace) -> int:
 
     if args.out:
         check_out(args.out)
+        refuse_inputs([args.out], args.traces)
     if args.length is not None and args.length < 1:
         raise ConfigError("<command line>", "--length", "must be at least 1")
     if args.wall_time is not None and args.strace_overhead is not None:
@@ -153,6 +156,7 @@ def run_record(args: argparse.Namespace) -> int:
         raise VeilperfError(f"{traces}: exists and is not a folder; the trace goes there")
     if traces.is_dir():
         check_out(trace_path, "trace")
+    refuse_inputs([out, trace_path], _command_files(command))
     find_strace()
     recording = record(command, args.runs, name, os.path.relpath(trace_path, out.parent), args.mode,
                        args.description, args.input)
@@ -163,6 +167,12 @@ def run_record(args: argparse.Namespace) -> int:
     _report(recording.result, args.mode, str(out))
     print(f"veilperf: trace -> {trace_path}", file=sys.stderr)
     return 0
+
+
+def _command_files(command: list[str]) -> list[Path]:
+    """The program and every argument naming an existing file: what the recorded command reads."""
+    program = shutil.which(command[0])
+    return [Path(p) for p in [program, *command[1:]] if p and Path(p).exists()]
 
 
 def run_show(args: argparse.Namespace) -> int:

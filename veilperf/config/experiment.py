@@ -7,17 +7,19 @@ as part of a RunConfig (with the platform clock known).
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from veilperf.config.types import Strict
+from veilperf.sweep.paths import SAFE_NAME
 
 __all__ = ["ExperimentFile", "Sweep", "POINT_KEYS"]
 
-NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-"""An experiment name is a folder name under the results root: a safe slug, nothing that escapes it."""
+NAME_PATTERN = SAFE_NAME
+"""An experiment name is a folder name under the results root: a safe slug, nothing that escapes it
+(the one definition is :data:`veilperf.sweep.paths.SAFE_NAME`, which names read back from results
+files are checked against too)."""
 
 MAX_REPLICATIONS = 10_000
 """A 95% CI narrows as 1/sqrt(n): 10,000 replications already give 1% of one replication's spread."""
@@ -49,6 +51,9 @@ class Sweep(Strict):
     @model_validator(mode="after")
     def _axes_well_formed(self):
         seen: set[str] = set(self.grid)
+        if "name" in seen.union(*self.zip):
+            raise ValueError("name is the experiment's results folder and cannot be swept; use one experiment "
+                             "file (or --set name=...) per name")
         for path, values in self.grid.items():
             if not values:
                 raise ValueError(f"grid axis {path!r} has no values")

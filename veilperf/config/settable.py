@@ -23,7 +23,7 @@ from veilperf.errors import ConfigError
 
 __all__ = ["FILE_LEVEL_OVERRIDES", "check_settable", "suggestions", "settable_paths"]
 
-FILE_LEVEL_OVERRIDES = ("platform", "workload", "workloads", "replications", "baseline", "sweep", "sweep.grid",
+FILE_LEVEL_OVERRIDES = ("name", "platform", "workload", "workloads", "replications", "baseline", "sweep", "sweep.grid",
                         "sweep.zip")
 """``--set`` keys (exact) that change the experiment file itself rather than its points."""
 
