@@ -13,7 +13,7 @@ import pandas as pd
 
 from veilperf.analysis.pairing import ONEOFF_FLAG_SHARE
 from veilperf.analysis.profile import PLATFORM, at_calibration, describe_point
-from veilperf.config.services import LogService
+from veilperf.services.log import DEFAULTS as _LOG_DEFAULTS
 
 SERVICE_CLAIM_PCT = (2.0, 64.0)
 """Paper's abstract: protected services cost 2-64% across real-world use cases (claim checked)."""
@@ -33,7 +33,6 @@ MEMORY, VCPUS, ACCEPTANCE = "cfg.boot.memory", "cfg.setup.vcpus", "cfg.boot.acce
 FIRST_TOUCH = "boot.first_touch_ns"
 VCPU_MODEL = "cfg.setup.vcpu_model"
 
-_LOG_DEFAULTS = LogService()
 
 WHAT_IFS = {
     VCPU_MODEL: lambda v: v == "static",

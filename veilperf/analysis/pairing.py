@@ -17,12 +17,14 @@ from veilperf.analysis.load import IDENTITY_COLUMNS, ResultsError
 from veilperf.analysis.labels import describe_setting, setting_axes
 from veilperf.analysis.profile import PLATFORM, describes_platform
 from veilperf.analysis.stats import ci_half_width
+from veilperf.services.registry import SPECS
 
 PAIR_KEY = ["experiment", "pair_key", "replication"]
 POINT_KEY = ["experiment", "pair_key", "point"]
 
-COUNT_PREFIXES = ("completed", "switches_total", "switches.", "cause.", "enc.", "log.", "kci.")
-"""Treatment metrics averaged over replications into the overhead table (the counts behind it)."""
+COUNT_PREFIXES = ("completed", "switches_total", "switches.", "cause.", "costs.", *(f"{s.name}." for s in SPECS))
+"""Treatment metrics averaged over replications into the overhead table (the counts behind it, and
+the costs the model charged)."""
 
 DESCRIPTOR_COLUMNS = (
     "cfg.setup.vcpus",
