@@ -1,6 +1,8 @@
-"""Real file-system faults on a tmpfs mount: a read-only results folder and a full disk. They need
-mount rights (root with CAP_SYS_ADMIN); elsewhere they are skipped and tests/test_bad_input_corpus.py
-covers the same paths with monkeypatched OS errors."""
+"""Faults on real resources. First, real file-system faults on a tmpfs mount: a read-only results
+folder and a full disk. They need mount rights (root with CAP_SYS_ADMIN); elsewhere they are skipped
+and tests/test_bad_input_corpus.py covers the same paths with monkeypatched OS errors. Then (issue
+20) what veilperf keeps and never touches, and real processes: signals, Dask endpoints that are not
+schedulers or have no workers, a full or ASCII-only standard output."""
 
 from __future__ import annotations
 
