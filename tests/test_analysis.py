@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from veilperf.analysis import ResultsError, load_results, overheads
-from veilperf.analysis.stats import ci_half_width, t975
+from veilperf.analysis.tables.stats import ci_half_width, t975
 
 T975_DF2 = 4.302652729911275  # Student t, 97.5% quantile, 2 degrees of freedom (standard tables)
 
@@ -159,7 +159,7 @@ def test_missing_or_malformed_results_name_the_file(tmp_path: Path, make, expect
 
 
 def test_settings_name_only_what_distinguishes_a_point():
-    from veilperf.analysis.labels import describe_setting
+    from veilperf.analysis.tables.labels import describe_setting
 
     axes = ["cfg.setup.services.log.rules.classes.0", "cfg.setup.services.log.rules.classes.1",
             "cfg.setup.services.log.rules.select", "cfg.setup.vcpu_model", "cfg.run.iterations"]

@@ -14,7 +14,7 @@ from typing import Any, get_origin
 import numpy as np
 import pandas as pd
 
-from veilperf.analysis.profile import param_name
+from veilperf.analysis.tables.profile import param_name
 from veilperf.services.registry import SPECS
 from veilperf.services.spec import ServiceSpec, field_types
 from veilperf.units import format_size

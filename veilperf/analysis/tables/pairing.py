@@ -13,10 +13,11 @@ import hashlib
 import numpy as np
 import pandas as pd
 
-from veilperf.analysis.load import IDENTITY_COLUMNS, ResultsError
-from veilperf.analysis.labels import describe_setting, setting_axes
-from veilperf.analysis.profile import PLATFORM, describes_platform
-from veilperf.analysis.stats import ci_half_width
+from veilperf.analysis.tables.load import IDENTITY_COLUMNS, ResultsError
+from veilperf.analysis.tables.labels import describe_setting, setting_axes
+from veilperf.analysis.tables.columns import KIND, LOOP, NATIVE_ESTIMATED, ONEOFF, PLATFORM
+from veilperf.analysis.tables.profile import describes_platform
+from veilperf.analysis.tables.stats import ci_half_width
 from veilperf.services.registry import SPECS
 
 PAIR_KEY = ["experiment", "pair_key", "replication"]
@@ -38,12 +39,8 @@ DESCRIPTOR_COLUMNS = (
 )
 """Config columns carried into the overhead table even when they do not vary (figures use them)."""
 
-_NOT_AXES = ("cfg.seed", "cfg.name", "cfg.description", "cfg.kind")
+_NOT_AXES = ("cfg.seed", "cfg.name", "cfg.description", KIND)
 
-ONEOFF = "oneoff_ns"
-"""Simulated time a run spent on Veil's one-off set-up on its critical path (run record contract)."""
-NATIVE_ESTIMATED = "native_estimated"
-"""True when the workload's native time was estimated from its trace alone (run record contract)."""
 ONEOFF_FLAG_SHARE = 0.25
 """Points whose one-off set-up is more than this share of Veil's added time are marked: their
 whole-run overhead says more about the run's length than about the service's steady cost."""
@@ -86,7 +83,7 @@ def _hashable(series: pd.Series) -> pd.Series:
 
 def is_boot(df: pd.DataFrame) -> pd.Series:
     """Rows of boot experiments (workload ``boot`` or ``cfg.kind == boot``)."""
-    return (df["workload"] == "boot") | (_column(df, "cfg.kind") == "boot")
+    return (df["workload"] == "boot") | (_column(df, KIND) == "boot")
 
 
 def failed(df: pd.DataFrame) -> pd.Series:
@@ -106,7 +103,7 @@ def basis(df: pd.DataFrame) -> pd.Series:
     run_iterations = _column(df, "cfg.run.iterations").notna()
     workload_duration = _column(df, "cfg.workload.duration").notna()
     fixed_duration = run_duration | (~run_iterations & workload_duration)
-    open_loop = _column(df, "cfg.workload.loop") == "open"
+    open_loop = _column(df, LOOP) == "open"
     choice = np.select(
         [is_boot(df), open_loop, fixed_duration], ["boot_time", "latency", "throughput"], "sim_time"
     )
