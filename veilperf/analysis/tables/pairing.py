@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from veilperf.analysis.tables.load import IDENTITY_COLUMNS, ResultsError
-from veilperf.analysis.tables.labels import describe_setting, setting_axes
+from veilperf.analysis.tables.labels import describe_setting, point_label, setting_axes
 from veilperf.analysis.tables.columns import KIND, LOOP, NATIVE_ESTIMATED, ONEOFF, PLATFORM
 from veilperf.analysis.tables.profile import describes_platform
 from veilperf.analysis.tables.stats import ci_half_width
@@ -260,6 +260,22 @@ def _settings(points: pd.DataFrame, axes_of: dict[str, list[str]]) -> pd.Series:
     return setting
 
 
+def _labels(paired: pd.DataFrame, points: pd.DataFrame, axes_of: dict[str, list[str]]) -> pd.Series:
+    """Per overhead row, :func:`~veilperf.analysis.tables.labels.point_label` of its first treatment
+    run: what was simulated, read from the record (services' settings and the experiment's axes)."""
+    label = pd.Series("", index=points.index, dtype=object)
+    first = paired.groupby(POINT_KEY, sort=True).head(1)
+    read = [c for c in first.columns if c == "service" or c.startswith("cfg.setup.services.")
+            or any(c in axes for axes in axes_of.values())]
+    by_point = {tuple(row[k] for k in POINT_KEY): row
+                for row in first[list(dict.fromkeys(POINT_KEY + read))].to_dict("records")}
+    for index, key in zip(points.index, points[POINT_KEY].itertuples(index=False, name=None)):
+        row = by_point.get(key)
+        if row is not None:
+            label[index] = point_label(row, axes_of.get(key[0], []))
+    return label
+
+
 def _aggregate(paired: pd.DataFrame, carried: list[str], counts: list[str]) -> pd.DataFrame:
     """Per treatment point: mean overhead and increment with 95% t-intervals, first config values,
     mean counts."""
@@ -295,7 +311,8 @@ def overheads(df: pd.DataFrame, ok: pd.DataFrame | None = None) -> pd.DataFrame:
     Per replication, overhead_pct = (treatment cost per unit of work / baseline's - 1) * 100, the
     baseline being the run with the same pair_key and replication (same seed). Columns:
     experiment, pair_key, point, workload, service, mode, setting (the experiment's non-platform axis
-    values, e.g. ``vcpu_model=static``), kind (workload|boot), basis, n, overhead_pct (whole-run
+    values, e.g. ``vcpu_model=static``), label (what the point simulated in a few words, read from its
+    record: ``log file+net 4 VCPUs``), kind (workload|boot), basis, n, overhead_pct (whole-run
     overhead, mean), ci_low, ci_high (95% t-interval), steady_pct with steady_ci_low/high (the same
     with the treatment's one-off set-up ``oneoff_ns`` taken out of its elapsed time; NaN when
     unknown), oneoff_share ((whole - steady) / whole of the added time), native_estimated (the
@@ -323,6 +340,7 @@ def overheads(df: pd.DataFrame, ok: pd.DataFrame | None = None) -> pd.DataFrame:
                "increment_ci_high", "treatment_cost_ns", "baseline_cost_ns", *carried, *counts]
     result = _aggregate(paired, carried, counts)[columns] if len(paired) else pd.DataFrame(columns=columns)
     result.insert(6, "setting", _settings(result, axes_of) if len(result) else pd.Series(dtype=object))
+    result.insert(7, "label", _labels(paired, result, axes_of) if len(result) else pd.Series(dtype=object))
     result.attrs["axes"] = SharedList(axes)
     result.attrs["steady_known"] = ONEOFF in df.columns
     result.attrs["failed_runs"] = int(failed(df).sum())
