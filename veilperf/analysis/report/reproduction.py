@@ -42,7 +42,8 @@ METHOD = [
 REFERENCES = Path(__file__).resolve().parents[2] / "docs" / "references.md"
 """Where every measurement and design fact the report and the platform file cite is described."""
 
-CSV_COLUMNS = ["experiment", "workload", "service", "mode", "setting", "kind", "basis", "n", "overhead_pct",
+CSV_COLUMNS = ["experiment", "workload", "service", "mode", "setting", "label", "saturated", "kind", "basis", "n",
+               "overhead_pct",
                "ci_low", "ci_high", "steady_pct", "steady_ci_low", "steady_ci_high", "oneoff_share",
                "oneoff_flag", "native_estimated", "increment_ns", "increment_ci_low", "increment_ci_high",
                "treatment_cost_ns", "baseline_cost_ns", "pair_key", "point"]

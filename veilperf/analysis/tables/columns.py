@@ -26,3 +26,7 @@ NATIVE_ESTIMATED = "native_estimated"
 """The workload's native time was estimated from its trace alone."""
 SWITCH_COSTS = "costs.switch."
 """Prefix of the one-way switch cost the model charged per direction (``costs.switch.<from>_<to>_ns``)."""
+SATURATED = "saturated"
+"""An open-loop server whose offered load reached its capacity (``offered_load`` >= 1: the model's
+rule, ``model.metrics.SATURATED_LOAD``): its latency measures the run's length, so no overhead is
+given for it."""

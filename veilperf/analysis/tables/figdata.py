@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from veilperf.analysis.tables.labels import profile_costs
 from veilperf.analysis.tables.pairing import overheads, successful_runs
 from veilperf.analysis.tables.profile import calibration_point, describe_point, param_column
 from veilperf.analysis.tables.sensitivity_summaries import load_summaries
@@ -67,7 +68,7 @@ class FigureData:
               sensitivity: pd.DataFrame | None = None) -> FigureData:
         """Compute overheads and the calibration point for ``runs``."""
         ok = successful_runs(runs)
-        over = overheads(runs, ok)
+        over = overheads(runs, ok, profile_costs(manifests))
         settings = over[["experiment", "point", "setting"]].drop_duplicates()
         ok = ok.merge(settings, on=["experiment", "point"], how="left")
         ok.attrs["axes"] = over.attrs["axes"]
