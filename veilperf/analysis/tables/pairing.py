@@ -377,18 +377,3 @@ def overheads(df: pd.DataFrame, ok: pd.DataFrame | None = None, profiles: Profil
     result.attrs["steady_known"] = ONEOFF in df.columns
     result.attrs["failed_runs"] = int(failed(df).sum())
     return result
-
-
-def describe_overhead(treatment: dict, baseline: dict) -> str:
-    """One line: a treatment record's overhead against its baseline record (one replication each,
-    as `veilperf run` simulates them), on the basis :func:`basis` picks."""
-    identity = {"experiment": "run", "pair_key": "run", "replication": 0}
-    runs = pd.DataFrame([{**treatment, **identity, "role": "treatment"}, {**baseline, **identity, "role": "baseline"}])
-    row = overheads(runs).iloc[0]
-    against = f"{baseline.get('mode', 'baseline')}" + ("" if baseline.get("service") in (None, "none")
-                                                        else f" + {baseline['service']}")
-    if row["basis"] == "boot_time":
-        return f"boot increment vs {against}: {row['increment_ns'] / 1e9:+.3f} s ({row['overhead_pct']:+.2f}%)"
-    what = {"sim_time": "time per iteration", "throughput": "1 / throughput", "latency": "mean latency"}[row["basis"]]
-    steady = "" if pd.isna(row["steady_pct"]) else f"; steady state {row['steady_pct']:+.2f}%"
-    return f"overhead vs {against} (same seed, {what}): {row['overhead_pct']:+.2f}% whole run{steady}"
