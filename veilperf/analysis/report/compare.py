@@ -5,7 +5,8 @@ Columns: the program's native time and range (its provenance, carried in the rec
 crossings per second of native run time (the services' crossing definitions and the records'
 counts: :mod:`veilperf.analysis.claims.crossings`), the whole-run and steady-state overhead with
 their 95% CIs, the one-off share, the share of audit records lost, where the overhead falls
-against the paper's 2-64%, the three system calls that add the most Veil time, and flags.
+against the paper's 2-64%, the three system calls that add the most Veil time, Veil's added time
+by cause (every ``cause.*`` column the records carry, with shares), and flags.
 
 The top system calls are a closed form, not a measurement: each call's count in the workload's
 own run (``workload show``'s summary) x the crossings one such call makes under the point's
@@ -24,6 +25,7 @@ import pandas as pd
 from veilperf.analysis.claims.crossings import crossing_models, crossing_points
 from veilperf.analysis.claims.verdicts import SERVICE_CLAIM_PCT
 from veilperf.analysis.report.console import lost_share
+from veilperf.analysis.report.run_summary import cause_line
 from veilperf.analysis.tables.columns import NATIVE_ESTIMATED, SATURATED
 from veilperf.analysis.tables.figdata import FigureData
 from veilperf.analysis.tables.labels import settings_of
@@ -45,7 +47,7 @@ service without an entry (VeilS-Kci: no system call crosses) has no top calls.""
 
 COLUMNS = ["program", "service", "native", "native_low", "native_high", "native_source", "crossings_per_s",
            "overhead_pct", "ci_low", "ci_high", "steady_pct", "steady_ci_low", "steady_ci_high", "oneoff_share",
-           "lost_share", "band", "top_calls", "flags"]
+           "lost_share", "band", "top_calls", "causes", "flags"]
 
 
 def _vdso_names(spec: WorkloadSpec) -> set[str]:
@@ -123,6 +125,7 @@ def compare_table(data: FigureData, workloads: Mapping[str, WorkloadSpec]) -> pd
             **{c: (None if saturated else row[c]) for c in COLUMNS[7:13]},
             "oneoff_share": row["oneoff_share"], "lost_share": row["lost_share"], "band": _band(row),
             "top_calls": ", ".join(f"{n} {format_duration(t)} ({t / total:.0%})" for n, t in calls),
+            "causes": cause_line([row.to_dict()]),
             "flags": _flags(row, native),
         })
     return pd.DataFrame(rows, columns=COLUMNS)
@@ -164,6 +167,7 @@ def shown_rows(table: pd.DataFrame, brief: bool = False) -> list[dict[str, str]]
             "vs 2-64%": str(r["band"]), "flags": str(r["flags"]),
             "top calls" if brief else "top calls (Veil time)":
                 ", ".join(c.split()[0] for c in str(r["top_calls"]).split(", ") if c) if brief else str(r["top_calls"]),
+            **({} if brief else {"Veil time by cause (mean per run)": str(r["causes"])}),
         })
     return out
 
