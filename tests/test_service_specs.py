@@ -26,7 +26,7 @@ BAD_SETTINGS = [
      "setup.services.enc.switchless_workers: Input should be greater than or equal to 1 (got 0)"),
     ({"enc": {"timer_hz": "abc"}}, "setup.services.enc.timer_hz: cannot read 'abc' as a rate"),
     ({"enc": {"colour": 1}}, "setup.services.enc.colour: unknown key 'colour' (known keys: enabled, enclave_size, "
-                             "timer_hz, switchless, switchless_workers)"),
+                             "timer_hz, switchless, switchless_workers, page_tables, touched_share)"),
     ({"log": {"rules": {"select": "some"}}},
      "setup.services.log.rules.select: Input should be 'all', 'names' or 'classes' (got 'some')"),
     ({"log": {"rules": {"select": "names"}}}, "setup.services.log.rules: select: names needs a non-empty names list"),
