@@ -92,10 +92,10 @@ def after_sweep(results_dir: str | Path, experiments: Sequence[str], plots: bool
             inputs, claims = outcome.inputs, outcome.claims
         else:
             inputs, claims = Inputs.of([root]), []
+        data = inputs.data  # read here, so a bad stored file is reported alike with and without plots
     except ResultsError as exc:
         print(f"no summary: {exc}")
         return
-    data = inputs.data
     claims = claims or check_claims(data.over, data.calibration, data.runs, data.sensitivity)
     stored = set(data.runs["experiment"])
     print_summary(data, [e for e in experiments if e in stored], claims)

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from veilperf.analysis.freshness import code_digest, combine, embedded_key
+from veilperf.files import NotRegularFile, open_regular
 from veilperf.lazy import lazy_exports
 from veilperf.sweep.paths import plain_name, remove_leftovers, remove_owned, write_atomic
 
@@ -77,8 +78,9 @@ def _read_index(out_dir: Path, fmt: str) -> tuple[dict, str]:
     entry veilperf would not have written (then it is ignored whole: nothing it lists is trusted)."""
     path = _index_path(out_dir, fmt)
     try:
-        index = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        with open_regular(path) as handle:  # never a FIFO: it would block
+            index = json.loads(handle.read())
+    except (OSError, ValueError, NotRegularFile):
         return {}, ""
     if not isinstance(index, dict):
         return {}, ""
