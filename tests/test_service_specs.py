@@ -80,6 +80,9 @@ def test_every_crossing_names_columns_its_service_declares():
     ("enc", {}, "enc"),
     ("enc", {"switchless": True}, "enc switchless"),
     ("enc", {"switchless": True, "switchless_workers": 2, "enclave_size": 4 * 2**20}, "enc switchless x2 4MiB"),
+    ("enc", {"page_tables": "private"}, "enc private PT"),
+    ("enc", {"page_tables": "private", "touched_share": 0.05}, "enc private PT touched 0.05"),
+    ("enc", {"touched_share": 0.05}, "enc"),  # no effect with shared page tables
     ("log", {}, "log all"),
     ("log", {"rules": {"select": "classes", "classes": ["file", "network"]}}, "log file+net"),
     ("log", {"rules": {"select": "names", "names": ["read", "write", "openat", "close"]}, "records_per_call": 4},
