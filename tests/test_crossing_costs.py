@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from veilperf.analysis.claims import service_points
-from veilperf.analysis.crossings import crossing_models, crossing_points, explain
-from veilperf.analysis.pairing import overheads
+from veilperf.analysis.claims.verdicts import service_points
+from veilperf.analysis.claims.crossings import crossing_models, crossing_points, explain
+from veilperf.analysis.tables.pairing import overheads
 from veilperf.run import run_config
 from veilperf.services.registry import spec
 from veilperf.units import format_duration
@@ -143,9 +143,9 @@ def test_the_switch_cost_figure_is_drawn_for_a_profile_giving_the_switch_in_part
     from matplotlib.figure import Figure
 
     from veilperf import cli
-    from veilperf.analysis.figs_experiment import switch_cost
-    from veilperf.analysis.outputs import Inputs
-    from veilperf.analysis.plotting import STYLE
+    from veilperf.analysis.figures.experiment import switch_cost
+    from veilperf.analysis.report.outputs import Inputs
+    from veilperf.analysis.figures.style import STYLE
 
     root = Path(__file__).resolve().parents[1]
     experiment = tmp_path / "parts.yaml"

@@ -214,8 +214,8 @@ def test_the_report_names_the_programs_private_page_tables_change_most_and_why(m
     count x cost of a one-thread program equal to that rise."""
     import pandas as pd
 
-    from veilperf.analysis.pagetables import page_table_lines
-    from veilperf.analysis.pairing import overheads
+    from veilperf.analysis.report.pagetables import page_table_lines
+    from veilperf.analysis.tables.pairing import overheads
 
     heavy = [{"compute": "50us"}, {"syscall": {"name": "mmap", "kernel": "2us", "pages": 20}}]
     light = [{"compute": "500us"}, {"syscall": {"name": "munmap", "kernel": "2us", "pages": 2}}]
@@ -238,7 +238,7 @@ def test_the_report_names_the_programs_private_page_tables_change_most_and_why(m
 def test_private_page_tables_are_a_what_if_kept_out_of_the_claims():
     import pandas as pd
 
-    from veilperf.analysis.claims import as_designed
+    from veilperf.analysis.claims.verdicts import as_designed
 
     frame = pd.DataFrame({"cfg.setup.services.enc.page_tables": ["shared", "private", None],
                           "overhead_pct": [5.0, 50.0, 1.0]})

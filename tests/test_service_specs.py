@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from veilperf.analysis.labels import display_name, short_service_label
+from veilperf.analysis.tables.labels import display_name, short_service_label
 from veilperf.config.loader import load_experiment, validate_point
 from veilperf.config.services import Services
 from veilperf.errors import ConfigError

@@ -39,7 +39,7 @@ def code_digest() -> str:
     what it reads from outside it (the services' specs: names, colours, crossings; the cost
     module): they change when it does."""
     package = Path(__file__).resolve().parents[1]
-    sources = [*sorted((package / "analysis").glob("*.py")), *sorted((package / "services").glob("**/*.py")),
+    sources = [*sorted((package / "analysis").glob("**/*.py")), *sorted((package / "services").glob("**/*.py")),
                package / "model" / "charges.py"]
     return _sha(path.read_bytes() for path in sources)
 

@@ -70,7 +70,7 @@ def _sweep(args: argparse.Namespace, engine, jobs: int | None, shard, cluster) -
                                force_large=args.force_large, replace=args.replace, cluster=cluster)
     print("\n".join(engine.summary_lines(summary, MAX_FAILURES_SHOWN)))
     if shard is None:
-        from veilperf.analysis.console import after_sweep  # pandas and matplotlib load only here
+        from veilperf.analysis.report.console import after_sweep  # pandas and matplotlib load only here
 
         after_sweep(args.results, [e.name for e in summary.experiments], plots=not args.no_plots)
     return 1 if summary.failed else 0

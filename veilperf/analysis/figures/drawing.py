@@ -1,6 +1,6 @@
 """Draw figures with matplotlib: every builder by name, one figure per task on forked processes.
 
-Loaded only when a figure must be drawn (:func:`veilperf.analysis.figures.render_figures`), so that
+Loaded only when a figure must be drawn (:func:`veilperf.analysis.figures.index.render_figures`), so that
 reusing current figures and writing the report never import matplotlib.
 """
 
@@ -18,16 +18,16 @@ import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from veilperf.analysis.figdata import FigureData
-from veilperf.analysis.figs_claims import GLOBAL
-from veilperf.analysis.figs_experiment import PER_EXPERIMENT
-from veilperf.analysis.figures import GLOBAL_UNIT
-from veilperf.analysis.plotting import STYLE, save_figure
+from veilperf.analysis.tables.figdata import FigureData
+from veilperf.analysis.figures.headline import GLOBAL
+from veilperf.analysis.figures.experiment import PER_EXPERIMENT
+from veilperf.analysis.figures.names import GLOBAL_UNIT
+from veilperf.analysis.figures.style import STYLE, save_figure
 from veilperf.interrupts import stop_pool, worker_signals
 
 FIGURES = {**GLOBAL, **PER_EXPERIMENT}
 """Every figure builder by name (global ones take all results, the others one experiment's); the
-names are those of :data:`~veilperf.analysis.figures.GLOBAL_FIGURES` and ``EXPERIMENT_FIGURES``."""
+names are those of :data:`~veilperf.analysis.figures.names.GLOBAL_FIGURES` and ``EXPERIMENT_FIGURES``."""
 
 
 def builders(unit: str) -> dict[str, Callable[[FigureData], object]]:

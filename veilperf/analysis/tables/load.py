@@ -61,8 +61,8 @@ def results_files(path: str | Path) -> list[Path]:
 
 def read_runs(file: Path) -> pd.DataFrame:
     """One results table, checked for the identity columns, at least one metric, and the metric
-    column each row's basis needs (:func:`veilperf.analysis.pairing.basis`)."""
-    from veilperf.analysis.pairing import BASIS_COLUMN, basis
+    column each row's basis needs (:func:`veilperf.analysis.tables.pairing.basis`)."""
+    from veilperf.analysis.tables.pairing import BASIS_COLUMN, basis
 
     df = read_parquet(file, "Parquet results table")
     missing = [c for c in IDENTITY_COLUMNS if c not in df.columns]

@@ -21,7 +21,7 @@ def _tables(results_root: Path, name: str, columns: list[str]) -> list[pd.DataFr
 
 
 def _read(path: Path, columns: list[str]) -> pd.DataFrame:
-    from veilperf.analysis.load import ResultsError, read_parquet
+    from veilperf.analysis.tables.load import ResultsError, read_parquet
 
     rerun = "rerun `veilperf sensitivity` or move it away"
     table = read_parquet(path, "sensitivity table", rerun)

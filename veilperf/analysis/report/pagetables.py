@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from veilperf.analysis.profile import PLATFORM, at_calibration
+from veilperf.analysis.tables.columns import PAGE_TABLES, PLATFORM, TOUCHED
+from veilperf.analysis.tables.profile import at_calibration
 from veilperf.services.enc import DEFAULTS
 from veilperf.units import format_duration
 
-PAGE_TABLES = "cfg.setup.services.enc.page_tables"
-TOUCHED = "cfg.setup.services.enc.touched_share"
 _IDENTITY = ("experiment", "workload", "service", PLATFORM)
 
 
