@@ -30,3 +30,7 @@ SATURATED = "saturated"
 """An open-loop server whose offered load reached its capacity (``offered_load`` >= 1: the model's
 rule, ``model.metrics.SATURATED_LOAD``): its latency measures the run's length, so no overhead is
 given for it."""
+PAGE_TABLES = "cfg.setup.services.enc.page_tables"
+"""``shared`` (Veil as built) or ``private`` enclave page tables (a design what-if)."""
+TOUCHED = "cfg.setup.services.enc.touched_share"
+"""Share of the pages a memory-management call names that the program touches (private page tables)."""
