@@ -38,7 +38,7 @@ def test_summary_of_synthetic_results_has_one_line_per_row_and_explains_its_mark
     assert rows == {"gzip": ["4.00"], "kvstore": ["90.3", "89.5"], "sqlite": ["14.9†"]}
     # logging has one setting: its points fold into one line; find's native time was estimated (*)
     assert "logging: whole-run overhead vs the SNP CVM, % (calibrated costs), log all:" in lines
-    assert "  find* 80.3, gzip 1.50" in lines
+    assert "  find*: 80.3, gzip: 1.50" in lines
     assert any(line.startswith("† the one-off set-up (enclave creation) is more than 25%") for line in lines)
     assert any(line.startswith("* native run time estimated from the trace alone") for line in lines)
     assert "saturated" not in text  # nothing saturated, nothing said
@@ -71,7 +71,7 @@ def test_a_saturated_redis_server_is_flagged_in_the_sweep_table_and_csv(tmp_path
     out = capsys.readouterr().out
     assert code == 0
     assert "servers: whole-run overhead vs the SNP CVM, % (calibrated costs), redis:" in out
-    assert re.search(r"\n  enc saturated, log file\+net [\d.]+\n", out)
+    assert re.search(r"\n  enc: saturated, log file\+net: [\d.]+\n", out)
     assert "saturated: the server could not keep up with its offered load" in out
     table = pd.read_csv(results / "overheads.csv").set_index("service")
     assert bool(table.loc["enc", "saturated"]) and not bool(table.loc["log", "saturated"])

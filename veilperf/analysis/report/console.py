@@ -154,12 +154,12 @@ def _note_marks(rows: pd.DataFrame, lost: pd.Series, seen: Summary) -> None:
 
 
 def _cell_lines(rows: pd.DataFrame, by: str, lost: pd.Series, width: int) -> list[str]:
-    """The points of a table with one setting or one workload, as ``name value`` items folded to ``width``."""
+    """The points of a table with one setting or one workload, as ``name: value`` items folded to ``width``."""
     items = []
     for _, row in rows.iterrows():
         name = _workload_text(row) if by == "workload" else escape(str(row["shown"]))
         share = _share_range(lost[[row.name]])
-        items.append(f"{name} {cell_text(row)}" + (f" (lost {share})" if share else ""))
+        items.append(f"{name}: {cell_text(row)}" + (f" (lost {share})" if share else ""))
     return _fold(items, width, "  ")
 
 
