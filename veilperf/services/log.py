@@ -83,7 +83,7 @@ class LogService:
         self.ring = LogRing(settings.ring_size, settings.record_align)
         self.ring_free_at = 0.0  # when the last append reserved on the ring ends
         self._sizes = dict(settings.record_sizes)
-        self._plans: dict[str, tuple[tuple[float, Charge, float], ...]] = {}
+        self._plans: dict[str, tuple[tuple[float, Charge], ...]] = {}
         self._batches: dict[int, list[float]] = {}
         self._appends: dict[tuple[int, tuple[float, ...]], tuple[Charge, Charge]] = {}
         workload = system.workload
@@ -122,12 +122,11 @@ class LogService:
             sizes = (r["syscall"], *named, r["proctitle"], r["eoe"])
         return tuple(min(size, settings.transit_buffer) for size in sizes)
 
-    def _plan(self, name: str) -> tuple[tuple[float, Charge, float], ...]:
-        """Per record of ``name``: (bytes, transit copy charge, size in the ring), computed once."""
+    def _plan(self, name: str) -> tuple[tuple[float, Charge], ...]:
+        """Per record of ``name``: (bytes, transit copy charge), computed once."""
         plan = self._plans.get(name)
         if plan is None:
-            plan = tuple((size, charges.audit_transit(self.costs, size), self.ring.aligned(size))
-                         for size in self.records_for(name))
+            plan = tuple((size, charges.audit_transit(self.costs, size)) for size in self.records_for(name))
             self._plans[name] = plan
         return plan
 
@@ -140,22 +139,22 @@ class LogService:
         per_call = self.settings.records_per_call
         self.events += 1
         batch = self._batches.setdefault(runner.vcpu.index, [])
-        for size, transit, aligned in plan:
+        for size, transit in plan:
             runner.apply(transit)
             self.records += 1
             self.record_bytes += size
-            batch.append(aligned)
+            batch.append(size)
             if len(batch) >= per_call:
                 yield from self._append(runner, tuple(batch))
                 batch.clear()
 
-    def _append(self, runner: "ThreadRunner", ring_sizes: tuple[float, ...]) -> "Gen":
-        """One service call appending ``ring_sizes``. On VCPU replicas: enter the service, wait
+    def _append(self, runner: "ThreadRunner", sizes: tuple[float, ...]) -> "Gen":
+        """One service call appending records of ``sizes`` bytes. On VCPU replicas: enter the service, wait
         for the ring, copy the records in, return. Under static partitioning a DomSer VCPU serves
         the whole call (the pool is the serialisation point)."""
         ctx = runner.ctx
         origin = runner.vcpu.domain
-        base, handler = self._append_charges(origin, ring_sizes)
+        base, handler = self._append_charges(origin, sizes)
         if ctx.service_pool is not None:
             yield from runner.call(base + handler)
         elif not self.shared:  # one appender: the ring is always free when it arrives
@@ -172,17 +171,17 @@ class LogService:
                 runner.ledger.causes[QUEUE] += waited
             runner.apply(handler)
         yield from runner.flush()  # the append happens at this simulated instant
-        for size in ring_sizes:
+        for size in sizes:
             self.ring.append(size)
         self.calls += 1
 
-    def _append_charges(self, origin: int, ring_sizes: tuple[float, ...]) -> tuple[Charge, Charge]:
-        """(the domain call into DomSer, its handler copying the records into the ring), apart so
-        that only the copy holds the ring; cached per origin and sizes."""
-        key = (origin, ring_sizes)
+    def _append_charges(self, origin: int, sizes: tuple[float, ...]) -> tuple[Charge, Charge]:
+        """(the domain call into DomSer, its handler copying the records into their ring slots),
+        apart so that only the copy holds the ring; cached per origin and sizes."""
+        key = (origin, sizes)
         pair = self._appends.get(key)
         if pair is None:
-            handler_ns = charges.ring_copy_ns(self.costs, ring_sizes)
+            handler_ns = charges.ring_copy_ns(self.costs, tuple(map(self.ring.aligned, sizes)))
             pair = self._appends[key] = (charges.domain_call(self.costs, origin, SER),
                                          charges.work(SER, handler_ns, SERVICE))
         return pair
@@ -233,17 +232,27 @@ class LogService:
                 vcpu.steal += cost
 
     def metrics(self) -> dict[str, float]:
-        """Counters for the run record (``log.*``)."""
+        """Counters for the run record (``log.*``; docs/architecture.md says what each counts).
+        Records end appended or still in a transit batch (``pending``); appended ones end lost,
+        read or unread: the counts and the bytes each add up (``services/log_ring.py``)."""
         ring = self.ring
+        pending = [size for batch in self._batches.values() for size in batch]
         return {
             "log.events": self.events,
             "log.records": self.records,
             "log.bytes": self.record_bytes,
             "log.calls": self.calls,
             "log.appended": ring.appended,
+            "log.pending": len(pending),
+            "log.pending_bytes": math.fsum(pending),
             "log.lost": ring.lost,
             "log.lost_bytes": ring.lost_bytes,
+            "log.lost_share": ring.lost / self.records if self.records else 0.0,
+            "log.read": ring.read,
             "log.read_bytes": ring.read_bytes,
+            "log.unread": len(ring.unread),
+            "log.unread_bytes": ring.unread_bytes,
             "log.read_calls": self.read_calls,
+            "log.ring_bytes": ring.ring_bytes,
             "log.ring_high_water_bytes": ring.high_water,
         }
