@@ -16,6 +16,7 @@ and the ring on its own against a plain list model of a wrapping FIFO.
 from __future__ import annotations
 
 import math
+from collections import Counter
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -24,6 +25,7 @@ from hypothesis import strategies as st
 from veilperf.run import simulate_workload
 from veilperf.services.log_ring import LogRing
 
+SEEN: Counter[str] = Counter()
 NAMES = ["read", "write", "openat", "close", "newfstatat", "sendto", "accept4", "futex"]
 
 
@@ -85,6 +87,15 @@ def test_every_record_is_counted_once_in_records_and_bytes(make_cfg, run):
         assert r["read"] == r["read_calls"] == r["read_bytes"] == 0
     if r["records"]:
         assert 0 < r["events"] <= r["records"]
+    SEEN.update(k for k in ("lost", "read", "unread", "pending") if r[k] > 0)
+
+
+def test_the_random_runs_lost_read_left_and_batched_records():
+    """The property test above met every fate of a record: lost, read, left unread, in transit."""
+    if not SEEN:
+        pytest.skip("run together with test_every_record_is_counted_once_in_records_and_bytes")
+    assert {k: SEEN[k] > 0 for k in ("lost", "read", "unread", "pending")} == dict.fromkeys(
+        ("lost", "read", "unread", "pending"), True)
 
 
 @settings(max_examples=300, deadline=None, derandomize=True, database=None)
