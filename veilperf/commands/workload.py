@@ -30,7 +30,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Run CMD natively --runs times (the first a discarded warm-up) for its median wall, "
                     "user and system time and peak RSS, then once under `strace -f -tt -T`; import the "
                     "trace anchored to the measured times and write the workload (with the measured "
-                    "native time and footprint) and its compressed trace, traces/NAME.strace.gz beside it.")
+                    "native time and footprint) and its compressed trace beside it, traces/STEM.strace.gz "
+                    "(STEM: the workload file's name without .yaml; STEM-2, -3, ... when that file "
+                    "exists and is not this workload's own trace: a trace is never overwritten for "
+                    "another workload).")
     rec.add_argument("--runs", type=int, default=5, metavar="N",
                      help="native runs, the first a warm-up (default 5; at least 2)")
     rec.add_argument("--out", metavar="FILE", help="workload file to write (default: NAME.yaml)")
@@ -120,6 +123,9 @@ def run_import(args: argparse.Namespace) -> int:
                             user_ns=_duration_option(args.user_time, "--user-time"),
                             length=args.length, coalesce=args.coalesce)
     result = import_trace(args.traces, options)
+    if args.out:  # provenance.trace relative to the workload file, as `record` writes it (validate checks it)
+        folder = Path(args.out).parent
+        result.workload["provenance"]["trace"] = " ".join(os.path.relpath(f, folder) for f in result.trace_files)
     text = dump(result.workload)
     if args.out:
         write_atomic(args.out, text)
@@ -134,7 +140,7 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 def run_record(args: argparse.Namespace) -> int:
     """Check the arguments and output paths, record, then write the trace and the workload."""
-    from veilperf.trace.record import find_strace, record  # only this action runs programs
+    from veilperf.trace.record import find_strace, record, trace_path_for  # only this action runs programs
     from veilperf.trace.yaml_out import check_out, dump, write_atomic
 
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
@@ -148,7 +154,7 @@ def run_record(args: argparse.Namespace) -> int:
         raise ConfigError("<command line>", "--name", f"{name!r}: use letters, digits, '.', '_' and '-'")
     out = check_out(args.out or f"{name}.yaml")
     traces = out.parent / "traces"
-    trace_path = traces / f"{name}.strace.gz"
+    trace_path = trace_path_for(out)
     if traces.exists() and not traces.is_dir():
         raise VeilperfError(f"{traces}: exists and is not a folder; the trace goes there")
     if traces.is_dir():
@@ -161,7 +167,9 @@ def run_record(args: argparse.Namespace) -> int:
     write_atomic(trace_path, recording.trace_gz)
     write_atomic(out, text)
     _report(recording.result, args.mode, str(out))
-    print(f"veilperf: trace -> {trace_path}", file=sys.stderr)
+    taken = "" if trace_path.name == f"{out.stem}.strace.gz" else \
+        f" (traces/{out.stem}.strace.gz belongs to another workload or was not written for this one)"
+    print(f"veilperf: trace -> {trace_path}{taken}", file=sys.stderr)
     return 0
 
 

@@ -69,6 +69,7 @@ class ImportResult:
     traced_span_ns: float
     correction_ns: float  # total strace overhead removed
     blind: NativeEstimate | None = None  # the untraced time estimated from the trace alone
+    trace_files: tuple[str, ...] = ()  # the files read, as given (provenance.trace joins them)
 
 
 def import_trace(paths: list[str | Path], options: ImportOptions) -> ImportResult:
@@ -120,7 +121,7 @@ def import_trace(paths: list[str | Path], options: ImportOptions) -> ImportResul
         first = exc.errors()[0]
         raise ConfigError(files[0], ".".join(map(str, first["loc"])),
                           f"imported workload is invalid: {first['msg']}") from None
-    return ImportResult(workload, parsed.warnings, expected, span, removed, blind)
+    return ImportResult(workload, parsed.warnings, expected, span, removed, blind, tuple(files))
 
 
 def _mtime_date(path: str | Path) -> str:

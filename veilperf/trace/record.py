@@ -24,6 +24,7 @@ import datetime as dt
 import gzip
 import os
 import platform
+import re
 import shlex
 import shutil
 import statistics
@@ -189,6 +190,38 @@ def machine_description() -> str:
     except OSError:
         pass
     return f"{os.cpu_count()} CPUs, {model} ({platform.machine()}), {system}"
+
+
+_TRACE_LINE = re.compile(r"^\s+trace:\s*['\"]?(.+?)['\"]?\s*$", re.MULTILINE)
+
+
+def traces_named_in(workload: Path) -> set[Path]:
+    """The trace files ``workload`` names in its ``provenance.trace`` (relative to its folder),
+    resolved; none if it cannot be read."""
+    try:
+        text = workload.read_text(errors="replace")
+    except OSError:
+        return set()
+    return {(workload.parent / name).resolve() for match in _TRACE_LINE.finditer(text)
+            for name in match[1].split()}
+
+
+def trace_path_for(out: Path) -> Path:
+    """Where `record` stores the trace of workload ``out``: ``traces/<out's stem>.strace.gz``
+    beside it, or ``<stem>-2``, ``-3``, ... when that file exists and is not ``out``'s own trace
+    (re-recording a workload replaces its own trace, never a file another workload of the folder
+    names, nor one that no workload names: veilperf did not write it for ``out``)."""
+    others: set[Path] = set()
+    for workload in (*out.parent.glob("*.yaml"), *out.parent.glob("*.yml")):
+        if workload.resolve() != out.resolve():
+            others |= traces_named_in(workload)
+    own = traces_named_in(out) - others
+    n = 1
+    while True:
+        candidate = out.parent / "traces" / f"{out.stem}{'' if n == 1 else f'-{n}'}.strace.gz"
+        if not candidate.exists() or candidate.resolve() in own:
+            return candidate
+        n += 1
 
 
 @dataclass(frozen=True)
