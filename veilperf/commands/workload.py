@@ -79,6 +79,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                             "top system calls",
                               description="Summarise a workload file from its expected values.")
     show.add_argument("file", metavar="FILE")
+    show.add_argument("--json", action="store_true",
+                      help="print the summary as JSON (ns, bytes, per-second rates; every system call)")
     show.set_defaults(handler=run_show)
 
 
@@ -100,9 +102,12 @@ def _report(result: ImportResult, mode: str, out: str | None) -> None:
         print(f"veilperf: estimated native run time {format_duration(b.wall_ns)} (range "
               f"{format_duration(b.low_ns)} to {format_duration(b.high_ns)}), from the trace alone; "
               "record the program (veilperf workload record) for precision", file=sys.stderr)
-    print(f"veilperf: imported {mode}: expected total {format_duration(result.expected_total_ns)} "
-          f"(traced span {format_duration(result.traced_span_ns)}, strace overhead removed "
-          f"{format_duration(result.correction_ns)})" + (f" -> {out}" if out else ""), file=sys.stderr)
+    from veilperf.trace.show import expected_run_ns
+
+    print(f"veilperf: imported {mode}: expected run time {format_duration(expected_run_ns(result.workload))} "
+          f"(its longest thread, as `workload show` says; traced span {format_duration(result.traced_span_ns)}, "
+          f"strace overhead removed {format_duration(result.correction_ns)})" + (f" -> {out}" if out else ""),
+          file=sys.stderr)
 
 
 def run_import(args: argparse.Namespace) -> int:
@@ -173,12 +178,22 @@ def run_record(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_show(args: argparse.Namespace) -> int:
-    """Print the summary of one workload file."""
-    from rich.console import Console  # not loaded by other commands
+PIPED_WIDTH = 1000
+"""Console width when standard output is not a terminal: values are printed whole, never cut."""
 
-    from veilperf.trace.show import load_workload, render, summarize
+
+def run_show(args: argparse.Namespace) -> int:
+    """Print the summary of one workload file (a table, or JSON with ``--json``)."""
+    from veilperf.trace.show import load_workload, render, summarize, summary_json
 
     spec = load_workload(args.file)
-    render(summarize(spec), Console(), spec)
+    summary = summarize(spec)
+    if args.json:
+        import json
+
+        print(json.dumps(summary_json(summary, spec), indent=2))
+        return 0
+    from rich.console import Console  # not loaded by other commands
+
+    render(summary, Console() if sys.stdout.isatty() else Console(width=PIPED_WIDTH), spec)
     return 0
