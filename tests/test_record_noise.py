@@ -47,9 +47,10 @@ SLOWING = """import pathlib, time
 counter = pathlib.Path({path!r})
 n = int(counter.read_text()) if counter.exists() else 0
 counter.write_text(str(n + 1))
-time.sleep(0.02 * (n % 4 + 1))
+time.sleep(0.1 * (n % 4 + 1))
 """
-"""Each run sleeps longer than the one before (20, 40, 60, 80 ms, then again): spread by design."""
+"""Runs sleep 100, 200, 300, 400 ms in turn (the warm-up 100): spread by design, far beyond what a
+loaded machine adds to a Python start (tens of ms)."""
 
 
 @pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed")
@@ -62,9 +63,9 @@ def test_record_warns_about_noisy_runs_and_stores_their_spread(tmp_path, capsys)
     assert "beyond +/-15%" in warning and "runs (--runs" in warning
     data = yaml.safe_load(out.read_text())
     native = data["provenance"]["native"]
-    walls = [parse_duration(native[k]) for k in ("low", "wall", "high")]
-    assert walls[0] < 0.8 * walls[1] and walls[2] > 1.2 * walls[1]  # 40-80 ms around ~60 ms
-    assert parse_duration(native["stdev"]) > 0.1 * walls[1]
+    low, wall, high = (parse_duration(native[k]) for k in ("low", "wall", "high"))
+    assert max(wall - low, high - wall) > 0.15 * wall  # stored: the spread the warning is about
+    assert parse_duration(native["stdev"]) > 0.1 * wall
     assert "noise: the native runs spread" in data["provenance"]["notes"]
     assert main_out(["workload", "show", str(out)], capsys).count("noisy: runs beyond +/-15%") == 1
 

@@ -102,9 +102,7 @@ def _report(result: ImportResult, mode: str, out: str | None) -> None:
         print(f"veilperf: estimated native run time {format_duration(b.wall_ns)} (range "
               f"{format_duration(b.low_ns)} to {format_duration(b.high_ns)}), from the trace alone; "
               "record the program (veilperf workload record) for precision", file=sys.stderr)
-    from veilperf.trace.show import expected_run_ns
-
-    print(f"veilperf: imported {mode}: expected run time {format_duration(expected_run_ns(result.workload))} "
+    print(f"veilperf: imported {mode}: expected run time {format_duration(result.expected_run_ns)} "
           f"(its longest thread, as `workload show` says; traced span {format_duration(result.traced_span_ns)}, "
           f"strace overhead removed {format_duration(result.correction_ns)})" + (f" -> {out}" if out else ""),
           file=sys.stderr)

@@ -11,16 +11,18 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
-from rich.console import Console
-from rich.table import Table
 
 from veilperf.config.errors_map import to_config_error
 from veilperf.config.workload import Distribution, Step, WorkloadSpec
 from veilperf.config.yaml_file import load_yaml
 from veilperf.trace.noise import NOISE_LIMIT, Spread
 from veilperf.units import format_duration
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 TOP = 10
 
@@ -130,13 +132,6 @@ def summarize(spec: WorkloadSpec) -> WorkloadSummary:
                            runs * blocked, dict(by_call))
 
 
-def expected_run_ns(workload: dict | WorkloadSpec) -> float:
-    """Expected run time of a workload (its longest thread, own CPU each, blocked included): what
-    `workload show` prints and what `import` and `record` announce."""
-    spec = workload if isinstance(workload, WorkloadSpec) else WorkloadSpec.model_validate(workload)
-    return summarize(spec).wall_ns
-
-
 def native_spread(spec: WorkloadSpec) -> Spread | None:
     """The native run time's median (or estimate) and range, if the provenance has one."""
     native = spec.provenance.native
@@ -205,9 +200,11 @@ def summary_json(summary: WorkloadSummary, spec: WorkloadSpec) -> dict:
     }
 
 
-def render(summary: WorkloadSummary, console: Console, spec: WorkloadSpec | None = None) -> None:
+def render(summary: WorkloadSummary, console: "Console", spec: WorkloadSpec | None = None) -> None:
     """Print the overview (with ``spec``'s native time and footprint) and the top system calls.
     Cells wrap rather than being cut on a narrow console."""
+    from rich.table import Table  # `import` and `record` use this module's summary, not its table
+
     s = summary
     length = f"{s.iterations} iteration(s) per thread" if s.iterations else "1 iteration (no length set)"
     console.print(f"[bold]{s.name}[/bold]: {s.body}, {s.threads} thread(s), {length}")
