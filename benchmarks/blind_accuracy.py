@@ -21,7 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from record_support import MULTI, SINGLE, cvm_time, import_blind, make_inputs, native, programs, record_quietly  # noqa: E402
+from record_support import (MULTI, SINGLE, cvm_time, import_blind, make_inputs, native,  # noqa: E402
+                            programs, record_quietly)
 
 from veilperf.units import parse_duration  # noqa: E402
 

@@ -104,7 +104,8 @@ def _check_workload(path: Path, data: dict, platform: Path | None) -> str:
             raise ConfigError(exc.file, exc.key_path, exc.message + "; pass --platform PROFILE") from None
         raise
     body = "steps" if spec.steps is not None else "mix" if spec.mix is not None else "replay"
-    return f"workload {spec.name!r} ({spec.loop} loop, {spec.threads} thread(s), {body})" + _check_trace(path, spec)
+    summary = f"workload {spec.name!r} ({spec.loop} loop, {spec.threads} thread(s), {body})"
+    return summary + _check_trace(path, spec)
 
 
 def _check_trace(path: Path, spec: WorkloadSpec) -> str:
