@@ -52,6 +52,11 @@ def test_two_recordings_of_one_program_name_keep_their_own_traces(tmp_path, caps
     capsys.readouterr()
     assert cli.main(["validate", str(first), str(second)]) == 0
     assert capsys.readouterr().out.count("matches its sha256") == 2
+    trace = tmp_path / "traces" / "other.strace.gz"  # edited: the other program's workload no longer matches
+    trace.write_bytes(gzip.compress(gzip.decompress(trace.read_bytes()) + b"\n", mtime=0))
+    assert cli.main(["validate", str(first), str(second)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out.count("OK ") == 1 and f"{second}: provenance.sha256:" in captured.err
 
 
 @needs_strace
