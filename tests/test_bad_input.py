@@ -127,7 +127,7 @@ def test_library_raises_config_error(project, case, edited, edit, named, key_pat
 
 
 @pytest.mark.parametrize(("override", "key_path", "fragment"), [
-    ("setup.vcpuz=2", "setup.vcpuz", "unknown key 'vcpuz'; did you mean 'vcpus'?"),
+    ("setup.vcpuz=2", "setup.vcpuz", "unknown key 'vcpuz' in setup; did you mean 'setup.vcpus'?"),
     ("platform.params.switch_one_way=3", "platform.params.switch_one_way.value", "bare number 3"),
     ("workload.steps.7.compute=1us", "workload.steps.7.compute", "not an index"),
     ("seed", "seed", "expected key.path=value"),

@@ -283,7 +283,7 @@ CASES: list[Case] = [
     Case("--set replications", "set", sweep("--set", "replications=2000000"), "(from --set replications=2000000)"),
     Case("--set without =", "set", sweep("--set", "seed"), "--set: seed: expected key.path=value"),
     Case("--set empty key", "set", sweep("--set", "=3"), "empty key path"),
-    Case("--set misspelt key", "set", sweep("--set", "setup.vcpuz=2"), "did you mean 'vcpus'?"),
+    Case("--set misspelt key", "set", sweep("--set", "setup.vcpuz=2"), "did you mean 'setup.vcpus'?"),
     Case("--set past a list", "set", sweep("--set", "workload.steps.7.compute=1us"), "not an index"),
     Case("--set through a scalar", "set", sweep("--set", "seed.x=1"), "cannot set seed.x"),
     Case("--set YAML error", "set", sweep("--set", "setup.vcpus=[1"), "cannot read value '[1' as YAML"),
@@ -297,6 +297,40 @@ CASES: list[Case] = [
                                                "--set", "workload.steps=[{compute: 0us}]"), "an iteration costs 0 ns"),
     Case("--set bare number", "set", sweep("--set", "platform.params.switch_one_way=3"), "bare number 3"),
     Case("--set missing workload", "set", sweep("--set", "workloads=[gone.yaml]"), "workloads.0: file 'gone.yaml'"),
+
+    # ---- --set key paths, platform lists, `list` (issues 21.2, 21.3, 22.1) ---------------------------
+    Case("--set a bare parameter name", "set", sweep("--set", "switch_one_way=3us"),
+         "did you mean 'platform.params.switch_one_way'?"),
+    Case("--set misspelt file key", "set", sweep("--set", "replicatons=5"), "did you mean 'replications'?"),
+    Case("--set misspelt sweep", "set", sweep("--set", "sweeep.grid=1"), "did you mean 'sweep.grid'?"),
+    Case("--set unknown key, nothing close", "set", sweep("--set", "zzzz=1"),
+         "(known keys: name, description, kind, platform, setup, workload, boot, run, seed, workloads, "
+         "replications, sweep, baseline)"),
+    Case("--set bad value, one wording", "set", sweep("--set", "setup.vcpus=abc"),
+         "--set: setup.vcpus: Input should be a valid integer"),
+    Case("--set part of a sweep axis table", "set", sweep("--set", "sweep.grid.setup.vcpus=[1, 2]"),
+         "sweep.grid is set whole"),
+    Case("--set platform list with a missing profile", "set", sweep("--set", "platform=[platform.yaml, nowhere]"),
+         "--set: platform.1: no platform file or shipped profile named 'nowhere'"),
+    Case("--set platform list, one name twice", "set", sweep("--set", "platform=[platform.yaml, milan]"),
+         "are both named 'milan'"),
+    Case("--set renaming listed platforms", "set",
+         sweep("--set", "platform=[platform.yaml, genoa]", "--set", "platform.name=x"), "renaming them would hide"),
+    Case("empty platform list", "config", sweep(), "a platform list needs at least one profile",
+         setup=edit("exp.yaml", "platform: platform.yaml", "platform: []")),
+    Case("platform as a sweep axis", "config", sweep(), "sweep platforms with the platform key itself",
+         setup=append("exp.yaml", "sweep: {grid: {platform: [milan, genoa]}}\n")),
+    Case("bad value in the second listed platform", "config", sweep(),
+         "platform.yaml: params.switch_one_way.value: bare number 2.07",
+         setup=both(edit("exp.yaml", "platform: platform.yaml", "platform: [genoa, platform.yaml]"),
+                    edit("platform.yaml", "value: 2.07us", "value: 2.07"))),
+    Case("run on two platforms", "flag",
+         lambda p: ["run", str(p / "exp.yaml"), "--set", "platform=[platform.yaml, genoa]"],
+         "lists 2 platforms (milan, genoa), and this command runs on one"),
+    Case("list --dir missing", "flag", lambda p: ["list", "workloads", "--dir", str(p / "nope")], "no such folder"),
+    Case("list a folder with a broken workload", "flag", lambda p: ["list", "workloads", "--dir", str(p)],
+         "workload.yaml: line 14: invalid YAML", setup=append("workload.yaml", "bad: [1\n")),
+    Case("list an unknown kind", "flag", lambda p: ["list", "bogus"], "invalid choice: 'bogus'"),
 
     # ---- command-line flags ------------------------------------------------------------------------
     Case("--jobs 0", "flag", sweep("--jobs", "0"), "--jobs 0: expected a positive number"),
@@ -464,4 +498,168 @@ def test_bad_input_gives_one_line_and_the_right_exit_code(project, monkeypatch, 
 def test_corpus_covers_every_class_with_at_least_80_cases():
     counts = {cls: sum(c.cls == cls for c in CASES) for cls in ("config", "set", "flag", "fs", "trace")}
     assert sum(counts.values()) == len(CASES) >= 80
+    assert all(n >= 5 for n in counts.values()), counts
+
+
+# === Issue 20, items 1-4: ownership, one path policy, no silent loss, inputs never outputs =========
+# Each case is a refusal: one line, exit 2, nothing written outside the results root (the harness
+# above checks it), and a file that must survive is checked by the snapshot (it lies outside the
+# results root) or by the case's own ``setup``. Behaviour that succeeds (kept files, notes, the
+# superseded sets) is in tests/test_sweep_faults.py.
+
+def symlink(link: str, target: str) -> Callable[[Path, pytest.MonkeyPatch], None]:
+    """``link`` (made with its parents) pointing at ``target`` (made as a folder holding keep.txt)."""
+    def apply(p: Path, _mp) -> None:
+        (p / target).mkdir(parents=True, exist_ok=True)
+        (p / target / "keep.txt").write_text("the user's own file\n")
+        (p / link).parent.mkdir(parents=True, exist_ok=True)
+        (p / link).symlink_to(p / target, target_is_directory=True)
+    return apply
+
+
+def manifest_naming(experiment: str) -> Callable[[Path, pytest.MonkeyPatch], None]:
+    """The stored manifest rewritten (checksum included, as a careful forger would) to name ``experiment``."""
+    def apply(p: Path, _mp) -> None:
+        from veilperf.sweep.manifest import dump_manifest
+
+        path = p / "results" / "corpus" / "manifest.yaml"
+        path.write_text(dump_manifest(dict(yaml.safe_load(path.read_text()), experiment=experiment)))
+    return apply
+
+
+def study(*extra: str) -> Callable[[Path], list[str]]:
+    return lambda p: ["sensitivity", str(p / "exp.yaml"), "--jobs", "1", "--no-plots", "--samples", "2", "--only",
+                      "--params", "params.switch_one_way", "--results", str(p / "results"), *extra]
+
+
+def stored_study(p: Path, mp: pytest.MonkeyPatch) -> None:
+    assert cli.main(study()(p)) == 0
+
+
+def other_file(p: Path, _mp) -> None:
+    """A second experiment file with the same name and other points."""
+    (p / "other.yaml").write_text(EXPERIMENT.replace("iterations: 20", "iterations: 30"))
+
+
+def delete(file: str) -> Callable[[Path, pytest.MonkeyPatch], None]:
+    return lambda p, _mp: (p / file).unlink()
+
+
+def executable(file: str) -> Callable[[Path, pytest.MonkeyPatch], None]:
+    def apply(p: Path, _mp) -> None:
+        (p / file).write_text("#!/bin/sh\nexit 0\n")
+        (p / file).chmod(0o755)
+    return apply
+
+
+def collect_into(dest: str, source: str = "results") -> Callable[[Path], list[str]]:
+    return lambda p: ["collect", str(p / source), "--results", str(p / dest)]
+
+
+def report(*extra: str) -> Callable[[Path], list[str]]:
+    return lambda p: ["report", str(p / "results"), *extra]
+
+
+OWN_CASES: list[Case] = [
+    # ---- path policy: roots, symlinks leading out, names read from files ---------------------------
+    Case("--results /proc", "path", lambda p: sweep()(p)[:-1] + ["/proc"],
+         "/proc: not an ordinary folder (it is on a proc"),
+    Case("--results under /sys", "path", lambda p: sweep()(p)[:-1] + ["/sys/veilperf-results"],
+         "not an ordinary folder (it is on a sysfs"),
+    Case("--results under /dev", "path", lambda p: sweep()(p)[:-1] + ["/dev/veilperf-results"],
+         "not an ordinary folder (it is on a devtmpfs"),
+    Case("report on /proc", "path", lambda p: ["report", "/proc"], "not an ordinary folder"),
+    Case("parts folder a symlink out of the root", "path", sweep(), "refusing to write outside the results folder",
+         setup=symlink("results/corpus/parts", "outside")),
+    Case("experiment folder a symlink out of the root", "path", sweep(), "refusing to write outside the results folder",
+         setup=symlink("results/corpus", "outside")),
+    Case("superseded folder a symlink out of the root", "path", sweep("--set", "seed=9"),
+         "superseded: refusing to write outside the results folder",
+         setup=both(cached_results, symlink("results/corpus/superseded", "outside"))),
+    Case("sensitivity through an experiment symlink", "path", study(), "refusing to write outside the results folder",
+         setup=symlink("results/corpus", "outside")),
+    Case("default figure folder a symlink out of the root", "path", lambda p: ["plot", str(p / "results")],
+         "refusing to write outside the results folder",
+         setup=both(cached_results, symlink("results/figures", "outside"))),
+    Case("report's figures a symlink out of its folder", "path",
+         report("--out", "paper/R.md"), "refusing to write outside",
+         setup=both(cached_results, symlink("paper/figures", "outside"))),
+    Case("collect: manifest names the root itself", "path", collect_into("merged"),
+         "experiment: '.' is not a safe name", setup=both(cached_results, manifest_naming("."))),
+    Case("collect: manifest names a parent", "path", collect_into("merged"),
+         "experiment: '../escape' is not a safe name", setup=both(cached_results, manifest_naming("../escape"))),
+    Case("collect: manifest names an absolute path", "path", collect_into("merged"), "is not a safe name",
+         setup=both(cached_results, lambda p, mp: manifest_naming(str(p / "exp.yaml"))(p, mp))),
+    Case("--set name=../x", "path", sweep("--set", "name=../x"),
+         "name: experiment name '../x' is not a safe folder name"),
+    Case("name as a sweep axis", "path", sweep("--set", "sweep={grid: {name: [a, b]}}"),
+         "name is the experiment's results folder"),
+
+    # ---- no silent loss of stored points -----------------------------------------------------------
+    Case("another experiment file, same name", "loss", sweep(file="other.yaml"),
+         "2 stored points would be dropped (they are points of another experiment file",
+         setup=both(cached_results, other_file)),
+    Case("another file, same name, as a shard", "loss", sweep("--shard", "1/2", file="other.yaml"),
+         "rerun with --replace", setup=both(cached_results, other_file)),
+    Case("manifest deleted, points would drop", "loss", sweep("--set", "seed=9"),
+         "manifest.yaml was deleted: their origin cannot be checked",
+         setup=both(cached_results, delete("results/corpus/manifest.yaml"))),
+    Case("manifest edited, points would drop", "loss", sweep("--set", "seed=9"),
+         "manifest.yaml was edited since veilperf wrote it",
+         setup=both(cached_results, edit("results/corpus/manifest.yaml", "points: 2", "points: 3"))),
+    Case("manifest unreadable, points would drop", "loss", sweep("--set", "seed=9"),
+         "manifest.yaml is not a readable manifest: their origin cannot be checked",
+         setup=both(cached_results, write("results/corpus/manifest.yaml", "a: [1\n"))),
+    Case("second sensitivity study of another plan", "loss", study("--seed", "5"),
+         "holds a morris study (2 samples, seed 1, over platform.params.switch_one_way)", setup=stored_study),
+    Case("collect an edited manifest", "loss", collect_into("merged"), "edited since veilperf wrote it",
+         setup=both(cached_results, edit("results/corpus/manifest.yaml", "points: 2", "points: 9"))),
+
+    # ---- inputs are never outputs --------------------------------------------------------------------
+    Case("import --out over its trace", "input",
+         lambda p: ["workload", "import", str(p / "t.strace"), "--out", str(p / "t.strace")],
+         "is the input", setup=lambda p, mp: shutil.copy(TRACE, p / "t.strace")),
+    Case("import --out over its trace, another spelling", "input",
+         lambda p: ["workload", "import", "t.strace", "--out", str(p / "." / "t.strace")], "is the input",
+         setup=lambda p, mp: shutil.copy(TRACE, p / "t.strace")),
+    Case("import --out into its trace folder", "input",
+         lambda p: ["workload", "import", str(p / "ff"), "--out", str(p / "ff" / "w.yaml")], "inside the input folder",
+         setup=lambda p, mp: shutil.copytree(TRACE.parent / "ff", p / "ff")),
+    Case("record --out over the program's input", "input",
+         lambda p: ["workload", "record", "--out", str(p / "exp.yaml"), "--", "cat", str(p / "exp.yaml")],
+         "is the input"),
+    Case("record --out over the program", "input",
+         lambda p: ["workload", "record", "--out", str(p / "prog.sh"), "--", str(p / "prog.sh")], "is the input",
+         setup=executable("prog.sh")),
+    Case("schema --out over an experiment", "input", lambda p: ["schema", "experiment", "--out", str(p / "exp.yaml")],
+         "exists and is not a JSON Schema"),
+    Case("schema --out over a trace", "input", lambda p: ["schema", "workload", "--out", str(p / "t.strace")],
+         "exists and is not a JSON Schema", setup=lambda p, mp: shutil.copy(TRACE, p / "t.strace")),
+    Case("report --out over runs.parquet", "input", report("--out", "results/corpus/runs.parquet"), "is the input",
+         setup=cached_results),
+    Case("report --out over a manifest", "input", report("--out", "results/corpus/manifest.yaml"), "is the input",
+         setup=cached_results),
+    Case("collect into its source folder", "input", collect_into("results/corpus", "results/corpus"), "is the input",
+         setup=cached_results),
+    Case("collect into a folder inside a source", "input", collect_into("results/corpus/m", "results/corpus"),
+         "inside the input folder", setup=cached_results),
+    Case("sweep whose results would overwrite its experiment file", "input",
+         lambda p: ["sweep", str(p / "results" / "corpus" / "manifest.yaml"), "--jobs", "1", "--no-plots", "--results",
+                    str(p / "results")], "is the input",
+         setup=lambda p, mp: ((p / "results" / "corpus").mkdir(parents=True),
+                              (p / "results" / "corpus" / "manifest.yaml").write_text(
+                                  EXPERIMENT.replace("platform.yaml", "../../platform.yaml")
+                                  .replace("[workload.yaml]", "[../../workload.yaml]")))),
+]
+
+
+@pytest.mark.parametrize("case", OWN_CASES, ids=[f"{c.cls}: {c.id}" for c in OWN_CASES])
+def test_ownership_path_and_loss_refusals_give_one_line(project, monkeypatch, capsys, case):
+    """The harness above, over the refusals of issue 20 (items 1-4)."""
+    test_bad_input_gives_one_line_and_the_right_exit_code(project, monkeypatch, capsys, case)
+
+
+def test_ownership_cases_cover_every_class():
+    counts = {cls: sum(c.cls == cls for c in OWN_CASES) for cls in ("path", "loss", "input")}
+    assert sum(counts.values()) == len(OWN_CASES) >= 30
     assert all(n >= 5 for n in counts.values()), counts

@@ -17,7 +17,7 @@ from veilperf import __version__
 from veilperf.errors import VeilperfError
 from veilperf.sweep.paths import os_error_line
 
-COMMANDS = ("run", "validate", "sweep", "collect", "workload", "plot", "report", "sensitivity", "schema")
+COMMANDS = ("run", "validate", "sweep", "collect", "workload", "plot", "report", "sensitivity", "schema", "list")
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 
 from veilperf.analysis.pairing import ONEOFF_FLAG_SHARE
-from veilperf.analysis.profile import at_calibration, describe_point
-from veilperf.config.services import LogService
+from veilperf.analysis.profile import PLATFORM, at_calibration, describe_point
+from veilperf.services.log import DEFAULTS as _LOG_DEFAULTS
 
 SERVICE_CLAIM_PCT = (2.0, 64.0)
 """Paper's abstract: protected services cost 2-64% across real-world use cases (claim checked)."""
@@ -33,7 +33,6 @@ MEMORY, VCPUS, ACCEPTANCE = "cfg.boot.memory", "cfg.setup.vcpus", "cfg.boot.acce
 FIRST_TOUCH = "boot.first_touch_ns"
 VCPU_MODEL = "cfg.setup.vcpu_model"
 
-_LOG_DEFAULTS = LogService()
 
 WHAT_IFS = {
     VCPU_MODEL: lambda v: v == "static",
@@ -72,11 +71,11 @@ def as_designed(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _without_design_studies(frame: pd.DataFrame) -> pd.DataFrame:
-    """Drop experiments that compare VCPU models (replicas vs static partitioning): design studies
-    at capped lengths, whose replica arms repeat the service experiments."""
-    if VCPU_MODEL not in frame:
-        return frame
-    studies = [name for name, group in frame.groupby("experiment") if group[VCPU_MODEL].nunique() > 1]
+    """Drop experiments that compare VCPU models (replicas vs static partitioning: design studies
+    at capped lengths, whose replica arms repeat the service experiments) or platforms (whose
+    arms repeat them on other hardware than the paper's)."""
+    compared = [c for c in (VCPU_MODEL, PLATFORM) if c in frame]
+    studies = [name for name, group in frame.groupby("experiment") if (group[compared].nunique() > 1).any()]
     return frame[~frame["experiment"].isin(studies)]
 
 

@@ -6,12 +6,18 @@ format and the digests of the results it is drawn from; every figure file carrie
 (see :mod:`veilperf.analysis.freshness`), and ``.figures-<fmt>.json`` in the figure folder lists
 each unit's files and skip notes. A unit whose files all carry the current key is reused without
 loading any results; results (and matplotlib) are loaded only when some unit is stale.
+
+Ownership: a figure folder may be the user's (``--out``). The index is veilperf's record of what
+it wrote there; an entry is used only if it is a plain file name with the format's suffix (an index
+holding anything else is ignored whole, and said). A figure a unit no longer has is deleted only
+if it is such a file, a regular file in the folder, and carries a veilperf key; figure names of
+earlier versions (:data:`LEGACY`) are deleted only in a results root's own ``figures/`` folder.
 """
 
 from __future__ import annotations
 
 import json
-import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +25,7 @@ from typing import Any
 
 from veilperf.analysis.freshness import code_digest, combine, embedded_key
 from veilperf.lazy import lazy_exports
+from veilperf.sweep.paths import plain_name, remove_leftovers, remove_owned, write_atomic
 
 __all__ = ["FIGURES", "GLOBAL", "PER_EXPERIMENT", "SWITCH", "FigureData", "Rendered", "render_figures",
            "unit_keys", "draw_all", "GLOBAL_FIGURES", "EXPERIMENT_FIGURES"]
@@ -31,7 +38,8 @@ EXPERIMENT_FIGURES = ("overhead", "switch_cost", "replicas_vs_static", "latency"
 """Names of each experiment's figures, in the order of the questions they answer (report order)."""
 LEGACY = ("overhead_by_service", "overhead_vs_switch_cost", "overhead_by_cause", "boot_time", "time_per_domain",
           "latency_vs_throughput", "replicas_vs_static")
-"""Figure files of earlier versions (one file stacking every experiment), removed when found."""
+"""Figure files of earlier versions (one file stacking every experiment), removed when found in a
+results root's own ``figures/`` folder (never in a folder given with ``--out``)."""
 _DRAWING = {"FIGURES": "drawing", "GLOBAL": "figs_claims", "PER_EXPERIMENT": "figs_experiment",
             "draw_all": "drawing", "SWITCH": "figdata", "FigureData": "figdata"}
 
@@ -49,6 +57,7 @@ class Rendered:
     notes: dict[str, list[str]] = field(default_factory=dict)
     drawn: int = 0
     reused: int = 0
+    warnings: list[str] = field(default_factory=list)  # e.g. an index that was not veilperf's, ignored
 
 
 def unit_keys(digests: dict[str, str], sensitivity: str, fmt: str) -> dict[str, str]:
@@ -63,19 +72,42 @@ def _index_path(out_dir: Path, fmt: str) -> Path:
     return out_dir / f".figures-{fmt}.json"
 
 
-def _read_index(out_dir: Path, fmt: str) -> dict:
+def _read_index(out_dir: Path, fmt: str) -> tuple[dict, str]:
+    """The index of ``out_dir`` (empty when absent or unreadable) and a warning when it held an
+    entry veilperf would not have written (then it is ignored whole: nothing it lists is trusted)."""
+    path = _index_path(out_dir, fmt)
     try:
-        index = json.loads(_index_path(out_dir, fmt).read_text())
+        index = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return {}
-    return index if isinstance(index, dict) else {}
+        return {}, ""
+    if not isinstance(index, dict):
+        return {}, ""
+    for unit, entry in index.items():
+        bad = _bad_entry(entry, fmt)
+        if bad:
+            return {}, (f"{path}: ignored ({unit or 'global'} figures: {bad}); every figure is drawn again and "
+                        "no file it lists is deleted")
+    return index, ""
+
+
+def _bad_entry(entry: object, fmt: str) -> str:
+    """What is wrong with one unit's index entry ("" when it is one veilperf writes)."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("key"), str):
+        return "not an index entry"
+    files, notes = entry.get("files"), entry.get("notes")
+    if not isinstance(files, dict) or not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
+        return "not an index entry"
+    for file in files.values():
+        if not plain_name(file, f".{fmt}"):
+            shown = repr(file) if len(repr(file)) <= 60 else repr(file)[:57] + "..."
+            return f"{shown} is not a plain .{fmt} file name"
+    return ""
 
 
 def _write_index(out_dir: Path, fmt: str, index: dict) -> None:
-    path = _index_path(out_dir, fmt)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(json.dumps(index, indent=1, sort_keys=True))
-    os.replace(temporary, path)
+    text = json.dumps(index, indent=1, sort_keys=True)
+    write_atomic(_index_path(out_dir, fmt), lambda tmp: tmp.write_text(text, encoding="utf-8"),
+                 "write the figure index")
 
 
 def _current(entry: dict | None, key: str, out_dir: Path) -> bool:
@@ -84,13 +116,16 @@ def _current(entry: dict | None, key: str, out_dir: Path) -> bool:
 
 
 def render_figures(digests: dict[str, str], sensitivity: str, out_dir: Path, fmt: str,
-                   load: Callable[[], Any], force: bool = False) -> Rendered:
+                   load: Callable[[], Any], force: bool = False, owned: bool = False) -> Rendered:
     """Reuse every current unit (none with ``force``), draw the others (``load`` is called once,
-    only if one is stale), delete figure files the units no longer have, and update the index."""
+    only if one is stale), delete figure files of veilperf's the units no longer have, and update
+    the index. ``owned``: ``out_dir`` is a results root's own figure folder, where figure files of
+    earlier versions are deleted too."""
     out_dir = Path(out_dir)
-    index = _read_index(out_dir, fmt)
-    keys = unit_keys(digests, sensitivity, fmt)
     rendered = Rendered()
+    index, warning = _read_index(out_dir, fmt)
+    rendered.warnings += [warning] if warning else []
+    keys = unit_keys(digests, sensitivity, fmt)
     stale = {unit: key for unit, key in keys.items() if force or not _current(index.get(unit), key, out_dir)}
     drawn: dict[str, dict] = {}
     if stale:
@@ -105,7 +140,7 @@ def render_figures(digests: dict[str, str], sensitivity: str, out_dir: Path, fmt
             entry = drawn[unit]
             rendered.drawn += len(entry["files"])
             for name in set((old or {}).get("files", {}).values()) - set(entry["files"].values()):
-                (out_dir / name).unlink(missing_ok=True)
+                remove_owned(out_dir, name, mark=lambda path: embedded_key(path) is not None)
         else:
             entry = old
             rendered.reused += len(entry["files"])
@@ -113,7 +148,11 @@ def render_figures(digests: dict[str, str], sensitivity: str, out_dir: Path, fmt
         rendered.files.update({name: out_dir / file for name, file in entry["files"].items()})
         rendered.notes[unit] = list(entry["notes"])
     if drawn:  # also when the stale units drew nothing: their entries say so
-        for stem in LEGACY:
-            (out_dir / f"{stem}.{fmt}").unlink(missing_ok=True)
+        if owned:
+            for stem in LEGACY:
+                remove_owned(out_dir, f"{stem}.{fmt}")
         _write_index(out_dir, fmt, index)
+    if out_dir.is_dir():  # what a killed draw left under the names veilperf writes here
+        names = [_index_path(out_dir, fmt).name, *(file for e in index.values() for file in e["files"].values())]
+        remove_leftovers(out_dir, re.compile("|".join(map(re.escape, names))))
     return rendered

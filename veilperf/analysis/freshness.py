@@ -33,9 +33,13 @@ def _sha(parts: Iterable[bytes]) -> str:
 
 @functools.cache
 def code_digest() -> str:
-    """Digest of the analysis package's source: figures and report change when it does."""
-    here = Path(__file__).resolve().parent
-    return _sha(path.read_bytes() for path in sorted(here.glob("*.py")))
+    """Digest of the code figures and the report are drawn by: the analysis package's source, and
+    what it reads from outside it (the services' specs: names, colours, crossings; the cost
+    module): they change when it does."""
+    package = Path(__file__).resolve().parents[1]
+    sources = [*sorted((package / "analysis").glob("*.py")), *sorted((package / "services").glob("**/*.py")),
+               package / "model" / "charges.py"]
+    return _sha(path.read_bytes() for path in sources)
 
 
 def experiment_digest(folder: Path) -> str:

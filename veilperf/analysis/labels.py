@@ -1,16 +1,22 @@
 """Short, readable names for the non-platform sweep settings of a point (``vcpu_model=static``,
-``log.rules.select=classes``), used in tables and figure legends."""
+``log.rules.select=classes``), used in tables and figure legends, and the services' own names and
+short labels (from their specs, read back from a record's ``cfg.setup.services.*`` values)."""
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
+import json
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, get_origin
 
 import numpy as np
 import pandas as pd
 
 from veilperf.analysis.profile import param_name
+from veilperf.services.registry import SPECS
+from veilperf.services.spec import ServiceSpec, field_types
 from veilperf.units import format_size
 
 _PREFIXES = ("cfg.", "setup.", "services.")
@@ -63,3 +69,44 @@ def describe_setting(row: pd.Series | Mapping[str, Any], axes: list[str]) -> str
         shown = format_size(value) if _SIZE_KEY.search(column) and isinstance(value, (int, float)) else short_value(value)
         values.setdefault(key, []).append(shown)
     return ", ".join(f"{k}={v[0]}" if len(v) == 1 else f"{k}=[{', '.join(v)}]" for k, v in values.items())
+
+
+def display_name(service: str) -> str:
+    """A service column's value for readers: ``VeilS-Log (audit log)``, combinations joined by
+    ``+``; ``none`` and unknown names as they are."""
+    names = {spec.name: spec.display_name for spec in SPECS}
+    return " + ".join(names.get(part, part) for part in str(service).split("+"))
+
+
+def _settings_data(settings: type, prefix: str, row: Mapping[str, Any]) -> dict[str, Any]:
+    """The plain settings data of dataclass ``settings`` held in ``row``'s ``<prefix>.*`` columns
+    (lists of up to four items as ``.0``-``.3``, longer ones as JSON text, as records store them);
+    fields without a column keep their default."""
+    data: dict[str, Any] = {}
+    for name, tp in field_types(settings).items():
+        column = f"{prefix}.{name}"
+        base = tp.__origin__ if hasattr(tp, "__metadata__") else tp
+        if dataclasses.is_dataclass(base):
+            data[name] = _settings_data(base, column, row)
+        elif get_origin(base) is tuple:
+            if column in row and isinstance(row[column], str):
+                data[name] = json.loads(row[column])
+            elif f"{column}.0" in row:
+                data[name] = list(itertools.takewhile(lambda v: not _missing(v),
+                                                      (row.get(f"{column}.{i}") for i in itertools.count())))
+        elif column in row:
+            data[name] = None if _missing(row[column]) else row[column]
+    return data
+
+
+def settings_of(spec: ServiceSpec, row: Mapping[str, Any]) -> Any:
+    """Service ``spec``'s settings as the run was resolved with (its record's config values)."""
+    return spec.settings_of(_settings_data(spec.settings, f"cfg.setup.services.{spec.name}", row))
+
+
+def short_service_label(row: Mapping[str, Any]) -> str:
+    """The short label of ``row``'s services and their settings from the record (``log all``,
+    ``enc switchless + log file+net``; ``none`` without a service)."""
+    by_name = {spec.name: spec for spec in SPECS}
+    names = [n for n in str(row.get("service", "none")).split("+") if n in by_name]
+    return " + ".join(by_name[n].short_label(settings_of(by_name[n], row)) for n in names) or "none"

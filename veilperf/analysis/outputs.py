@@ -6,11 +6,18 @@ experiment refreshes its sections and keeps the others. Whether figures and repo
 judged from the content of the results (:mod:`veilperf.analysis.freshness`); current figures are
 reused and results are loaded only when something must be drawn or written; pandas and matplotlib
 load only then too (deciding that everything is current imports neither).
+
+Paths (:mod:`veilperf.sweep.paths`): no output resolves to a file the command reads; everything
+written beside a report stays in the report's folder (a ``figures`` symlink leading out of it is
+refused), the default figure folder stays inside the results path it belongs to, and only a
+results root's own ``figures/`` folder is cleaned of figure names of earlier versions.
 """
 
 from __future__ import annotations
 
 import functools
+import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,8 +26,10 @@ from typing import Any
 from typing import TYPE_CHECKING
 
 from veilperf.analysis.figures import GLOBAL_UNIT, Rendered, render_figures, unit_keys
-from veilperf.analysis.freshness import combine, experiment_digests, report_is_current, sensitivity_digest
+from veilperf.analysis.freshness import (MANIFEST_FILE, SENSITIVITY_GLOB, combine, experiment_digests,
+                                         report_is_current, sensitivity_digest)
 from veilperf.analysis.load import ResultsError, results_files
+from veilperf.sweep.paths import inside, refuse_inputs, remove_leftovers, write_atomic
 
 if TYPE_CHECKING:
     from veilperf.analysis.claims import Claim
@@ -37,6 +46,7 @@ class Inputs:
     digests: dict[str, str]
     sensitivity: str
     roots: list[Path]
+    folders: list[Path] = field(default_factory=list)
 
     @classmethod
     def of(cls, paths: Sequence[str | Path]) -> Inputs:
@@ -47,7 +57,31 @@ class Inputs:
         if len(set(names)) < len(names):
             raise ResultsError(", ".join(map(str, paths)), "two experiment folders share one name")
         roots = sorted({p if not (p / "runs.parquet").is_file() else p.parent for p in paths if p.is_dir()})
-        return cls(paths, experiment_digests(folders), sensitivity_digest(roots), roots)
+        return cls(paths, experiment_digests(folders), sensitivity_digest(roots), roots, folders)
+
+    def files(self) -> list[Path]:
+        """Every file the analysis reads: results tables, manifests, sensitivity summaries."""
+        tables = [f for p in self.paths for f in results_files(p)]
+        return [*tables, *(f.parent / MANIFEST_FILE for f in tables),
+                *(f for root in self.roots for f in root.glob(SENSITIVITY_GLOB))]
+
+    def owns(self, folder: Path) -> Path | None:
+        """The results path whose own ``figures/`` folder ``folder`` is, or None (a user's folder)."""
+        for base in [*self.roots, *(p for p in self.paths if p.is_dir())]:
+            if os.path.abspath(folder) == os.path.abspath(base / "figures"):
+                return base
+        return None
+
+    def check_figures(self, folder: Path, base: Path | None, fmt: str) -> bool:
+        """Check the figure folder: its index is not an input, and it stays inside ``base`` (a
+        report's folder) or, for a results path's own ``figures/``, inside that path. Returns whether
+        veilperf owns the folder."""
+        refuse_inputs([folder / f".figures-{fmt}.json"], self.files(), "")
+        owner = self.owns(folder)
+        for root in (base, owner):
+            if root is not None:
+                inside(root, folder)
+        return owner is not None
 
     def report_key(self) -> str:
         """Digest of everything the report depends on."""
@@ -94,8 +128,11 @@ def plot(paths: Sequence[str | Path], out_dir: str | Path, fmt: str = "png",
     """Draw every figure whose data exists (reusing current ones unless ``force``); returns the
     figure files and notes on omitted ones."""
     inputs = Inputs.of(paths)
-    rendered = render_figures(inputs.digests, inputs.sensitivity, Path(out_dir), fmt, lambda: inputs.data, force)
-    return list(rendered.files.values()), [note for notes in rendered.notes.values() for note in notes]
+    owned = inputs.check_figures(Path(out_dir), None, fmt)
+    rendered = render_figures(inputs.digests, inputs.sensitivity, Path(out_dir), fmt, lambda: inputs.data, force,
+                              owned=owned)
+    return list(rendered.files.values()), [*rendered.warnings,
+                                           *(note for notes in rendered.notes.values() for note in notes)]
 
 
 def is_current(paths: Sequence[str | Path], out: str | Path) -> bool:
@@ -110,23 +147,32 @@ def write_report(paths: Sequence[str | Path], out: str | Path, fmt: str = "png",
     when its inputs changed (``force`` rewrites the report and table anyway)."""
     out = Path(out)
     inputs = Inputs.of(paths)
-    rendered = render_figures(inputs.digests, inputs.sensitivity, out.parent / "figures", fmt, lambda: inputs.data)
+    csv, figures = out.parent / OVERHEADS_CSV, out.parent / "figures"
+    refuse_inputs([out, csv], inputs.files(), "")
+    owned = inputs.check_figures(figures, out.parent, fmt)
+    rendered = render_figures(inputs.digests, inputs.sensitivity, figures, fmt, lambda: inputs.data, owned=owned)
     outcome = Outcome(inputs, rendered, written=list(rendered.files.values()))
     key = inputs.report_key()
-    if force or not ((out.parent / OVERHEADS_CSV).is_file() and report_is_current(out, key)):
+    if force or not (csv.is_file() and report_is_current(out, key)):
         from veilperf.analysis.claims import check_claims
-        from veilperf.analysis.reproduction import overhead_table, render_report, write_text
+        from veilperf.analysis.reproduction import overhead_table, render_report
 
         data = inputs.data
         outcome.claims = check_claims(data.over, data.calibration, data.runs, data.sensitivity)
-        csv = out.parent / OVERHEADS_CSV
         write_text(csv, overhead_table(data).to_csv(index=False, float_format="%.6g"))
         text = render_report(data, rendered, out, outcome.claims, key)
         outcome.written += [csv, write_text(out, text)]
         outcome.rebuilt = True
     else:
-        outcome.written += [out.parent / OVERHEADS_CSV, out]
+        outcome.written += [csv, out]
+    remove_leftovers(out.parent, re.compile(f"{re.escape(out.name)}|{re.escape(OVERHEADS_CSV)}"))
     return outcome
+
+
+def write_text(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path`` atomically (its folder created if missing)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), "write")
 
 
 def report(paths: Sequence[str | Path], out: str | Path, fmt: str = "png",

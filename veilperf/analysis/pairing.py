@@ -15,13 +15,16 @@ import pandas as pd
 
 from veilperf.analysis.load import IDENTITY_COLUMNS, ResultsError
 from veilperf.analysis.labels import describe_setting, setting_axes
+from veilperf.analysis.profile import PLATFORM, describes_platform
 from veilperf.analysis.stats import ci_half_width
+from veilperf.services.registry import SPECS
 
 PAIR_KEY = ["experiment", "pair_key", "replication"]
 POINT_KEY = ["experiment", "pair_key", "point"]
 
-COUNT_PREFIXES = ("completed", "switches_total", "switches.", "cause.", "enc.", "log.", "kci.")
-"""Treatment metrics averaged over replications into the overhead table (the counts behind it)."""
+COUNT_PREFIXES = ("completed", "switches_total", "switches.", "cause.", "costs.", *(f"{s.name}." for s in SPECS))
+"""Treatment metrics averaged over replications into the overhead table (the counts behind it, and
+the costs the model charged)."""
 
 DESCRIPTOR_COLUMNS = (
     "cfg.setup.vcpus",
@@ -31,6 +34,7 @@ DESCRIPTOR_COLUMNS = (
     "cfg.platform.params.switch_one_way.value",
     "cfg.setup.services.enc.switchless",
     "cfg.setup.services.log.records_per_call",
+    PLATFORM,
 )
 """Config columns carried into the overhead table even when they do not vary (figures use them)."""
 
@@ -169,7 +173,8 @@ def _unsettled(frame: pd.DataFrame, candidates: list[str], groups: list[np.ndarr
 def experiment_axes(df: pd.DataFrame) -> dict[str, list[str]]:
     """Per experiment, the ``cfg.*`` columns that vary among treatment runs of one workload."""
     treatment = df[df["role"] == "treatment"]
-    candidates = [c for c in df.columns if c.startswith("cfg.") and not c.startswith(_NOT_AXES)]
+    candidates = [c for c in df.columns if c.startswith("cfg.") and not c.startswith(_NOT_AXES)
+                  and not describes_platform(c)]
     groups = treatment.groupby(["experiment", "workload"], sort=True).indices
     unsettled: dict[str, set[str]] = {}  # cheap pre-filter: most columns hold one value per workload
     for (experiment, _), columns in zip(groups, _unsettled(treatment, candidates, list(groups.values()))):

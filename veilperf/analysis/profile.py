@@ -1,7 +1,11 @@
-"""The platform profile behind a results table: parameter provenance, units, calibrated values.
+"""The platform profiles behind a results table: parameter provenance, units, calibrated values.
 
 Sensitivity sweeps move platform parameters over their range; figures and the report's claims
-are read "at calibration", i.e. at the profile's own value of every swept parameter.
+are read "at calibration", i.e. at the profile's own value of every swept parameter. Results may
+hold several platforms (an experiment with ``platform: [milan, genoa]``, or experiments run on
+different profiles): each run is read at its own platform's calibration (``cfg.platform.name``
+says which), and every lookup takes a ``platform`` to answer for one of them; none averages or
+mixes two profiles.
 """
 
 from __future__ import annotations
@@ -23,6 +27,28 @@ SECTIONS = {"params": PlatformParams, "boot": BootPlatform}
 _COLUMN = re.compile(r"^cfg\.platform\.(?:(params|boot)\.)?(\w+)\.value$")
 CLOCK = "clock"
 """The profile's top-level clock, a parameter with provenance like the others."""
+PLATFORM = "cfg.platform.name"
+"""The results column saying which platform profile a run used."""
+_PLATFORM_SETTINGS = ("cfg.platform.switch_model",)
+"""``cfg.platform`` columns besides parameter values and the name that change what is simulated."""
+
+
+class PerPlatform(dict):
+    """A swept parameter's calibrated value where it differs by platform: ``{platform name: value}``."""
+
+
+def describes_platform(column: str) -> bool:
+    """Whether a ``cfg.platform.*`` column only describes a profile (its description, a parameter's
+    source, kind, range or note): it changes with the platform but is neither a cost nor an axis."""
+    return (column.startswith("cfg.platform.") and column != PLATFORM and column not in _PLATFORM_SETTINGS
+            and param_name(column) is None)
+
+
+def platforms_in(runs: pd.DataFrame) -> list[str]:
+    """The platform names in ``runs`` (sorted; empty when the column is absent)."""
+    if PLATFORM not in runs.columns:
+        return []
+    return sorted(str(name) for name in runs[PLATFORM].dropna().unique())
 
 
 def param_column(name: str) -> str:
@@ -76,9 +102,9 @@ def format_value(name: str, value: float) -> str:
     return f"{value}"
 
 
-def find_profile(manifest: dict[str, Any]) -> dict[str, Any] | None:
-    """The raw platform profile in a manifest: the first mapping holding a ``params`` mapping, at the
-    top level or nested up to two levels down (the sweep writes it under ``platform:``)."""
+def _nested_profile(manifest: dict[str, Any]) -> dict[str, Any] | None:
+    """The first mapping holding a ``params`` mapping, at the top level or nested up to two levels
+    down (a sweep manifest of one platform writes it under ``platform:``)."""
     level = [manifest]
     for _ in range(3):
         for candidate in level:
@@ -86,6 +112,31 @@ def find_profile(manifest: dict[str, Any]) -> dict[str, Any] | None:
                 return candidate
         level = [v for candidate in level for v in candidate.values() if isinstance(v, dict)]
     return None
+
+
+def find_profiles(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """``{platform name: raw profile}`` in a manifest: the ``platforms:`` list of an experiment on
+    several platforms (in its order), else the one profile it holds."""
+    listed = manifest.get("platforms")
+    if isinstance(listed, list):
+        return {str(p.get("name")): p for p in listed if isinstance(p, dict) and isinstance(p.get("params"), dict)}
+    profile = _nested_profile(manifest)
+    return {str(profile.get("name")): profile} if profile is not None else {}
+
+
+def find_profile(manifest: dict[str, Any], platform: str | None = None) -> dict[str, Any] | None:
+    """The raw profile of ``platform`` in a manifest; without ``platform``, its only profile (None
+    for an experiment on several platforms: the caller must say which)."""
+    profiles = find_profiles(manifest)
+    if platform is not None:
+        return profiles.get(platform)
+    return next(iter(profiles.values())) if len(profiles) == 1 else None
+
+
+def _profiles(manifests: dict[str, dict[str, Any]], platform: str | None) -> list[dict[str, Any]]:
+    """The manifests' profiles of ``platform`` (experiments in name order); without ``platform``,
+    those of the experiments run on one platform."""
+    return [p for p in (find_profile(manifests[e], platform) for e in sorted(manifests)) if p is not None]
 
 
 def _si_value(name: str, raw: Any, clock_hz: float | None) -> float | None:
@@ -102,13 +153,11 @@ def _si_value(name: str, raw: Any, clock_hz: float | None) -> float | None:
         return None
 
 
-def profile_values(manifests: dict[str, dict[str, Any]]) -> dict[str, float]:
-    """``{parameter column: calibrated value}`` from the manifests' platform profiles (first wins)."""
+def profile_values(manifests: dict[str, dict[str, Any]], platform: str | None = None) -> dict[str, float]:
+    """``{parameter column: calibrated value}`` from the manifests' profiles of ``platform`` (see
+    :func:`_profiles`; first wins)."""
     values: dict[str, float] = {}
-    for experiment in sorted(manifests):
-        profile = find_profile(manifests[experiment])
-        if profile is None:
-            continue
+    for profile in _profiles(manifests, platform):
         clock_hz = profile_clock_hz(profile)
         for name, raw in sorted(profile_params(profile).items()):
             value = _si_value(name, raw, clock_hz)
@@ -127,10 +176,12 @@ def profile_clock_hz(profile: dict[str, Any]) -> float | None:
         return None
 
 
-def profile_ranges(manifests: dict[str, dict[str, Any]]) -> dict[str, tuple[float, float, float]]:
+def profile_ranges(manifests: dict[str, dict[str, Any]],
+                   platform: str | None = None) -> dict[str, tuple[float, float, float]]:
     """``{parameter name: (calibrated value, range low, range high)}`` in SI units, from the first
-    manifest's platform profile; parameters without a range have low = high = value."""
-    profiles = [p for p in (find_profile(manifests[e]) for e in sorted(manifests)) if p is not None]
+    manifest's profile of ``platform`` (see :func:`_profiles`); parameters without a range have
+    low = high = value."""
+    profiles = _profiles(manifests, platform)
     if not profiles:
         return {}
     clock_hz = profile_clock_hz(profiles[0])
@@ -149,16 +200,12 @@ def profile_ranges(manifests: dict[str, dict[str, Any]]) -> dict[str, tuple[floa
     return out
 
 
-def calibration_point(runs: pd.DataFrame, axes: list[str], manifests: dict[str, dict[str, Any]]) -> dict[str, float]:
-    """For every swept platform parameter, the swept value that stands for "calibrated".
-
-    The value nearest the profile's own value; without a manifest, the lower median of the swept
-    values (stated as such wherever it is used).
-    """
-    known = profile_values(manifests)
+def _nearest(runs: pd.DataFrame, axes: list[str], known: dict[str, float]) -> dict[str, float]:
+    """Per swept platform parameter of ``runs``, the swept value nearest the profile's own
+    (``known``), else the lower median of the swept values."""
     chosen: dict[str, float] = {}
     for column in axes:
-        if param_name(column) is None:
+        if param_name(column) is None or column not in runs.columns:
             continue
         swept = np.sort(runs[column].dropna().astype(float).unique())
         if swept.size == 0:
@@ -170,18 +217,54 @@ def calibration_point(runs: pd.DataFrame, axes: list[str], manifests: dict[str, 
     return chosen
 
 
-def at_calibration(frame: pd.DataFrame, chosen: dict[str, float], keep: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Rows of ``frame`` at the calibrated value of every swept parameter except those in ``keep``."""
+def calibration_point(runs: pd.DataFrame, axes: list[str], manifests: dict[str, dict[str, Any]],
+                      platform: str | None = None) -> dict[str, float | PerPlatform]:
+    """For every swept platform parameter, the swept value that stands for "calibrated".
+
+    The value nearest the profile's own value; without a manifest, the lower median of the swept
+    values (stated as such wherever it is used). Each platform is calibrated from its own profile
+    (``platform`` given: that one alone). With several platforms, a parameter counts as swept
+    only if it varies among one platform's runs (a platform's own values are not a sweep), and
+    where the platforms' calibrated values differ the entry is a :class:`PerPlatform`.
+    """
+    names = platforms_in(runs)
+    if platform is not None:
+        runs, names = runs[runs[PLATFORM] == platform], [platform]
+    if len(names) <= 1:  # a renamed profile (--set platform.name=...) is still the manifests' one
+        known = profile_values(manifests, names[0]) if names else {}
+        return _nearest(runs, axes, known or profile_values(manifests))
+    groups = {name: runs[runs[PLATFORM] == name] for name in names}
+    per = {name: _nearest(rows, axes, profile_values(manifests, name)) for name, rows in groups.items()}
+    chosen: dict[str, float | PerPlatform] = {}
+    for column in sorted({c for values in per.values() for c in values}):
+        if all(rows[column].nunique() <= 1 for rows in groups.values()):
+            continue
+        values = PerPlatform({name: per[name][column] for name in names if column in per[name]})
+        chosen[column] = next(iter(values.values())) if len(set(values.values())) == 1 else values
+    return chosen
+
+
+def at_calibration(frame: pd.DataFrame, chosen: dict[str, float | PerPlatform],
+                   keep: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Rows of ``frame`` at the calibrated value of every swept parameter except those in ``keep``
+    (each row at its own platform's value where they differ)."""
     mask = pd.Series(True, index=frame.index)
     for column, value in chosen.items():
         if column in frame.columns and column not in keep:
-            mask &= frame[column].isna() | np.isclose(frame[column].astype(float), value, rtol=1e-9, atol=0.0)
+            expected = frame[PLATFORM].map(value).astype(float) if isinstance(value, PerPlatform) else value
+            mask &= frame[column].isna() | np.isclose(frame[column].astype(float), expected, rtol=1e-9, atol=0.0)
     return frame[mask]
 
 
-def describe_point(chosen: dict[str, float]) -> str:
-    """``switch_one_way = 2.07 us, pvalidate = 500 ns`` for captions."""
-    return ", ".join(f"{param_name(c)} = {format_value(param_name(c), v)}" for c, v in sorted(chosen.items()))
+def describe_point(chosen: dict[str, float | PerPlatform]) -> str:
+    """``switch_one_way = 2.07 us, pvalidate = 500 ns`` for captions (``2 us on genoa, ...`` where
+    the platforms' values differ)."""
+    def shown(name: str, value: float | PerPlatform) -> str:
+        if isinstance(value, PerPlatform):
+            return ", ".join(f"{format_value(name, v)} on {platform}" for platform, v in value.items())
+        return format_value(name, value)
+
+    return ", ".join(f"{param_name(c)} = {shown(param_name(c), v)}" for c, v in sorted(chosen.items()))
 
 
 def profile_params(profile: dict[str, Any]) -> dict[str, Any]:
@@ -205,6 +288,8 @@ def _params_from_columns(runs: pd.DataFrame) -> dict[str, dict[str, Any]]:
     """Provenance from the ``cfg.platform.*`` columns (no manifest): SI numbers rendered with units;
     a swept parameter's own value is unknown here and shown as a dash."""
     params: dict[str, dict[str, Any]] = {}
+    if runs.empty:
+        return params
     first = runs.iloc[0]
     for column in sorted(runs.columns):
         name = param_name(column)
@@ -222,13 +307,25 @@ def _params_from_columns(runs: pd.DataFrame) -> dict[str, dict[str, Any]]:
     return params
 
 
-def parameter_table(runs: pd.DataFrame, manifests: dict[str, dict[str, Any]]) -> pd.DataFrame:
-    """Every platform parameter: name, value, kind, source, declared range, and the range swept.
+def parameter_table(runs: pd.DataFrame, manifests: dict[str, dict[str, Any]],
+                    platform: str | None = None) -> pd.DataFrame:
+    """Every parameter of one platform: name, value, kind, source, declared range, and the range
+    swept among that platform's runs.
 
-    Provenance comes from the manifests' platform profiles, or else from the ``cfg.platform.params``
-    columns of the results; the swept range is read from the results.
+    The platform is ``platform``, else the first of the results' platforms that a single-platform
+    manifest holds (experiments in name order), else the first a manifest lists, else the first
+    by name.
+    Provenance comes from the manifests' profiles of it, or else from its runs' ``cfg.platform``
+    columns; the swept range is read from its runs.
     """
-    profiles = [p for p in (find_profile(manifests[e]) for e in sorted(manifests)) if p is not None]
+    names = platforms_in(runs)
+    if platform is None and names:
+        listed = [*(str(p.get("name")) for p in _profiles(manifests, None)),
+                  *(name for e in sorted(manifests) for name in find_profiles(manifests[e]))]
+        platform = next((name for name in listed if name in names), names[0])
+    if platform is not None and PLATFORM in runs.columns:
+        runs = runs[runs[PLATFORM] == platform]
+    profiles = _profiles(manifests, platform)
     params = profile_params(profiles[0]) if profiles else _params_from_columns(runs)
     rows = []
     for name in sorted(params):

@@ -195,12 +195,3 @@ def render_report(data: FigureData, rendered: Rendered, out: Path, claims: list[
         "",
     ]
     return "\n".join(lines)
-
-
-def write_text(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text)
-    os.replace(temporary, path)
-    return path

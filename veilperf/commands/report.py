@@ -29,9 +29,8 @@ def _handle(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path(args.results) / "REPORT.md"
     with locked_results([args.results]):  # never beside a sweep writing these results
         outcome = write_report([args.results], out, force=args.force)
-    for notes in outcome.rendered.notes.values():
-        for note in notes:
-            print(f"note: {note}", file=sys.stderr)
+    for note in [*outcome.rendered.warnings, *(n for notes in outcome.rendered.notes.values() for n in notes)]:
+        print(f"note: {note}", file=sys.stderr)
     state = "written" if outcome.rebuilt else "up to date"
     print(f"{out} ({state}; figures: {outcome.rendered.drawn} drawn, {outcome.rendered.reused} reused; "
           f"{out.parent / 'overheads.csv'})")

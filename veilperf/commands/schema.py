@@ -6,6 +6,9 @@ import argparse
 import json
 from pathlib import Path
 
+from veilperf.errors import VeilperfError
+from veilperf.sweep.paths import write_atomic
+
 KINDS = ("experiment", "workload")
 
 
@@ -27,10 +30,23 @@ def handle(args: argparse.Namespace) -> int:
     text = json.dumps(json_schema(args.kind), indent=2) + "\n"
     if args.out:
         out = Path(args.out)
-        tmp = out.with_name(f".{out.name}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(out)
+        _refuse_other_file(out)
+        write_atomic(out, lambda tmp: tmp.write_text(text, encoding="utf-8"), "write the schema")
         print(f"wrote {out}")
     else:
         print(text, end="")
     return 0
+
+
+def _refuse_other_file(out: Path) -> None:
+    """An existing ``out`` is replaced only if it is a JSON Schema (one veilperf wrote, most likely),
+    never an experiment, a workload or any other file of the user's."""
+    if not out.exists() or out.is_dir():
+        return  # a folder fails on writing, with the OS's reason
+    try:
+        schema = json.loads(out.read_bytes()[:10_000_000])
+    except (OSError, ValueError):
+        schema = None
+    if not (isinstance(schema, dict) and "$schema" in schema):
+        raise VeilperfError(f"--out {out}: exists and is not a JSON Schema; refusing to replace it (choose another "
+                            "file, or delete it first)")

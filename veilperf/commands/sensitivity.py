@@ -36,6 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler, as for sweep")
     parser.add_argument("--shard", metavar="K/N", help="run only shard K of N (merge with `veilperf collect`)")
     parser.add_argument("--force", action="store_true", help="rerun points that are already in the results")
+    parser.add_argument("--replace", action="store_true",
+                        help="replace a stored study of another plan (method, samples, seed, parameters); its rows "
+                             "are moved to <experiment>/sensitivity/superseded/, the last 3 sets kept")
     parser.add_argument("--force-large", action="store_true",
                         help="lift the budgets on points per study and simulated operations per point")
     parser.add_argument("--no-wait", action="store_true",
@@ -59,15 +62,16 @@ def handle(args: argparse.Namespace) -> int:
                              only=args.only, seed=args.seed, replications=args.replications,
                              overrides=args.overrides, results_dir=args.results, jobs=jobs,
                              executor=args.executor, scheduler=args.scheduler, shard=shard, force=args.force,
-                             force_large=args.force_large, wait=not args.no_wait)
+                             force_large=args.force_large, wait=not args.no_wait, replace=args.replace)
     print("\n".join(engine.summary_lines(result.sweep)))
     if result.summary is None:
         return 1 if result.sweep.failed else 0
     print("\n".join(summary_lines(result)))
     if not args.no_plots:
         from veilperf.sensitivity.figure import figure_path, tornado
+        from veilperf.sweep.paths import inside
 
-        path = figure_path(args.results, result.study.source.name)
+        path = inside(args.results, figure_path(args.results, result.study.source.name))
         tornado(result.indices, path)
         print(f"figure: {path}")
     return 0

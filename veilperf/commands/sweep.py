@@ -27,6 +27,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "this veilperf installed (default: start a LocalCluster on 127.0.0.1)")
     parser.add_argument("--shard", metavar="K/N", help="run only shard K of N (merge with `veilperf collect`)")
     parser.add_argument("--force", action="store_true", help="rerun points that are already in the results")
+    parser.add_argument("--replace", action="store_true",
+                        help="replace stored points of another experiment file with the same name (or whose "
+                             "manifest.yaml was deleted or edited); they are moved to <experiment>/superseded/, "
+                             "the last 3 sets kept")
     parser.add_argument("--dry-run", action="store_true", help="list the points and exit; writes nothing")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config value, e.g. --set platform.params.switch_one_way=3us")
@@ -50,7 +54,8 @@ def handle(args: argparse.Namespace) -> int:
     if args.dry_run:
         plans = engine.plan(args.files, args.overrides, results_dir=args.results, shard=shard, force=args.force,
                             force_large=args.force_large)
-        print("\n".join(engine.describe_points(plans)))
+        checks = engine.check_plans(plans, shard=shard, replace=args.replace)
+        print("\n".join(engine.describe_points(plans, checks)))
         return 0
     with results_lock(args.results, wait=not args.no_wait):  # the sweep and the report after it
         return _sweep(args, engine, jobs, shard)
@@ -59,7 +64,7 @@ def handle(args: argparse.Namespace) -> int:
 def _sweep(args: argparse.Namespace, engine, jobs: int | None, shard) -> int:
     summary = engine.run_sweep(args.files, args.overrides, results_dir=args.results, jobs=jobs,
                                executor=args.executor, scheduler=args.scheduler, shard=shard, force=args.force,
-                               force_large=args.force_large)
+                               force_large=args.force_large, replace=args.replace)
     print("\n".join(engine.summary_lines(summary, MAX_FAILURES_SHOWN)))
     if shard is None:
         from veilperf.analysis.console import after_sweep  # pandas and matplotlib load only here

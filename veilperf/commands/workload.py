@@ -6,12 +6,14 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import sys
 from pathlib import Path
 
 from typing import TYPE_CHECKING
 
 from veilperf.errors import ConfigError, VeilperfError
+from veilperf.sweep.paths import refuse_inputs
 from veilperf.units import UnitError, format_duration, parse_duration
 
 if TYPE_CHECKING:
@@ -115,6 +117,7 @@ def run_import(args: argparse.Namespace) -> int:
 
     if args.out:
         check_out(args.out)
+        refuse_inputs([args.out], args.traces)
     if args.length is not None and args.length < 1:
         raise ConfigError("<command line>", "--length", "must be at least 1")
     if args.wall_time is not None and args.strace_overhead is not None:
@@ -162,6 +165,7 @@ def run_record(args: argparse.Namespace) -> int:
         raise VeilperfError(f"{traces}: exists and is not a folder; the trace goes there")
     if traces.is_dir():
         check_out(trace_path, "trace")
+    refuse_inputs([out, trace_path], _command_files(command))
     find_strace()
     recording = record(command, args.runs, name, os.path.relpath(trace_path, out.parent), args.mode,
                        args.description, args.input)
@@ -174,6 +178,12 @@ def run_record(args: argparse.Namespace) -> int:
         f" (traces/{out.stem}.strace.gz belongs to another workload or was not written for this one)"
     print(f"veilperf: trace -> {trace_path}{taken}", file=sys.stderr)
     return 0
+
+
+def _command_files(command: list[str]) -> list[Path]:
+    """The program and every argument naming an existing file: what the recorded command reads."""
+    program = shutil.which(command[0])
+    return [Path(p) for p in [program, *command[1:]] if p and Path(p).exists()]
 
 
 PIPED_WIDTH = 1000

@@ -14,14 +14,14 @@ from pydantic import BaseModel, ValidationError
 
 from veilperf.config.bounds import check_sweep_size
 from veilperf.config.errors_map import to_config_error
-from veilperf.config.loader import Experiment, load_experiment, platform_clock_hz, validate_point
+from veilperf.config.loader import PLATFORM_AXIS, Experiment, load_experiment, platform_clock_hz, validate_point
 from veilperf.config.platform import PlatformProfile
 from veilperf.config.workload import WorkloadSpec
 from veilperf.config.yaml_file import load_yaml
 from veilperf.errors import ConfigError
 from veilperf.units import UnitError
 
-__all__ = ["file_kind", "check_file", "check_files", "check_experiment"]
+__all__ = ["file_kind", "kind_by_keys", "check_file", "check_files", "check_experiment"]
 
 
 _KIND_OF_DIRECTORY = {"platforms": "platform", "workloads": "workload", "configs": "experiment"}
@@ -34,35 +34,43 @@ def _kind_by_directory(path: Path) -> str | None:
     return None
 
 
-def file_kind(path: Path, data: dict) -> str:
-    """``"experiment"``, ``"platform"`` or ``"workload"``; ConfigError if it cannot be told."""
-    kind = _kind_by_directory(path)
-    if kind is not None:
-        return kind
+def kind_by_keys(data: dict) -> str | None:
+    """``"experiment"``, ``"platform"`` or ``"workload"`` as a file's keys tell, else None."""
     if "platform" in data:
         return "experiment"
     if "clock" in data and "params" in data:
         return "platform"
     if data.keys() & {"steps", "mix", "replay", "provenance"}:
         return "workload"
+    return None
+
+
+def file_kind(path: Path, data: dict) -> str:
+    """``"experiment"``, ``"platform"`` or ``"workload"``; ConfigError if it cannot be told."""
+    kind = _kind_by_directory(path) or kind_by_keys(data)
+    if kind is not None:
+        return kind
     raise ConfigError(path, "", "cannot tell whether this is an experiment, a platform profile or a "
                                 "workload (an experiment names a platform:, a profile has clock: and "
                                 "params:, a workload has steps:)")
 
 
 def check_experiment(exp: Experiment) -> int:
-    """Validate every workload and the baseline as the file writes them, then every value of every
-    sweep axis together with the first value of every other axis (axes may depend on each other,
-    e.g. ``workload.loop: open`` needs ``workload.arrival_rate``), not every combination; return
-    the number of points of the full sweep (ConfigError above the point budget)."""
+    """Validate every workload and the baseline as the file writes them (on each of its
+    platforms), then every value of every sweep axis together with the first value of every other
+    axis (axes may depend on each other, e.g. ``workload.loop: open`` needs
+    ``workload.arrival_rate``), not every combination; return the number of points of the full
+    sweep (ConfigError above the point budget)."""
     check_sweep_size(exp, force_large=exp.force_large)
     first: dict[str, object] = {path: values[0] for path, values in exp.grid.items()}
     for group in exp.zip:
         first.update({path: values[0] for path, values in group.items()})
     indices: list[int | None] = list(range(len(exp.workloads))) or [None]
+    platforms = [{PLATFORM_AXIS: name} for name in exp.platforms] if len(exp.platforms) > 1 else [{}]
     for index in indices:
-        validate_point(exp, exp.resolve(index, {}), workload_index=index)
-        validate_point(exp, exp.resolve(index, {}, baseline=True), workload_index=index, baseline=True)
+        for platform in platforms:
+            validate_point(exp, exp.resolve(index, platform), workload_index=index)
+            validate_point(exp, exp.resolve(index, platform, baseline=True), workload_index=index, baseline=True)
     axes = [{**first, path: value} for path, values in exp.grid.items() for value in values]
     axes += [{**first, **{path: values[i] for path, values in group.items()}}
              for group in exp.zip for i in range(len(next(iter(group.values()))))]

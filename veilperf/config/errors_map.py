@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 from veilperf.config.overrides import get_path
 from veilperf.errors import ConfigError
 
-__all__ = ["Locator", "to_config_error", "did_you_mean"]
+__all__ = ["Locator", "to_config_error", "did_you_mean", "unwrap", "is_model", "is_union"]
 
 Locator = Callable[[str], tuple[Path | str, str, str]]
 """Maps a dotted key path of the validated data to (file, key path in that file, note to append)."""
@@ -39,20 +39,22 @@ class _Located:
     branches: list[tuple[int, bool]] = field(default_factory=list)  # (depth, chose a model branch)
 
 
-def _is_model(tp: Any) -> bool:
+def is_model(tp: Any) -> bool:
+    """Whether ``tp`` is a pydantic model class."""
     return isinstance(tp, type) and issubclass(tp, BaseModel)
 
 
-def _is_union(tp: Any) -> bool:
+def is_union(tp: Any) -> bool:
+    """Whether ``tp`` is a union type (``A | B`` or ``Union[A, B]``)."""
     return get_origin(tp) in (Union, types.UnionType)
 
 
-def _unwrap(tp: Any) -> Any:
+def unwrap(tp: Any) -> Any:
     """Strip Annotated and a None branch; keep real unions."""
     while True:
         if get_origin(tp) is Annotated:
             tp = get_args(tp)[0]
-        elif _is_union(tp):
+        elif is_union(tp):
             branches = [b for b in get_args(tp) if b is not type(None)]
             if len(branches) != 1:
                 return Union[tuple(branches)]
@@ -68,12 +70,12 @@ def _looks_like_tag(part: str) -> bool:
 def _choose_branch(tp: Any, tag: str) -> Any:
     """The union branch a tag names: a model by class name, else the scalar branch for a
     validator or type tag; None for tags not understood (e.g. discriminator values)."""
-    branches = [_unwrap(b) for b in get_args(tp)]
+    branches = [unwrap(b) for b in get_args(tp)]
     for branch in branches:
-        if _is_model(branch) and re.search(rf"\b{re.escape(branch.__name__)}\b", tag):
+        if is_model(branch) and re.search(rf"\b{re.escape(branch.__name__)}\b", tag):
             return branch
     if "[" in tag or tag in ("str", "int", "float", "bool"):
-        return next((b for b in branches if not _is_model(b)), None)
+        return next((b for b in branches if not is_model(b)), None)
     return None
 
 
@@ -81,15 +83,15 @@ def _locate(root: type[BaseModel], loc: tuple) -> _Located:
     found = _Located()
     tp: Any = root
     for part in loc:
-        tp = _unwrap(tp)
-        if isinstance(part, str) and (_is_union(tp) or (tp is None and _looks_like_tag(part))):
+        tp = unwrap(tp)
+        if isinstance(part, str) and (is_union(tp) or (tp is None and _looks_like_tag(part))):
             tp = _choose_branch(tp, part) if tp is not None else None
             if tp is not None:
-                found.branches.append((len(found.parts), _is_model(tp)))
+                found.branches.append((len(found.parts), is_model(tp)))
             continue
         found.parts.append(part)
-        found.container = tp if _is_model(tp) else None
-        if _is_model(tp):
+        found.container = tp if is_model(tp) else None
+        if is_model(tp):
             info = tp.model_fields.get(part)
             tp = info.annotation if info is not None else None
         elif get_origin(tp) is list:

@@ -7,17 +7,19 @@ as part of a RunConfig (with the platform clock known).
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from veilperf.config.types import Strict
+from veilperf.names import SAFE_NAME
 
 __all__ = ["ExperimentFile", "Sweep", "POINT_KEYS"]
 
-NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-"""An experiment name is a folder name under the results root: a safe slug, nothing that escapes it."""
+NAME_PATTERN = SAFE_NAME
+"""An experiment name is a folder name under the results root: a safe slug, nothing that escapes it
+(the one definition is :data:`veilperf.names.SAFE_NAME`, which names read back from results
+files are checked against too)."""
 
 MAX_REPLICATIONS = 10_000
 """A 95% CI narrows as 1/sqrt(n): 10,000 replications already give 1% of one replication's spread."""
@@ -49,6 +51,9 @@ class Sweep(Strict):
     @model_validator(mode="after")
     def _axes_well_formed(self):
         seen: set[str] = set(self.grid)
+        if "name" in seen.union(*self.zip):
+            raise ValueError("name is the experiment's results folder and cannot be swept; use one experiment "
+                             "file (or --set name=...) per name")
         for path, values in self.grid.items():
             if not values:
                 raise ValueError(f"grid axis {path!r} has no values")
@@ -66,7 +71,7 @@ class ExperimentFile(Strict):
     name: str
     description: str = ""
     kind: Literal["workload", "boot"] = "workload"
-    platform: str
+    platform: str | list[str]  # one profile, or several: an axis (one point set per platform)
     workload: str | None = None
     workloads: list[str] | None = None
     setup: dict[str, Any] = {}
@@ -85,6 +90,17 @@ class ExperimentFile(Strict):
             raise ValueError(f"experiment name {shown!r} is not a safe folder name: use 1-64 letters, digits, "
                              "'_', '-' or '.', starting with a letter or digit (results go to <results>/<name>/)")
         return name
+
+    @field_validator("platform")
+    @classmethod
+    def _platform_list(cls, platform: str | list[str]) -> str | list[str]:
+        if isinstance(platform, list):
+            if not platform:
+                raise ValueError("a platform list needs at least one profile")
+            twice = sorted({p for p in platform if platform.count(p) > 1})
+            if twice:
+                raise ValueError(f"platform {', '.join(map(repr, twice))} listed more than once")
+        return platform
 
     @field_validator("replications")
     @classmethod

@@ -19,9 +19,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from veilperf.config.bounds import check_point
-from veilperf.config.errors_map import to_config_error
+from veilperf.config.errors_map import Locator, to_config_error
 from veilperf.config.experiment import POINT_KEYS, ExperimentFile
-from veilperf.config.overrides import PathError, get_path, parse_override, set_path
+from veilperf.config.overrides import SET, PathError, get_path, parse_override, set_note, set_path
+from veilperf.config.settable import FILE_LEVEL_OVERRIDES, check_settable
 from veilperf.config.run_config import RunConfig
 from veilperf.config.services import Services
 from veilperf.config.yaml_file import load_yaml
@@ -39,8 +40,9 @@ __all__ = [
     "load_yaml",
 ]
 
-FILE_LEVEL_OVERRIDES = ("platform", "workload", "workloads", "replications", "baseline", "sweep")
-"""``--set`` keys (exact, undotted) that change the experiment file itself rather than its points."""
+PLATFORM_AXIS = "platform"
+"""The axis of an experiment that lists several platforms (``platform: [milan, genoa]``): its
+values are profile names, and a point's assignment of it picks the whole profile."""
 
 
 def copy_tree(data: Any) -> Any:
@@ -71,7 +73,8 @@ class Experiment:
     base: dict
     workloads: list[dict]
     workload_files: list[Path]
-    platform_file: Path
+    platform_files: dict[str, Path]  # profile name -> file, in the order the experiment lists them
+    platforms: dict[str, dict]  # profile name -> raw profile; several make the axis PLATFORM_AXIS
     grid: dict[str, list]
     zip: list[dict[str, list]]
     replications: int
@@ -79,25 +82,66 @@ class Experiment:
     overrides: list[tuple[str, object]]
     force_large: bool = False  # lift the budgets of config.bounds (operations per point, points)
 
+    @property
+    def platform_file(self) -> Path:
+        """The profile file of an experiment on one platform; ConfigError when it lists several
+        (a caller that needs one platform refuses a platform axis in one line)."""
+        if len(self.platform_files) > 1:
+            raise self._several_platforms()
+        return next(iter(self.platform_files.values()))
+
+    def _several_platforms(self) -> ConfigError:
+        return ConfigError(self.file, "platform", f"lists {len(self.platforms)} platforms "
+                                                  f"({', '.join(self.platforms)}), and this command runs on "
+                                                  f"one: choose it with --set platform={next(iter(self.platforms))}")
+
     def resolve(self, workload_index: int | None, assignments: Mapping[str, object],
                 *, baseline: bool = False) -> dict:
-        """One raw point: a copy of ``base``, workload ``workload_index`` inlined at ``workload``,
-        then ``assignments`` (sweep values), then the ``--set`` overrides; with ``baseline=True``
-        the baseline overrides are applied last, so a ``--set`` cannot leak into the baseline."""
+        """One raw point: a copy of ``base`` on the platform ``assignments[PLATFORM_AXIS]`` names
+        (needed when the experiment lists several), workload ``workload_index`` inlined at
+        ``workload``, then the other ``assignments`` (sweep values), then the ``--set`` overrides;
+        with ``baseline=True`` the baseline overrides are applied last, so a ``--set`` cannot leak
+        into the baseline (and a baseline runs on its treatment's platform)."""
+        platform = assignments.get(PLATFORM_AXIS)
         raw = copy_tree(self.base)
+        if platform is not None or len(self.platforms) > 1:
+            raw["platform"] = copy_tree(self._profile(platform))
         if workload_index is not None:
             if not 0 <= workload_index < len(self.workloads):
                 raise ConfigError(self.file, "workloads",
                                   f"no workload number {workload_index}: the experiment has {len(self.workloads)}")
             raw["workload"] = copy_tree(self.workloads[workload_index])
-        steps = [*assignments.items(), *self.overrides, *(self.baseline.items() if baseline else ())]
+        values = [(path, value) for path, value in assignments.items() if path != PLATFORM_AXIS]
+        steps = [*values, *self.overrides, *(self.baseline.items() if baseline else ())]
         for path, value in steps:
             try:
                 set_path(raw, path, copy_tree(value))
             except PathError as exc:
-                file, key_path, note = self._origin(path, workload_index, baseline)
+                file, key_path, note = self._origin(path, workload_index, baseline, platform=platform)
                 raise ConfigError(file, key_path, f"cannot set {path}: {exc}{note}") from None
         return raw
+
+    def _profile(self, name: object) -> dict:
+        """The raw profile named ``name``; ConfigError when it is not one of the experiment's, or
+        when ``name`` is None and the experiment lists several (a single point needs one)."""
+        if name is None and len(self.platforms) > 1:
+            raise self._several_platforms()
+        if name is None:
+            return next(iter(self.platforms.values()))
+        if name not in self.platforms:
+            raise ConfigError(self.file, "platform", f"no platform named {name!r} in this experiment "
+                                                     f"(it lists {', '.join(self.platforms)})")
+        return self.platforms[name]
+
+    def platform_of(self, raw_point: Mapping[str, Any]) -> str:
+        """The name of the experiment's platform a raw point runs on (the first if it cannot be told)."""
+        profile = raw_point.get("platform")
+        name = profile.get("name") if isinstance(profile, dict) else None
+        return name if name in self.platforms else next(iter(self.platforms))
+
+    def _on_platform(self, platform: str) -> dict[str, object]:
+        """The assignment that picks ``platform`` when the experiment has a platform axis."""
+        return {PLATFORM_AXIS: platform} if len(self.platforms) > 1 else {}
 
     def source_of(self, key_path: str, workload_index: int | None = None) -> tuple[Path, str]:
         """The file and key path inside it that a point key path comes from.
@@ -112,20 +156,23 @@ class Experiment:
 
     def _swept(self, raw_point: Mapping[str, Any], axis_path: str, workload_index: int | None) -> bool:
         """True when the point's value at ``axis_path`` differs from the file's (a sweep set it)."""
-        return get_path(raw_point, axis_path) != get_path(self.resolve(workload_index, {}), axis_path)
+        as_written = self.resolve(workload_index, self._on_platform(self.platform_of(raw_point)))
+        return get_path(raw_point, axis_path) != get_path(as_written, axis_path)
 
     def _origin(self, key_path: str, workload_index: int | None, baseline: bool,
-                raw_point: Mapping[str, Any] | None = None) -> tuple[Path, str, str]:
+                raw_point: Mapping[str, Any] | None = None,
+                platform: str | None = None) -> tuple[Path | str, str, str]:
         """(file, key path in it, note) for a point key path; the note says where a value was set.
-        Given the point, a sweep axis is named only if the point's value differs from the file's."""
+        Given the point, a sweep axis is named only if the point's value differs from the file's.
+        A platform key names the profile file of ``platform`` (else of the point's platform)."""
         if baseline:
             for path in self.baseline:
                 if _under(key_path, path):
                     return self.file, key_path, " (in the baseline point)"
         for path, value in reversed(self.overrides):
             if _under(key_path, path):
-                return self.file, key_path, f" (from --set {path}={value})"
-        axes = [(path, f'sweep.grid["{path}"]') for path in self.grid]
+                return SET, key_path, set_note(path, value)
+        axes = [(path, f'sweep.grid["{path}"]') for path in self.grid if path != PLATFORM_AXIS]
         axes += [(path, f'sweep.zip.{n}["{path}"]') for n, group in enumerate(self.zip) for path in group]
         for path, axis in axes:
             if _under(key_path, path) and (raw_point is None or self._swept(raw_point, path, workload_index)):
@@ -134,7 +181,8 @@ class Experiment:
         note = f" (after --set {', '.join(inside)})" if inside else ""
         head, _, rest = key_path.partition(".")
         if head == "platform":
-            return self.platform_file, rest, note
+            name = platform or (self.platform_of(raw_point) if raw_point is not None else next(iter(self.platforms)))
+            return self.platform_files[name], rest, note
         if head == "workload" and workload_index is not None and workload_index < len(self.workload_files):
             return self.workload_files[workload_index], rest, note
         return self.file, key_path, note
@@ -172,7 +220,7 @@ def validate_point(exp: Experiment, raw_point: dict, *, workload_index: int | No
     """
     index = workload_index if workload_index is not None else exp.workload_index_of(raw_point)
 
-    def locate(key_path: str) -> tuple[Path, str, str]:
+    def locate(key_path: str) -> tuple[Path | str, str, str]:
         return exp._origin(key_path, index, baseline, raw_point)
 
     try:
@@ -192,7 +240,7 @@ SHIPPED_PLATFORMS = Path(__file__).resolve().parents[2] / "configs" / "platforms
 """The platform profiles shipped with veilperf (``platform: milan`` names ``milan.yaml`` there)."""
 
 
-def _platform_path(experiment_file: Path, reference: str) -> Path:
+def _platform_path(experiment_file: Path, reference: str, locate: Locator, key: str) -> Path:
     """A platform reference: a path relative to the experiment file, or the bare name of a shipped
     profile (``milan``), looked up in ``platforms/`` beside the experiment, then in
     :data:`SHIPPED_PLATFORMS`."""
@@ -203,17 +251,19 @@ def _platform_path(experiment_file: Path, reference: str) -> Path:
         if (folder / f"{reference}.yaml").is_file():
             return Path(os.path.normpath(folder / f"{reference}.yaml"))
     known = sorted(p.stem for p in SHIPPED_PLATFORMS.glob("*.yaml"))
-    raise ConfigError(experiment_file, "platform", f"no platform file or shipped profile named {reference!r} "
-                                                   f"(shipped: {', '.join(known) or 'none'})")
+    file, key_path, note = locate(key)
+    raise ConfigError(file, key_path, f"no platform file or shipped profile named {reference!r} "
+                                      f"(shipped: {', '.join(known) or 'none'}){note}")
 
 
-def _load_referenced(experiment_file: Path, key: str, reference: str) -> tuple[Path, dict]:
-    if key == "platform":
-        path = _platform_path(experiment_file, reference)
+def _load_referenced(experiment_file: Path, key: str, reference: str, locate: Locator) -> tuple[Path, dict]:
+    if key.partition(".")[0] == "platform":
+        path = _platform_path(experiment_file, reference, locate, key)
     else:
         path = Path(os.path.normpath(experiment_file.parent / reference))
     if not path.is_file():
-        raise ConfigError(experiment_file, key, f"file {reference!r} not found (looked for {path})")
+        file, key_path, note = locate(key)
+        raise ConfigError(file, key_path, f"file {reference!r} not found (looked for {path}){note}")
     return path, load_yaml(path)
 
 
@@ -232,27 +282,76 @@ def _apply_file_level(raw: dict, overrides: list[tuple[str, object]]) -> None:
     for path, value in overrides:
         if path in ("platform", "workload", "workloads"):
             value = _from_command_line(value)
-        raw[path] = value
+        try:
+            set_path(raw, path, value)
+        except PathError as exc:
+            raise ConfigError(SET, path, f"cannot set {path}: {exc}{set_note(path, value)}") from None
         if path in ("workload", "workloads"):
             raw.pop("workloads" if path == "workload" else "workload", None)
 
 
+def _load_platforms(file: Path, spec: ExperimentFile, locate: Locator) -> tuple[dict[str, Path], dict[str, dict]]:
+    """The experiment's platform profiles by name, in the order it lists them. Names must differ:
+    a record says which platform it ran on by ``cfg.platform.name``."""
+    references = spec.platform if isinstance(spec.platform, list) else [spec.platform]
+    keys = [f"platform.{i}" for i in range(len(references))] if isinstance(spec.platform, list) else ["platform"]
+    files: dict[str, Path] = {}
+    profiles: dict[str, dict] = {}
+    for key, reference in zip(keys, references):
+        path, profile = _load_referenced(file, key, reference, locate)
+        name = str(profile.get("name", Path(reference).stem))
+        if name in files:
+            where, key_path, note = locate(key)
+            raise ConfigError(where, key_path, f"{files[name]} and {path} are both named {name!r}: give "
+                                               f"each platform its own name (records tell them apart by it){note}")
+        files[name], profiles[name] = path, profile
+    return files, profiles
+
+
+def _check_platform_keys(file: Path, platforms: dict[str, dict], grid: dict, zips: list[dict],
+                         baseline: dict | None, point_overrides: list[tuple[str, object]]) -> None:
+    """Refuse what would run a point on another platform than its own, or hide which one it ran on."""
+    where = [(f'sweep.grid["{p}"]', p) for p in grid] + [(f'sweep.zip.{n}["{p}"]', p)
+                                                        for n, group in enumerate(zips) for p in group]
+    for key_path, path in where:
+        if path == PLATFORM_AXIS:
+            raise ConfigError(file, key_path, "sweep platforms with the platform key itself: "
+                                              "platform: [milan, genoa]")
+    for path in baseline or {}:
+        if path == PLATFORM_AXIS:
+            raise ConfigError(file, f"baseline.{path}", "a baseline runs on its treatment's platform; "
+                                                        "set platform.params.NAME to change one of its costs")
+    if len(platforms) < 2:
+        return
+    named = [(file, key_path, "") for key_path, path in where if _under(path, "platform.name")]
+    named += [(file, "baseline", "") for path in baseline or {} if _under(path, "platform.name")]
+    named += [(SET, path, set_note(path, value)) for path, value in point_overrides if _under(path, "platform.name")]
+    if named:
+        source, key_path, note = named[0]
+        raise ConfigError(source, key_path, "the experiment runs on several platforms: renaming them would "
+                                            f"hide which one a record ran on{note}")
+
+
 def load_experiment(path: str | Path, overrides: Sequence[str] = (), *, force_large: bool = False) -> Experiment:
-    """Load an experiment file, inline its platform and workloads, and parse ``--set`` overrides
-    (``"a.b.c=value"``, value parsed as YAML). Overrides of ``platform``, ``workload(s)``,
-    ``replications``, ``baseline`` or ``sweep`` change the file itself; all others apply to
-    every point, after the sweep values. ``force_large`` lifts the budgets of
-    :mod:`veilperf.config.bounds` for this experiment's points."""
+    """Load an experiment file, inline its platform(s) and workloads, and parse ``--set``
+    overrides (``"a.b.c=value"``, value parsed as YAML). Overrides of ``platform``,
+    ``workload(s)``, ``replications``, ``baseline``, ``sweep`` (or ``sweep.grid``, ``sweep.zip``)
+    change the file itself; all others apply to every point, after the sweep values; an unknown
+    key path is refused with the closest known ones. A list of platforms becomes the first sweep
+    axis. ``force_large`` lifts the budgets of :mod:`veilperf.config.bounds` for this
+    experiment's points."""
     file = Path(path)
     raw = load_yaml(file)
     parsed = [parse_override(text) for text in overrides]
+    for key_path, value in parsed:
+        check_settable(key_path, set_note(key_path, value))
     file_level = [(p, v) for p, v in parsed if p in FILE_LEVEL_OVERRIDES]
     _apply_file_level(raw, file_level)
 
-    def locate(key_path: str) -> tuple[Path, str, str]:
+    def locate(key_path: str) -> tuple[Path | str, str, str]:
         for p, v in reversed(file_level):
             if _under(key_path, p):
-                return file, key_path, f" (from --set {p}={v})"
+                return SET, key_path, set_note(p, v)
         return file, key_path, ""
 
     try:
@@ -260,11 +359,14 @@ def load_experiment(path: str | Path, overrides: Sequence[str] = (), *, force_la
     except ValidationError as exc:
         raise to_config_error(exc, ExperimentFile, raw, locate) from None
 
-    platform_file, platform = _load_referenced(file, "platform", spec.platform)
+    point_overrides = [(p, v) for p, v in parsed if p not in FILE_LEVEL_OVERRIDES]
+    platform_files, platforms = _load_platforms(file, spec, locate)
+    _check_platform_keys(file, platforms, spec.sweep.grid, spec.sweep.zip, spec.baseline, point_overrides)
     keys = ["workload"] if spec.workload is not None else [f"workloads.{i}" for i in range(len(spec.workload_paths))]
-    loaded = [_load_referenced(file, key, ref) for key, ref in zip(keys, spec.workload_paths)]
+    loaded = [_load_referenced(file, key, ref, locate) for key, ref in zip(keys, spec.workload_paths)]
     base = {key: copy_tree(raw[key]) for key in POINT_KEYS if key in raw}
-    base["platform"] = platform
+    base["platform"] = next(iter(platforms.values()))
+    platform_axis = {PLATFORM_AXIS: list(platforms)} if len(platforms) > 1 else {}
     return Experiment(
         file=file,
         name=spec.name,
@@ -272,12 +374,13 @@ def load_experiment(path: str | Path, overrides: Sequence[str] = (), *, force_la
         base=base,
         workloads=[data for _, data in loaded],
         workload_files=[p for p, _ in loaded],
-        platform_file=platform_file,
-        grid=dict(spec.sweep.grid),
+        platform_files=platform_files,
+        platforms=platforms,
+        grid={**platform_axis, **spec.sweep.grid},
         zip=[dict(group) for group in spec.sweep.zip],
         replications=spec.replications,
         baseline=dict(spec.baseline) if spec.baseline is not None else default_baseline(),
-        overrides=[(p, v) for p, v in parsed if p not in FILE_LEVEL_OVERRIDES],
+        overrides=point_overrides,
         force_large=force_large,
     )
 

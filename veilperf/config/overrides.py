@@ -1,4 +1,9 @@
-"""Dotted key paths: ``--set key.path=value`` parsing and setting a value deep inside raw config."""
+"""Dotted key paths: ``--set key.path=value`` parsing and setting a value deep inside raw config.
+
+Every ``--set`` error has one wording: ``--set: KEY.PATH: PROBLEM (from --set KEY.PATH=VALUE)``
+(:data:`SET` as the file, :func:`set_note` at the end), whether the key is unknown, the value
+unreadable or invalid, or the text has no ``=``.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,10 @@ from typing import Any
 from veilperf.config.yaml_file import parse_yaml_value
 from veilperf.errors import ConfigError
 
-__all__ = ["PathError", "parse_override", "set_path", "get_path", "is_parameter"]
+__all__ = ["PathError", "SET", "set_note", "parse_override", "set_path", "get_path", "is_parameter"]
+
+SET = "--set"
+"""What a ConfigError names as its file when the bad key or value came from a ``--set``."""
 
 
 class PathError(ValueError):
@@ -19,15 +27,24 @@ def is_parameter(node: Any) -> bool:
     return isinstance(node, dict) and "value" in node and "kind" in node
 
 
+def set_note(path: str, value: object) -> str:
+    """`` (from --set path=value)``: the end of every message about a value a ``--set`` gave."""
+    return f" (from --set {path}={value})"
+
+
 def parse_override(text: str) -> tuple[str, object]:
-    """``"a.b.c=value"`` -> ``("a.b.c", value parsed as YAML)``; ConfigError without ``=``."""
+    """``"a.b.c=value"`` -> ``("a.b.c", value parsed as YAML)``; ConfigError without ``=``, for an
+    empty key path or a value that is not YAML."""
     path, sep, value_text = text.partition("=")
     path = path.strip()
     if not sep:
-        raise ConfigError("--set", text, "expected key.path=value")
+        raise ConfigError(SET, text, f"expected key.path=value (from --set {text})")
     if not path or any(not part for part in path.split(".")):
-        raise ConfigError("--set", text, "empty key path: expected key.path=value")
-    return path, parse_yaml_value(value_text.strip(), source="--set", key_path=path)
+        raise ConfigError(SET, text, f"empty key path: expected key.path=value (from --set {text})")
+    try:
+        return path, parse_yaml_value(value_text.strip(), source=SET, key_path=path)
+    except ConfigError as exc:
+        raise ConfigError(SET, path, f"{exc.message} (from --set {text})") from None
 
 
 def set_path(data: dict, dotted: str, value: object) -> None:

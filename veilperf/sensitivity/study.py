@@ -17,7 +17,9 @@ From an experiment file the study builds a new experiment (``study.yaml``) that:
 
 The study runs into ``<results>/<experiment>/sensitivity/`` (the generated experiment is named
 ``sensitivity``) through :func:`veilperf.sweep.engine.run_sweep`: cache, resume, process pool,
-Dask and shards work as for any sweep, and ``veilperf sweep`` results are untouched.
+Dask and shards work as for any sweep, and ``veilperf sweep`` results are untouched. The folder
+holds one study: another plan (method, samples, seed, parameters) replaces it only when asked
+(:func:`replaced_study`), its rows kept in ``superseded/`` by the sweep engine.
 """
 
 from __future__ import annotations
@@ -39,9 +41,11 @@ from veilperf.errors import ConfigError
 from veilperf.sensitivity.assumptions import Assumption
 from veilperf.sensitivity.sampling import SamplingPlan
 from veilperf.sweep.identity import canonical_json
+from veilperf.sweep.paths import inside, results_io, write_atomic
 from veilperf.sweep.points import combinations
+from veilperf.sweep.store import ResultsStore
 
-__all__ = ["STUDY_NAME", "Study", "Setting", "build_study", "study_dir", "is_subject"]
+__all__ = ["STUDY_NAME", "Study", "Setting", "build_study", "study_dir", "is_subject", "replaced_study"]
 
 STUDY_NAME = "sensitivity"
 STUDY_FILE = "study.yaml"
@@ -65,8 +69,9 @@ def is_subject(path: str) -> bool:
 
 
 def study_dir(results_root: str | Path, experiment: str) -> Path:
-    """``<results>/<experiment>/sensitivity``."""
-    return Path(results_root) / experiment / STUDY_NAME
+    """``<results>/<experiment>/sensitivity``, checked to resolve inside the results root (a
+    ``<experiment>`` or ``sensitivity`` symlink leading out of it is refused, as for sweeps)."""
+    return inside(results_root, Path(results_root) / experiment / STUDY_NAME)
 
 
 @dataclass(frozen=True)
@@ -235,13 +240,9 @@ def build_study(exp: Experiment, plan: SamplingPlan, overrides: Sequence[str] = 
     return Study(exp, plan, data, settings, dropped, [a.path for a in pinned])
 
 
-def write_study(study: Study, directory: Path) -> tuple[Path, list[Path]]:
-    """Write ``study.yaml`` and ``plan.yaml`` (method, seed, parameters, the samples in SI units)
-    into ``directory``; returns the study file and the paths this call created (for clean-up)."""
-    created = [d for d in reversed([directory, *directory.parents]) if not d.exists()]
-    directory.mkdir(parents=True, exist_ok=True)
+def _plan_meta(study: Study) -> dict:
     plan = study.plan
-    meta = {
+    return {
         "experiment": study.source.name, "file": str(study.source.file), "method": plan.method,
         "samples": plan.samples, "seed": plan.seed, "points": int(len(plan.values)),
         "parameters": [{"path": a.path, "low": a.low, "high": a.high, "nominal": a.nominal,
@@ -249,13 +250,45 @@ def write_study(study: Study, directory: Path) -> tuple[Path, list[Path]]:
         "dropped_axes": study.dropped_axes, "pinned_in_baseline": study.pinned,
         "values": plan.values.tolist(),
     }
-    files = {directory / STUDY_FILE: study.text(), directory / "plan.yaml": yaml.safe_dump(meta, sort_keys=False)}
+
+
+_PLAN_IDENTITY = ("method", "samples", "seed", "parameters")
+"""What makes two studies of one experiment the same plan (their samples follow from these)."""
+
+
+def replaced_study(study: Study, directory: Path) -> str:
+    """What stored study writing ``study`` into ``directory`` would replace ("" when none, or the
+    same plan): a study with stored rows whose plan differs."""
+    store = ResultsStore.of(directory.parent, STUDY_NAME)
+    if not store.runs_path.exists() and not store.part_paths():
+        return ""
+    try:
+        with results_io(directory / "plan.yaml", "read the stored plan"):
+            old = yaml.safe_load((directory / "plan.yaml").read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError, FileNotFoundError):
+        old = None
+    new = _plan_meta(study)
+    if isinstance(old, dict) and all(old.get(k) == new[k] for k in _PLAN_IDENTITY):
+        return ""
+    if not isinstance(old, dict):
+        return "a study whose plan.yaml is missing or unreadable"
+    names = ", ".join(str(p.get("path")) for p in old.get("parameters") or [] if isinstance(p, dict)) or "nothing"
+    return (f"a {old.get('method')} study ({old.get('samples')} samples, seed {old.get('seed')}, over {names}) with "
+            f"another plan than this {new['method']} study ({new['samples']} samples, seed {new['seed']})")
+
+
+def write_study(study: Study, directory: Path) -> tuple[Path, list[Path]]:
+    """Write ``study.yaml`` and ``plan.yaml`` (method, seed, parameters, the samples in SI units)
+    into ``directory``; returns the study file and the paths this call created (for clean-up)."""
+    created = [d for d in reversed([directory, *directory.parents]) if not d.exists()]
+    with results_io(directory, "create the study folder"):
+        directory.mkdir(parents=True, exist_ok=True)
+    files = {directory / STUDY_FILE: study.text(), directory / "plan.yaml": yaml.safe_dump(_plan_meta(study),
+                                                                                             sort_keys=False)}
     for path, text in files.items():
         if not path.exists():
             created.append(path)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+        write_atomic(path, lambda tmp, text=text: tmp.write_text(text, encoding="utf-8"), "write the study")
     return directory / STUDY_FILE, created
 
 

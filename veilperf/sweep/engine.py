@@ -5,7 +5,9 @@ once, compact, summarise.
 Library entry points: :func:`plan` (no side effects; what ``--dry-run`` shows) and
 :func:`run_sweep`. After a sweep (not a shard), ``runs.parquet`` holds exactly the experiment's
 current points: rows of points the experiment no longer has (an axis value edited away, other
-``--set`` values) are dropped, as the manifest now describes the new run.
+``--set`` values) are moved to ``superseded/`` and the sweep says how many and why; stored points
+of another experiment file of the same name are refused unless ``replace``
+(:mod:`veilperf.sweep.supersede`).
 
 A sweep holds the results root's lock (:mod:`veilperf.sweep.lock`) from planning to compaction,
 writes nothing to an experiment with nothing to run or drop, and on Ctrl-C stops the workers and
@@ -28,16 +30,17 @@ from veilperf.errors import ConfigError
 from veilperf.sweep.batching import Batcher
 from veilperf.sweep.executors import InProcessExecutor, open_executor
 from veilperf.sweep.lock import results_lock
-from veilperf.sweep.manifest import git_commit, manifest_text
+from veilperf.sweep.manifest import git_commit, manifest_data, manifest_text
 from veilperf.sweep.options import Shard, SweepError, check_executor, default_jobs
-from veilperf.sweep.paths import ResultsIOError
+from veilperf.sweep.paths import ResultsIOError, refuse_inputs
 from veilperf.sweep.points import Point, combinations, distinct
 from veilperf.sweep.progress import progress_bar
 from veilperf.sweep.store import ResultsStore
+from veilperf.sweep.supersede import StoreCheck, check_store, raise_refusals
 from veilperf.sweep.worker import Runner, expand_chunk, run_batch
 
 __all__ = ["ExperimentPlan", "ExperimentSummary", "SweepSummary", "SweepInterrupted", "load_experiments", "plan",
-           "plan_loaded", "run_sweep", "describe_points", "summary_lines"]
+           "plan_loaded", "check_plans", "run_sweep", "describe_points", "summary_lines"]
 
 CHUNKS_PER_WORKER = 4  # expansion and validation are spread over the workers in this many chunks each
 
@@ -67,6 +70,7 @@ class ExperimentSummary:
     cached: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)  # (point_id, error)
     stored: int = 0  # rows of this sweep written so far
+    note: str = ""  # stored rows dropped (how many, why, kept where) or a manifest written anew
 
 
 @dataclass
@@ -140,14 +144,34 @@ def plan_loaded(loaded: list[tuple[Experiment, str]], *, results_dir: str | Path
     return plans
 
 
-def describe_points(plans: list[ExperimentPlan]) -> list[str]:
-    """Lines listing every selected point: id, role, status, workload, replication, axis values."""
+def check_plans(plans: list[ExperimentPlan], *, shard: Shard | None = None, replace: bool = False,
+                commit: str = "") -> dict[str, StoreCheck]:
+    """What each plan would do to its stored rows (:func:`veilperf.sweep.supersede.check_store`);
+    a shard drops nothing (``collect`` merges), but is refused as a sweep would be."""
+    checks = {}
+    for planned in plans:
+        new = manifest_data(planned.exp, planned.text, points=len(planned.points),
+                            shard=str(shard) if shard else None, commit=commit)
+        check = check_store(planned.store, planned.exp.name, _keep(planned), new, replace=replace)
+        if shard is not None and not check.refused:
+            check.dropped = 0
+        checks[planned.exp.name] = check
+    return checks
+
+
+def describe_points(plans: list[ExperimentPlan], checks: dict[str, StoreCheck] | None = None) -> list[str]:
+    """Lines listing every selected point: id, role, status, workload, replication, axis values;
+    with ``checks``, what would happen to stored points the sweep no longer has."""
     lines = []
     for planned in plans:
         todo = {p.point_id for p in planned.todo}
         roles = [p.role for p in planned.selected]
         lines.append(f"{planned.exp.name}: {len(planned.selected)} points ({roles.count('treatment')} treatment, "
                      f"{roles.count('baseline')} baseline), {len(todo)} to run -> {planned.store.directory}")
+        check = (checks or {}).get(planned.exp.name)
+        if check is not None and (check.refused or check.note()):
+            lines.append(f"  refused without --replace: {check.refused}" if check.refused
+                         else f"  would be said: {check.note()}")
         for p in planned.selected:
             axes = " ".join(f"{path}={value}" for path, value in p.assignments.items())
             status = "new" if p.point_id in todo else "cached"
@@ -159,23 +183,30 @@ def describe_points(plans: list[ExperimentPlan]) -> list[str]:
 def run_sweep(files: Sequence[str | Path], overrides: Sequence[str] = (), *, results_dir: str | Path = "results",
               jobs: int | None = None, executor: str = "local", scheduler: str | None = None,
               shard: Shard | None = None, force: bool = False, runner: Runner | None = None,
-              wait: bool = True, force_large: bool = False) -> SweepSummary:
+              wait: bool = True, force_large: bool = False, replace: bool = False) -> SweepSummary:
     """Run the unfinished points of every experiment in ``files`` and store them under
     ``results_dir``, holding its lock (``wait=False``: LockBusy at once if another command holds
     it); everything is validated before anything runs, a point that raises is recorded with its
-    error. ``jobs`` defaults to all cores; ``runner`` to ``veilperf.run.run_config`` (it gets the
-    validated config; a replacement must be picklable for process and Dask workers)."""
+    error. Stored points of another experiment file of the same name (or of an unknown origin)
+    are refused unless ``replace``; dropped rows are kept in ``superseded/`` and said in the
+    summary's notes. ``jobs`` defaults to all cores; ``runner`` to ``veilperf.run.run_config`` (it
+    gets the validated config; a replacement must be picklable for process and Dask workers)."""
     check_executor(executor, scheduler)
     start = time.perf_counter()
     loaded = load_experiments(files, overrides, force_large=force_large)
+    _refuse_inputs(loaded, Path(results_dir))
     commit = git_commit()
     with (results_lock(results_dir, wait=wait) as lock,
           open_executor(executor, jobs or default_jobs(), scheduler) as (pool, workers)):
         plans = plan_loaded(loaded, results_dir=results_dir, shard=shard, force=force, pool=pool, workers=workers)
+        checks = check_plans(plans, shard=shard, replace=replace, commit=commit)
+        raise_refusals(list(checks.values()))
         summaries = {p.exp.name: ExperimentSummary(p.exp.name, p.store.directory, len(p.selected),
-                                                   run=len(p.todo), cached=len(p.selected) - len(p.todo))
+                                                   run=len(p.todo), cached=len(p.selected) - len(p.todo),
+                                                   note=checks[p.exp.name].note())
                      for p in plans}
-        writing = [p for p in plans if p.todo or (shard is None and p.store.needs_compaction(_keep(p)))]
+        writing = [p for p in plans if p.todo or checks[p.exp.name].rewrites_manifest
+                   or (shard is None and p.store.needs_compaction(_keep(p)))]
         if writing and not lock.writable:
             raise ResultsIOError(f"{results_dir}: results folder is read-only, but {writing[0].exp.name} has "
                                  "points to store")
@@ -184,8 +215,19 @@ def run_sweep(files: Sequence[str | Path], overrides: Sequence[str] = (), *, res
             _execute(pool, workers, plans, summaries, runner, commit)
         changed = False
         for planned in writing if shard is None else []:
-            changed |= planned.store.compact(keep=_keep(planned))
+            done = planned.store.compact(keep=_keep(planned))
+            changed |= done.changed
+            summaries[planned.exp.name].note = checks[planned.exp.name].note(done.superseded)
     return SweepSummary(list(summaries.values()), time.perf_counter() - start, shard, changed)
+
+
+def _refuse_inputs(loaded: list[tuple[Experiment, str]], root: Path) -> None:
+    """No file the sweep writes (an experiment's manifest and table, the report and overhead table
+    after it) may be one of the files it reads."""
+    for exp, _ in loaded:
+        store = ResultsStore(root / exp.name)
+        refuse_inputs([store.manifest_path, store.runs_path, root / "REPORT.md", root / "overheads.csv"],
+                      [exp.file, *exp.platform_files.values(), *exp.workload_files], "")
 
 
 def _keep(planned: ExperimentPlan) -> set[str]:
@@ -260,6 +302,8 @@ def summary_lines(summary: SweepSummary, max_failures: int = 20) -> list[str]:
                  else f"{e.directory}/runs.parquet")
         lines.append(f"{e.name}: {e.points} points: {e.run - len(e.failures)} run, {e.cached} cached, "
                      f"{len(e.failures)} failed -> {where}")
+        if e.note:
+            lines.append(f"  note: {e.note}")
     total = sum(e.points for e in summary.experiments)
     shard = f" (shard {summary.shard})" if summary.shard else ""
     lines.append(f"sweep{shard}: {total} points in {summary.wall_s:.1f} s wall, {summary.failed} failed")

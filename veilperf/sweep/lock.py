@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from veilperf.errors import VeilperfError
-from veilperf.sweep.paths import write_atomic
+from veilperf.sweep.paths import check_root, write_atomic
 
 __all__ = ["LockBusy", "ResultsLock", "results_lock", "results_root_of", "locked_results", "LOCK_NAME", "HOLDER_NAME"]
 
@@ -112,6 +112,7 @@ def results_lock(root: str | Path, *, wait: bool = True,
         return
     from filelock import FileLock
 
+    check_root(root)
     created = not root.exists()
     _make_root(root)
     file_lock = FileLock(root / LOCK_NAME, timeout=0, fallback_to_soft=False)
@@ -137,6 +138,20 @@ def _make_root(root: Path) -> None:
     except OSError as exc:
         if not root.is_dir():  # an existing folder on a read-only file system is fine to read
             raise VeilperfError(f"{root}: cannot create the results folder: {exc.strerror or exc}") from None
+    _probe(root)
+
+
+def _probe(root: Path) -> None:
+    """Create the lock file once by hand: a folder that takes no new file although it exists (a
+    pseudo file system the mount table did not name) is one line, not a wait that never ends."""
+    try:
+        os.close(os.open(root / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644))
+    except FileNotFoundError:
+        if root.is_dir():
+            raise VeilperfError(f"{root}: not an ordinary folder (no file can be created in it); give a "
+                                "results folder on a disk") from None
+    except OSError:
+        pass  # read-only or otherwise refused: the lock itself reports it (see _acquire)
 
 
 def _release(file_lock, root: Path, tidy: bool) -> None:

@@ -1,9 +1,16 @@
-"""Provenance of a sweep: the manifest written next to the results, and the git commit."""
+"""Provenance of a sweep: the manifest written next to the results, and the git commit.
+
+A manifest ends with ``checksum: sha256:<hex>`` over the rest of its text (the ``date`` line left
+out, so an unchanged sweep writes an unchanged digest): :func:`manifest_state` tells a manifest
+veilperf wrote from one edited since, so the results' origin is never taken from an edited file.
+"""
 
 from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -12,7 +19,13 @@ import yaml
 from veilperf import __version__
 from veilperf.config.loader import Experiment
 
-__all__ = ["git_commit", "manifest_text", "dump_manifest"]
+__all__ = ["git_commit", "manifest_data", "manifest_text", "dump_manifest", "manifest_state", "INTACT", "EDITED",
+           "UNVERIFIED"]
+
+INTACT, EDITED, UNVERIFIED = "intact", "edited", "unverified"
+"""States of a manifest's text: its checksum holds, does not hold, or it has none (older veilperf)."""
+_CHECKSUM = re.compile(rb"^checksum: sha256:([0-9a-f]{64})\n\Z", re.MULTILINE)
+_DATE_LINE = re.compile(rb"^date: .*\n", re.MULTILINE)
 
 
 def git_commit() -> str:
@@ -40,11 +53,13 @@ def _str(dumper: yaml.SafeDumper, text: str) -> yaml.Node:
 _Dumper.add_representer(str, _str)
 
 
-def manifest_text(exp: Experiment, experiment_text: str, *, points: int, shard: str | None, commit: str) -> str:
-    """YAML text of the manifest: what was run, with which overrides, platform and code."""
+def manifest_data(exp: Experiment, experiment_text: str, *, points: int, shard: str | None, commit: str) -> dict:
+    """The manifest as a mapping: what was run (``file_path``: the experiment file resolved, which
+    tells two files of one name apart), with which overrides, platform and code."""
     data = {
         "experiment": exp.name,
         "file": str(exp.file),
+        "file_path": os.path.realpath(exp.file),
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "veilperf_version": __version__,
         "git_commit": commit,
@@ -53,14 +68,38 @@ def manifest_text(exp: Experiment, experiment_text: str, *, points: int, shard: 
         "shard": shard,
         "workload_files": {str(path): _sha256(Path(path)) for path in exp.workload_files},
         "experiment_text": experiment_text,
-        "platform": exp.base.get("platform"),
     }
-    return dump_manifest(data)
+    # One profile as before; several (a platform axis) as a list, each naming itself, so no reader
+    # takes the first for all of them (analysis.profile.find_profiles reads both shapes).
+    profiles = list(exp.platforms.values())
+    data.update({"platform": profiles[0]} if len(profiles) == 1 else {"platforms": profiles})
+    return data
+
+
+def manifest_text(exp: Experiment, experiment_text: str, *, points: int, shard: str | None, commit: str) -> str:
+    """YAML text of the manifest (:func:`manifest_data`), with its checksum."""
+    return dump_manifest(manifest_data(exp, experiment_text, points=points, shard=shard, commit=commit))
 
 
 def dump_manifest(data: dict) -> str:
-    """YAML text of a manifest mapping, multi-line strings as literal blocks."""
-    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True)
+    """YAML text of a manifest mapping, multi-line strings as literal blocks, ending with the
+    checksum of the rest (any ``checksum`` in ``data`` is replaced)."""
+    body = yaml.dump({k: v for k, v in data.items() if k != "checksum"}, Dumper=_Dumper, sort_keys=False,
+                     allow_unicode=True)
+    return body + f"checksum: sha256:{_checksum(body.encode('utf-8'))}\n"
+
+
+def _checksum(body: bytes) -> str:
+    return hashlib.sha256(_DATE_LINE.sub(b"", body)).hexdigest()
+
+
+def manifest_state(data: bytes) -> str:
+    """:data:`INTACT` when the manifest's text matches its checksum, :data:`EDITED` when it does not
+    (or the checksum line was tampered with), :data:`UNVERIFIED` when it has none."""
+    match = _CHECKSUM.search(data)
+    if match is None:
+        return EDITED if b"\nchecksum:" in b"\n" + data else UNVERIFIED
+    return INTACT if _checksum(data[:match.start()]) == match.group(1).decode() else EDITED
 
 
 def _sha256(path: Path) -> str:

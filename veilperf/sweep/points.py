@@ -1,5 +1,9 @@
 """Expansion of an experiment into points: grid x zip groups x workloads x replications, paired.
 
+An experiment listing several platforms (``platform: [milan, genoa]``) has the platform as its
+first grid axis (``loader.PLATFORM_AXIS``, values are profile names): each point runs on one
+profile, and its baseline, resolved with the same assignments, on the same one.
+
 Every combination of axis values is a *treatment* point. When the experiment declares a
 ``baseline`` (overrides such as ``{setup.mode: cvm}``), each treatment also gets a *baseline*
 point: the same raw config with those overrides applied (``Experiment.resolve(..., baseline=True)``)
@@ -126,7 +130,8 @@ def combinations(exp: Experiment) -> list[Combination]:
 class _Shared:
     """Makes validated points share equal platform and workload models, so a batch of points holds
     (and pickles, which keeps shared objects shared) each platform and workload once. Within one
-    experiment a point's platform depends only on its role and the axis values under ``platform``;
+    experiment a point's platform depends only on its role and the axis values under ``platform``
+    (the platform axis included);
     its workload also on the workload index and the axis values under ``workload``."""
 
     def __init__(self) -> None:

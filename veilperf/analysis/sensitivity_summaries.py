@@ -1,5 +1,7 @@
 """Read stored sensitivity results: :func:`load_summaries` and :func:`load_indices` (for the report,
-the claims figure and notebooks; never simulates)."""
+the claims figure and notebooks; never simulates). The analysis reads what ``veilperf.sensitivity``
+wrote, so this reader lives here: the sensitivity package imports the analysis (its overhead
+basis), never the other way round (``tests/test_layers.py``); it re-exports these names."""
 
 from __future__ import annotations
 
