@@ -13,12 +13,12 @@ import pytest
 
 from fixtures.analysis.synthetic import write_results
 from veilperf import cli
-from veilperf.analysis import figdata
-from veilperf.analysis.claims import assumption_space_line, check_claims, service_points
-from veilperf.analysis.crossings import crossing_models, crossing_points, explain
-from veilperf.analysis.figs_claims import claims
-from veilperf.analysis.outputs import Inputs
-from veilperf.analysis.plotting import STYLE
+from veilperf.analysis.tables import figdata
+from veilperf.analysis.claims.verdicts import assumption_space_line, check_claims, service_points
+from veilperf.analysis.claims.crossings import crossing_models, crossing_points, explain
+from veilperf.analysis.figures.headline import claims
+from veilperf.analysis.report.outputs import Inputs
+from veilperf.analysis.figures.style import STYLE
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sweep"
 

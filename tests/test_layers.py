@@ -15,7 +15,7 @@ def _imports_after(module: str, then: str = "") -> set[str]:
 
 def test_config_and_analysis_layers_do_not_load_the_simulator():
     """Configuration never imports SimPy; analysis reads results and never re-simulates."""
-    for module in ("veilperf.config.loader", "veilperf.config.checks", "veilperf.analysis.outputs"):
+    for module in ("veilperf.config.loader", "veilperf.config.checks", "veilperf.analysis.report.outputs"):
         loaded = _imports_after(module)
         assert "simpy" not in loaded, module
         assert "veilperf.model.system" not in loaded, module

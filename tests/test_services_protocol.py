@@ -65,10 +65,10 @@ import notary_service
 registry.SPECS = (*registry.SPECS, notary_service.SPEC)  # the one registry line
 
 from veilperf import cli
-from veilperf.analysis.figs_claims import crossings
-from veilperf.analysis.outputs import Inputs
-from veilperf.analysis.plotting import service_color
-from veilperf.analysis.load import load_results
+from veilperf.analysis.figures.headline import crossings
+from veilperf.analysis.report.outputs import Inputs
+from veilperf.analysis.figures.style import service_color
+from veilperf.analysis.tables.load import load_results
 
 out = {{}}
 errors = io.StringIO()

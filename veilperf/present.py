@@ -12,7 +12,7 @@ from veilperf.units import format_duration
 
 _SECTIONS = (*(spec.name for spec in SPECS), "boot")
 """Record prefixes shown as sections of their own: each registered service's, and boot's."""
-_SWITCH_COSTS = "costs.switch."
+from veilperf.analysis.tables.columns import SWITCH_COSTS as _SWITCH_COSTS
 
 _SUMMARY = (
     ("sim_time_ns", "simulated time", "duration"),

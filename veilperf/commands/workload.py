@@ -132,7 +132,7 @@ def run_import(args: argparse.Namespace) -> int:
     if args.out:  # provenance.trace relative to the workload file, as `record` writes it (validate checks it)
         folder = Path(args.out).parent
         result.workload["provenance"]["trace"] = " ".join(os.path.relpath(f, folder) for f in result.trace_files)
-    text = dump(result.workload)
+    text = dump(result.workload, encoding="utf-8" if args.out else (sys.stdout.encoding or "utf-8"))
     if args.out:
         write_atomic(args.out, text)
     else:

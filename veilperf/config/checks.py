@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -29,7 +30,7 @@ _KIND_OF_DIRECTORY = {"platforms": "platform", "workloads": "workload", "configs
 
 
 def _kind_by_directory(path: Path) -> str | None:
-    for directory in path.resolve().parents:
+    for directory in Path(os.path.realpath(path)).parents:  # realpath: a symlink loop is not an error here
         if directory.name in _KIND_OF_DIRECTORY:
             return _KIND_OF_DIRECTORY[directory.name]
     return None

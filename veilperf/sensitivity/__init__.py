@@ -7,7 +7,7 @@ Modules, in data-flow order:
 - :mod:`~veilperf.sensitivity.study`       the study as an experiment for the sweep engine
 - :mod:`~veilperf.sensitivity.runner`      end to end: plan, sweep, outcomes (:func:`run_sensitivity`)
 - :mod:`~veilperf.sensitivity.outcomes`    per-sample metric, indices, summary (Parquet)
-- :mod:`~veilperf.analysis.sensitivity_summaries` reading them back (:func:`load_summaries`; the
+- :mod:`~veilperf.analysis.tables.sensitivity_summaries` reading them back (:func:`load_summaries`; the
   analysis reads what a study stored, and this package depends on the analysis, not the reverse)
 - :mod:`~veilperf.sensitivity.figure`      the tornado figure
 
@@ -19,8 +19,8 @@ from __future__ import annotations
 from veilperf.lazy import lazy_exports
 
 _EXPORTS = {
-    "load_summaries": "analysis.sensitivity_summaries",
-    "load_indices": "analysis.sensitivity_summaries",
+    "load_summaries": "analysis.tables.sensitivity_summaries",
+    "load_indices": "analysis.tables.sensitivity_summaries",
     "run_sensitivity": "sensitivity.runner",
     "tornado": "sensitivity.figure",
 }

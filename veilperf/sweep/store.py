@@ -37,8 +37,11 @@ import pyarrow.feather as feather
 import pyarrow.parquet as pq
 import yaml
 
+from veilperf.config.yaml_file import MAX_YAML_BYTES, YAML_SIZE_VARIABLE
+from veilperf.encoding import is_utf8, shown
+from veilperf.files import NotRegularFile, TooLarge, check_regular, read_limited, size_limit
 from veilperf.sweep.paths import ResultsIOError, inside, remove_leftovers, remove_owned, results_io, write_atomic
-from veilperf.sweep.table import merge_tables, write_table_atomic
+from veilperf.sweep.table import SOURCE_KEY, merge_tables, write_table_atomic
 
 __all__ = ["ResultsStore", "Compaction", "KEEP_SUPERSEDED", "MISSING"]
 
@@ -54,16 +57,42 @@ _SUPERSEDED = re.compile(r"[0-9]{8}T[0-9]{6}\.[0-9]{6}Z\.parquet")
 
 
 def _read(path: Path, columns: list[str] | None = None) -> pa.Table:
+    """A results table (``columns`` only, when given), its source named in its schema metadata."""
     try:
+        check_regular(path)
         if path.suffix == ".arrow":
-            return feather.read_table(path, columns=columns, memory_map=False)
-        return pq.read_table(path, columns=columns)
+            table = feather.read_table(path, columns=columns, memory_map=False)
+        else:
+            table = pq.read_table(path, columns=columns)
     except FileNotFoundError:
         raise  # a part merged away by a sweep running beside an unlocked reader (--dry-run)
     except OSError as exc:
         raise ResultsIOError(f"{path}: cannot read results: {exc.strerror or exc}") from None
+    except NotRegularFile as exc:
+        raise ResultsIOError(f"{path}: cannot read results: it is {exc.kind}, not a regular file") from None
     except (pa.ArrowInvalid, KeyError) as exc:
+        missing = _missing_columns(path, columns)
+        if missing:
+            raise ResultsIOError(f"{path}: not a results file veilperf wrote: no column {', '.join(missing)}; "
+                                 "move it away and rerun") from None
         raise ResultsIOError(f"{path}: not a readable results file ({exc}); move it away and rerun") from None
+    if "point_id" not in table.column_names:
+        raise ResultsIOError(f"{path}: not a results file veilperf wrote: no column point_id; move it away and rerun")
+    if not pa.types.is_string(table.schema.field("point_id").type):
+        raise ResultsIOError(f"{path}: column point_id is {table.schema.field('point_id').type}, not the text "
+                             "veilperf writes: not a results file veilperf wrote; move it away and rerun")
+    return table.replace_schema_metadata({**(table.schema.metadata or {}), SOURCE_KEY: str(path).encode()})
+
+
+def _missing_columns(path: Path, columns: list[str] | None) -> list[str]:
+    """Which of ``columns`` the file's schema lacks (none when it cannot be read at all)."""
+    if not columns:
+        return []
+    try:
+        names = set(pa.ipc.open_file(path).schema.names if path.suffix == ".arrow" else pq.read_schema(path).names)
+    except (OSError, pa.ArrowInvalid):
+        return []
+    return [c for c in columns if c not in names]
 
 
 @dataclass
@@ -80,6 +109,8 @@ class ResultsStore:
     """Reads and writes ``<root>/<experiment>/``."""
 
     def __init__(self, directory: Path) -> None:
+        if not is_utf8(directory):  # its path goes into manifests and tables, which hold UTF-8 only
+            raise ResultsIOError(f"{shown(directory)}: folder name is not UTF-8 text; rename it")
         self.directory = Path(directory)
         self.root = self.directory.parent
         self.runs_path = self.directory / "runs.parquet"
@@ -225,8 +256,11 @@ class ResultsStore:
         """The manifest, or None when there is none yet."""
         if not self.manifest_path.exists():
             return None
-        with results_io(self.manifest_path, "read the manifest"):
-            text = self.manifest_path.read_text(encoding="utf-8")
+        try:
+            text = self._manifest_bytes().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ResultsIOError(f"{self.manifest_path}: not a readable manifest: not UTF-8 text ({exc.reason} at "
+                                 f"byte {exc.start})") from None
         try:
             return yaml.safe_load(text)
         except yaml.YAMLError as exc:
@@ -242,8 +276,17 @@ class ResultsStore:
 
         if not self.manifest_path.exists():
             return MISSING
-        with results_io(self.manifest_path, "read the manifest"):
-            return manifest_state(self.manifest_path.read_bytes())
+        return manifest_state(self._manifest_bytes())
+
+    def _manifest_bytes(self) -> bytes:
+        """``manifest.yaml``'s bytes: a regular file within the YAML size limit (a FIFO would block)."""
+        try:
+            with results_io(self.manifest_path, "read the manifest"):
+                return read_limited(self.manifest_path, size_limit(YAML_SIZE_VARIABLE, MAX_YAML_BYTES),
+                                    YAML_SIZE_VARIABLE)
+        except (NotRegularFile, TooLarge) as exc:
+            cause = str(exc).split(": ", 1)[1]
+            raise ResultsIOError(f"{self.manifest_path}: not a readable manifest: {cause}") from None
 
     def write_manifest(self, text: str) -> None:
         """Write ``manifest.yaml`` (atomic)."""

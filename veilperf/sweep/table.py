@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 from veilperf.sweep.options import SweepError
 from veilperf.sweep.paths import write_atomic
 
-__all__ = ["IDENTITY_COLUMNS", "records_to_table", "merge_tables", "write_table_atomic"]
+__all__ = ["IDENTITY_COLUMNS", "SOURCE_KEY", "records_to_table", "merge_tables", "write_table_atomic"]
 
 IDENTITY_COLUMNS = (
     "experiment", "point_id", "pair_key", "role", "replication", "seed",
@@ -47,13 +47,39 @@ def merge_tables(tables: list[pa.Table], keep: set[str] | None = None) -> pa.Tab
     try:
         table = pa.concat_tables(tables, promote_options="permissive")
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-        raise SweepError(f"result tables disagree on a column's type: {exc}") from None
+        raise SweepError(_disagreement(tables) or f"result tables disagree on a column's type: {exc}") from None
+    table = table.replace_schema_metadata(
+        {k: v for k, v in (table.schema.metadata or {}).items() if k != SOURCE_KEY} or None)
     last = {point_id: row for row, point_id in enumerate(table.column("point_id").to_pylist())}
     rows = [last[point_id] for point_id in sorted(last) if keep is None or point_id in keep]
     table = table.take(pa.array(rows, type=pa.int64()))
     identity = [name for name in IDENTITY_COLUMNS if name in table.column_names]
     rest = sorted(name for name in table.column_names if name not in IDENTITY_COLUMNS)
     return table.select(identity + rest)
+
+
+SOURCE_KEY = b"veilperf:source"
+"""Schema metadata naming the file a table was read from (set by the store's reader, for errors)."""
+
+
+def _disagreement(tables: list[pa.Table]) -> str | None:
+    """``"<file>: column C is T1 there but T2 in <other file>..."`` for the first column whose type differs."""
+    first: dict[str, tuple[pa.DataType, str]] = {}
+    for number, table in enumerate(tables, start=1):
+        source = (table.schema.metadata or {}).get(SOURCE_KEY, f"result table {number}".encode()).decode()
+        for field in table.schema:
+            if pa.types.is_null(field.type):
+                continue
+            seen = first.setdefault(field.name, (field.type, source))
+            if not _compatible(seen[0], field.type):
+                return (f"{seen[1]}: column {field.name} is {seen[0]} there but {field.type} in {source}: one of "
+                        "them is not a results file veilperf wrote (move it away and rerun)")
+    return None
+
+
+def _compatible(a: pa.DataType, b: pa.DataType) -> bool:
+    numeric = (pa.types.is_integer, pa.types.is_floating)
+    return a == b or (any(t(a) for t in numeric) and any(t(b) for t in numeric))
 
 
 def write_table_atomic(table: pa.Table, path: Path) -> None:

@@ -10,13 +10,14 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from veilperf.analysis.claims import (ACCEPTANCE, BOOT_CLAIM_S, DEFAULT_GUEST, MEMORY, NORMAL_TOLERANCE_PCT,
+from veilperf.analysis.claims.verdicts import (ACCEPTANCE, BOOT_CLAIM_S, DEFAULT_GUEST, MEMORY, NORMAL_TOLERANCE_PCT,
                                       SERVICE_CLAIM_PCT, VCPUS, as_designed, oneoff_flagged, service_points)
-from veilperf.analysis.crossings import crossing_models, crossing_points, rows_of
-from veilperf.analysis.figdata import FigureData, distinguishing_settings
-from veilperf.analysis.plotting import (CLAIM_BAND_COLOR, CLAIM_LINE_COLOR, LOG_FLOOR_PCT, ci_errors, log_axis, pct_text,
+from veilperf.analysis.claims.crossings import crossing_models, crossing_points, rows_of
+from veilperf.analysis.tables.figdata import FigureData, distinguishing_settings
+from veilperf.analysis.figures.names import GLOBAL_FIGURES
+from veilperf.analysis.figures.style import (CLAIM_BAND_COLOR, CLAIM_LINE_COLOR, LOG_FLOOR_PCT, ci_errors, log_axis, pct_text,
                                         new_figure, service_color)
-from veilperf.analysis.profile import at_calibration
+from veilperf.analysis.tables.profile import at_calibration
 from veilperf.units import format_duration
 
 RANGE_COLOR = "#bbbbbb"
@@ -246,5 +247,5 @@ def crossings(data: FigureData) -> Figure | str:
     return figure
 
 
-GLOBAL = {"claims": claims, "crossings": crossings}
+GLOBAL = {name: globals()[name] for name in GLOBAL_FIGURES}
 """Figure name -> builder of the figures over all experiments, in report order."""

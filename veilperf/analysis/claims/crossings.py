@@ -20,15 +20,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from veilperf.analysis.claims import SERVICE_CLAIM_PCT
-from veilperf.analysis.figdata import distinguishing_settings
-from veilperf.analysis.profile import PLATFORM, find_profile, platforms_in, profile_ranges
+from veilperf.analysis.claims.verdicts import SERVICE_CLAIM_PCT
+from veilperf.analysis.tables.figdata import distinguishing_settings
+from veilperf.analysis.tables.columns import PLATFORM, SWITCH_COSTS
+from veilperf.analysis.tables.profile import find_profile, platforms_in, profile_ranges
 from veilperf.model.charges import SWITCH_MODELS, at_switch, switch_one_way_ns
 from veilperf.services.registry import SPECS
 from veilperf.services.spec import ServiceSpec
 from veilperf.units import format_duration
 
-SWITCH_COSTS = "costs.switch."
 """Prefix of the record's per-direction switch costs (``costs.switch.<from>_<to>_ns``)."""
 
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from veilperf.encoding import is_utf8, shown
 from veilperf.errors import VeilperfError
+from veilperf.files import NotRegularFile, TooLarge, check_regular, read_limited, size_limit
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -47,6 +49,9 @@ def results_files(path: str | Path) -> list[Path]:
     if (path / RUNS_FILE).is_file():
         return [path / RUNS_FILE]
     files = sorted(path.glob(f"*/{RUNS_FILE}"))
+    for file in files:
+        if not is_utf8(file.parent.name):  # experiment names are UTF-8: this folder is not one of them
+            raise ResultsError(shown(file.parent), "folder name is not UTF-8 text (experiment names are); rename it")
     if not files:
         raise ResultsError(
             path, f"holds no {RUNS_FILE} (expected {path}/{RUNS_FILE} or {path}/<experiment>/{RUNS_FILE})"
@@ -55,14 +60,11 @@ def results_files(path: str | Path) -> list[Path]:
 
 
 def read_runs(file: Path) -> pd.DataFrame:
-    """One results table, checked for the identity columns and at least one metric."""
-    import pandas as pd
-    import pyarrow
+    """One results table, checked for the identity columns, at least one metric, and the metric
+    column each row's basis needs (:func:`veilperf.analysis.tables.pairing.basis`)."""
+    from veilperf.analysis.tables.pairing import BASIS_COLUMN, basis
 
-    try:
-        df = pd.read_parquet(file)
-    except (OSError, ValueError, pyarrow.ArrowException) as exc:
-        raise ResultsError(file, f"not a readable Parquet results table ({exc})") from None
+    df = read_parquet(file, "Parquet results table")
     missing = [c for c in IDENTITY_COLUMNS if c not in df.columns]
     if missing:
         raise ResultsError(file, f"missing required column(s): {', '.join(missing)}")
@@ -70,8 +72,43 @@ def read_runs(file: Path) -> pd.DataFrame:
         raise ResultsError(file, f"has none of the metric columns {', '.join(METRIC_COLUMNS)}")
     bad_roles = sorted(set(df["role"].astype(str)) - set(ROLES))
     if bad_roles:
-        raise ResultsError(file, f"column role has value(s) {bad_roles}; expected treatment or baseline")
+        raise ResultsError(file, f"column role has value(s) {_listed(bad_roles)}; expected treatment or baseline")
+    for how in sorted(set(basis(df))):
+        if BASIS_COLUMN[how] not in df.columns:
+            raise ResultsError(file, f"runs measured by {how} need column {BASIS_COLUMN[how]}, which is missing")
     return df
+
+
+def read_parquet(file: Path, what: str, advice: str = "") -> pd.DataFrame:
+    """A Parquet file as a DataFrame; ResultsError ("not a readable <what>", then ``advice``) naming
+    the file when it is not a regular file or not Parquet."""
+    import pandas as pd
+    import pyarrow
+
+    advice = f"; {advice}" if advice else ""
+    try:
+        check_regular(file)
+        return pd.read_parquet(file)
+    except NotRegularFile as exc:
+        raise ResultsError(file, f"not a readable {what}: it is {exc.kind}{advice}") from None
+    except (OSError, ValueError, pyarrow.ArrowException) as exc:
+        raise ResultsError(file, f"not a readable {what} ({short_error(exc)}){advice}") from None
+
+
+MAX_SHOWN = 5
+"""Values listed in an error line; the rest are counted (a bad table may have thousands)."""
+
+
+def _listed(values: list) -> str:
+    listed = [str(v)[:40] for v in values[:MAX_SHOWN]]
+    return f"{listed}" + (f" and {len(values) - MAX_SHOWN:,} more" if len(values) > MAX_SHOWN else "")
+
+
+def short_error(exc: BaseException, limit: int = 200) -> str:
+    """A library's error message on one line, at most ``limit`` characters (pyarrow's may list a
+    whole schema)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def load_results(path: str | Path) -> pd.DataFrame:
@@ -99,6 +136,8 @@ def load_manifests(path: str | Path) -> dict[str, dict[str, Any]]:
     """``{experiment folder name: manifest}`` for every ``manifest.yaml`` beside a results table."""
     import yaml
 
+    from veilperf.config.yaml_file import MAX_YAML_BYTES, YAML_SIZE_VARIABLE
+
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when built with it: 10x faster
     manifests: dict[str, dict[str, Any]] = {}
     for runs in results_files(path):
@@ -106,9 +145,15 @@ def load_manifests(path: str | Path) -> dict[str, dict[str, Any]]:
         if not file.is_file():
             continue
         try:
-            data = yaml.load(file.read_text(), Loader=loader)
+            text = read_limited(file, size_limit(YAML_SIZE_VARIABLE, MAX_YAML_BYTES), YAML_SIZE_VARIABLE)
+            data = yaml.load(text.decode("utf-8"), Loader=loader)
+        except (NotRegularFile, TooLarge) as exc:
+            raise ResultsError(file, f"not a readable manifest: {str(exc).split(': ', 1)[1]}") from None
+        except UnicodeDecodeError as exc:
+            raise ResultsError(file, f"not a readable manifest: not UTF-8 text ({exc.reason} at byte "
+                                     f"{exc.start})") from None
         except yaml.YAMLError as exc:
-            raise ResultsError(file, f"not valid YAML ({exc})") from None
+            raise ResultsError(file, f"not valid YAML ({short_error(exc)})") from None
         if not isinstance(data, dict):
             raise ResultsError(file, "expected a mapping at the top level")
         manifests[runs.parent.name] = data

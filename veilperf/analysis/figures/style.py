@@ -12,9 +12,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from veilperf.analysis.formats import FORMATS
+from veilperf.analysis.figures.formats import FORMATS
 from veilperf.analysis.freshness import KEY_PREFIX
-from veilperf.analysis.png import write_png
+from veilperf.analysis.figures.png import write_png
 from veilperf.services.registry import SPECS
 
 STYLE = {
@@ -133,7 +133,7 @@ def save_figure(figure: Figure, path: Path, fmt: str, key: str | None = None) ->
 def _save_png(figure: Figure, path: Path, metadata: dict[str, str | None]) -> None:
     """The PNG ``savefig`` would write, drawn once instead of twice (``savefig`` runs the layout in
     a draw of its own before the one it renders), stored as RGB (the figure is opaque) by
-    :mod:`veilperf.analysis.png` (a quarter of Pillow's encoding time)."""
+    :mod:`veilperf.analysis.figures.png` (a quarter of Pillow's encoding time)."""
     dpi = STYLE["savefig.dpi"]
     figure.set_dpi(dpi)
     canvas = FigureCanvasAgg(figure)

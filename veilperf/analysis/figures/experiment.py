@@ -1,6 +1,6 @@
 """Figures of one experiment each (file ``<experiment>-<name>.<fmt>``): one question per figure.
 
-Each builder takes the experiment's :class:`~veilperf.analysis.figdata.FigureData` and returns a
+Each builder takes the experiment's :class:`~veilperf.analysis.tables.figdata.FigureData` and returns a
 Figure; a string saying why the figure is omitted although the experiment has data of its kind;
 or None when the figure does not apply to the experiment at all.
 """
@@ -16,13 +16,15 @@ import pandas as pd
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 
-from veilperf.analysis.claims import (ACCEPTANCE, BOOT_CLAIM_S, GIB, MEMORY, SERVICE_CLAIM_PCT, VCPU_MODEL,
+from veilperf.analysis.claims.verdicts import (ACCEPTANCE, BOOT_CLAIM_S, GIB, MEMORY, SERVICE_CLAIM_PCT, VCPU_MODEL,
                                       VCPUS)
-from veilperf.analysis.crossings import SWITCH_COSTS, recorded_switch_ns
-from veilperf.analysis.figdata import FigureData, distinguishing_settings, sort_points
-from veilperf.analysis.plotting import (CLAIM_BAND_COLOR, CLAIM_LINE_COLOR, LOG_FLOOR_PCT, PLAIN, ci_errors, pct_text,
+from veilperf.analysis.claims.crossings import recorded_switch_ns
+from veilperf.analysis.tables.columns import ARRIVAL, LOOP, SWITCH_COSTS
+from veilperf.analysis.tables.figdata import FigureData, distinguishing_settings, sort_points
+from veilperf.analysis.figures.names import EXPERIMENT_FIGURES
+from veilperf.analysis.figures.style import (CLAIM_BAND_COLOR, CLAIM_LINE_COLOR, LOG_FLOOR_PCT, PLAIN, ci_errors, pct_text,
                                         log_axis, new_figure, service_color)
-from veilperf.analysis.profile import at_calibration, param_column
+from veilperf.analysis.tables.profile import at_calibration, param_column
 from veilperf.model.charges import SWITCH_MODELS
 
 DOMAIN_COLORS = {"mon": "#264653", "ser": "#2a9d8f", "enc": "#e9c46a", "unt": "#8ab17d",
@@ -33,7 +35,6 @@ MAX_VCPUS_SHOWN = 4
 ROW_INCHES = 0.22
 SATURATED = 0.95
 """An open-loop point is saturated when it completes less than this share of the offered load."""
-ARRIVAL = "cfg.workload.arrival_rate"
 SWITCH_PARAMS = tuple(param_column(name) for names in SWITCH_MODELS.values() for name in names)
 """The platform parameters a switch is made of, whichever the switch model."""
 _SWITCH = "_switch_ns"
@@ -295,10 +296,10 @@ def time_per_domain(data: FigureData) -> Figure | str | None:
 def latency(data: FigureData) -> Figure | str | None:
     """Open-loop servers: latency p50 and p99 against the offered load, per mode and service;
     saturated points (completing less than 95% of the offered load) marked."""
-    needed = ("cfg.workload.loop", ARRIVAL, "throughput_per_s", "latency_p50_ns", "latency_p99_ns")
+    needed = (LOOP, ARRIVAL, "throughput_per_s", "latency_p50_ns", "latency_p99_ns")
     if any(c not in data.runs for c in needed):
         return None
-    runs = data.runs[data.runs["cfg.workload.loop"] == "open"]
+    runs = data.runs[data.runs[LOOP] == "open"]
     caption = data.caption(runs)
     runs = at_calibration(runs, data.calibration)
     if runs.empty:
@@ -341,13 +342,5 @@ def replicas_vs_static(data: FigureData) -> Figure | str | None:
                        f"VCPU replicas vs static partitioning, experiment {data.experiment}\n{data.caption(frame)}")
 
 
-PER_EXPERIMENT = {
-    "overhead": overhead,
-    "switch_cost": switch_cost,
-    "replicas_vs_static": replicas_vs_static,
-    "latency": latency,
-    "causes": causes,
-    "time_per_domain": time_per_domain,
-    "boot_time": boot_time,
-}
+PER_EXPERIMENT = {name: globals()[name] for name in EXPERIMENT_FIGURES}
 """Figure name -> builder, in the order the report shows an experiment's figures."""

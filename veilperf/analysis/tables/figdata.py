@@ -10,9 +10,9 @@ from typing import Any
 
 import pandas as pd
 
-from veilperf.analysis.pairing import overheads, successful_runs
-from veilperf.analysis.profile import calibration_point, describe_point, param_column
-from veilperf.analysis.sensitivity_summaries import load_summaries
+from veilperf.analysis.tables.pairing import overheads, successful_runs
+from veilperf.analysis.tables.profile import calibration_point, describe_point, param_column
+from veilperf.analysis.tables.sensitivity_summaries import load_summaries
 
 SWITCH = param_column("switch_one_way")
 _SETTING_PART = re.compile(r", (?=[\w.]+=)")

@@ -14,7 +14,8 @@ from typing import Any, get_origin
 import numpy as np
 import pandas as pd
 
-from veilperf.analysis.profile import param_name
+from veilperf.analysis.tables.columns import ACCEPTANCE, ARRIVAL, MEMORY, PLATFORM, VCPU_MODEL, VCPUS
+from veilperf.analysis.tables.profile import format_value, param_name
 from veilperf.services.registry import SPECS
 from veilperf.services.spec import ServiceSpec, field_types
 from veilperf.units import format_size
@@ -110,3 +111,42 @@ def short_service_label(row: Mapping[str, Any]) -> str:
     by_name = {spec.name: spec for spec in SPECS}
     names = [n for n in str(row.get("service", "none")).split("+") if n in by_name]
     return " + ".join(by_name[n].short_label(settings_of(by_name[n], row)) for n in names) or "none"
+
+
+def _rate(per_s: Any) -> str:
+    """``5000`` -> ``5k req/s``."""
+    value = float(per_s)
+    return f"{value / 1000:g}k req/s" if value >= 1000 else f"{value:g} req/s"
+
+
+_AXIS_WORDS: dict[str, Any] = {
+    VCPUS: lambda v: f"{short_value(v)} VCPU" + ("" if v == 1 else "s"),
+    VCPU_MODEL: str,
+    ARRIVAL: _rate,
+    MEMORY: lambda v: format_size(float(v)),
+    ACCEPTANCE: str,
+    PLATFORM: str,
+}
+"""Short words for the non-service axes a label names (``4 VCPUs``, ``static``, ``5k req/s``)."""
+
+
+def point_label(row: Mapping[str, Any], axes: list[str]) -> str:
+    """What a point simulated, in a few words read from its record: its services' short labels
+    (``log file+net``, ``enc switchless``; from their specs) and its values of the experiment's
+    other ``axes`` (``4 VCPUs``, ``static``, ``5k req/s``, ``genoa``, ``switch_one_way 3 us``); a
+    point without a service is ``no service`` when no axis tells it apart."""
+    words = []
+    for column in axes:
+        if _SERVICE_PATH.match(column) or column not in row or _missing(row[column]):
+            continue  # a service's settings are in its short label
+        value, name = row[column], param_name(column)
+        if name is not None:
+            words.append(f"{name} {format_value(name, float(value))}")
+        elif column in _AXIS_WORDS:
+            words.append(_AXIS_WORDS[column](value))
+        else:
+            words.append(f"{short_key(column)}={short_value(value)}")
+    services = short_service_label(row)
+    if services != "none":
+        words.insert(0, services)
+    return " ".join(words) or "no service"
