@@ -100,3 +100,14 @@ def test_a_saturated_server_gets_no_overhead(capsys):
     assert cli.main(["run", *args]) == 0
     row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("redis "))
     assert "saturated" in row and "%" not in row
+
+
+def test_a_noisy_native_measurement_is_warned_and_flagged_and_a_steady_one_is_not(capsys):
+    """find-walk's recorded runs lie within 2% of their median (no warning); its slowest run moved to
+    +30% of the median (beyond the 15% noise limit) gives the warning and the record's flag."""
+    steady = run_json(capsys, LOGGING, "--workload", "4")["results"][0]
+    assert not steady["records"][0]["native_noisy"]
+    assert not any(w.startswith("noisy native measurement") for w in steady["warnings"])
+    noisy = run_json(capsys, LOGGING, "--workload", "4", "--set", "workload.provenance.native.high=35.1ms")["results"][0]
+    assert noisy["records"][0]["native_noisy"]
+    assert any(w.startswith("noisy native measurement: find-walk's recorded runs") for w in noisy["warnings"])

@@ -24,7 +24,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from veilperf.analysis.claims.verdicts import NORMAL_TOLERANCE_PCT, SERVICE_CLAIM_PCT, Claim, check_claims
-from veilperf.analysis.tables.columns import NATIVE_ESTIMATED, SATURATED
+from veilperf.analysis.tables.columns import NATIVE_ESTIMATED, NATIVE_NOISY, SATURATED
 from veilperf.analysis.tables.figdata import FigureData, sort_points
 from veilperf.analysis.tables.labels import ProfileCosts, off_profile_text, param_word, profile_costs
 from veilperf.analysis.tables.pairing import ONEOFF_FLAG_SHARE
@@ -34,8 +34,6 @@ WIDTH = 120
 """Columns of the summary when the output is not a terminal (a terminal's own width otherwise)."""
 HEAD_WIDTH = 12
 """A setting label longer than this heads its column by number, spelt out in the key under the table."""
-NOISY = "native_noisy"
-"""Overhead-table column: the workload's native run time spread beyond the noise limit (its record)."""
 MARKS = {
     "oneoff": "†",
     "estimated": "*",
@@ -119,7 +117,7 @@ def lost_share(rows: pd.DataFrame) -> pd.Series:
 
 def _workload_text(row: pd.Series) -> str:
     marks = (MARKS["estimated"] if bool(row.get(NATIVE_ESTIMATED, False)) else "") + \
-            (MARKS["noisy"] if bool(row.get(NOISY, False)) else "")
+            (MARKS["noisy"] if bool(row.get(NATIVE_NOISY, False)) else "")
     return escape(str(row["workload"])) + marks
 
 
@@ -145,7 +143,7 @@ def _heading(experiment: str, rows: pd.DataFrame, costs: ProfileCosts) -> str:
 
 
 def _note_marks(rows: pd.DataFrame, lost: pd.Series, seen: Summary) -> None:
-    for mark, column in (("estimated", NATIVE_ESTIMATED), ("noisy", NOISY), (SATURATED, SATURATED)):
+    for mark, column in (("estimated", NATIVE_ESTIMATED), ("noisy", NATIVE_NOISY), (SATURATED, SATURATED)):
         if column in rows and rows[column].eq(True).any():
             seen.marks.add(mark)
     if (rows["oneoff_share"] > ONEOFF_FLAG_SHARE).any():

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from veilperf.analysis.tables.columns import SATURATED
+from veilperf.analysis.tables.columns import NATIVE_ESTIMATED, NATIVE_NOISY, SATURATED
 from veilperf.analysis.tables.labels import ProfileCosts, settings_of
 from veilperf.analysis.tables.lost import LostRecords
 from veilperf.analysis.tables.pairing import ONEOFF_FLAG_SHARE, overheads
@@ -161,9 +161,21 @@ def _saturation(result: WorkloadResult) -> str:
     return ""
 
 
+def _native_time(result: WorkloadResult) -> str:
+    records = result.treatments + result.baselines
+    if any(bool(r.get(NATIVE_NOISY)) for r in records):
+        return (f"noisy native measurement: {result.workload}'s recorded runs spread beyond +/-15% of their median "
+                f"(`veilperf workload show` gives the range), so its baseline time and this overhead are uncertain "
+                "by as much: record it again on a quieter machine or with more --runs")
+    if any(bool(r.get(NATIVE_ESTIMATED)) for r in records):
+        return (f"estimated native time: {result.workload}'s run time was estimated from its trace alone "
+                "(`veilperf workload show` gives the range): record the program for a measured baseline")
+    return ""
+
+
 def warnings_of(result: WorkloadResult) -> list[str]:
     """Lost audit records (how many, why, what avoids it), a saturated server, a one-off set-up above
-    a quarter of Veil's added time."""
+    a quarter of Veil's added time, a noisy or estimated native time."""
     lines = []
     lost = LostRecords.of(means(result.treatments))
     if lost is not None:
@@ -177,4 +189,7 @@ def warnings_of(result: WorkloadResult) -> list[str]:
         lines.append(f"the one-off set-up ({oneoff}: enclave creation and replicas) is {row['oneoff_share']:.0%} of "
                      f"Veil's added time: the steady state ({row['steady_pct']:+.2f}%) is what a long-running "
                      "instance pays")
+    native = _native_time(result)
+    if native:
+        lines.append(native)
     return lines

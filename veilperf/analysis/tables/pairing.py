@@ -15,7 +15,7 @@ import pandas as pd
 
 from veilperf.analysis.tables.load import IDENTITY_COLUMNS, ResultsError
 from veilperf.analysis.tables.labels import ProfileCosts, describe_setting, off_profile, point_label, setting_axes
-from veilperf.analysis.tables.columns import KIND, LOOP, NATIVE_ESTIMATED, ONEOFF, PLATFORM, SATURATED
+from veilperf.analysis.tables.columns import KIND, LOOP, NATIVE_ESTIMATED, NATIVE_NOISY, ONEOFF, PLATFORM, SATURATED
 from veilperf.analysis.tables.profile import describes_platform, param_name
 from veilperf.analysis.tables.stats import ci_half_width
 from veilperf.services.registry import SPECS
@@ -322,7 +322,8 @@ def _aggregate(paired: pd.DataFrame, carried: list[str], counts: list[str]) -> p
         columns.update({column: mean, low: mean - half, high: mean + half})
     added = columns["overhead_pct"]
     columns["oneoff_share"] = ((added - columns["steady_pct"]) / added).where(added > 0)
-    columns["native_estimated"] = groups[NATIVE_ESTIMATED].any() if NATIVE_ESTIMATED in paired else False
+    for flag in (NATIVE_ESTIMATED, NATIVE_NOISY):  # results stored before a flag existed lack its column
+        columns[flag] = groups[flag].any() if flag in paired else False
     columns[SATURATED] = groups[SATURATED].any() | groups["baseline_saturated"].any()
     columns["treatment_cost_ns"] = groups["cost_ns"].mean()
     columns["baseline_cost_ns"] = groups["baseline_cost_ns"].mean()
@@ -344,7 +345,8 @@ def overheads(df: pd.DataFrame, ok: pd.DataFrame | None = None, profiles: Profil
     overhead, mean), ci_low, ci_high (95% t-interval), steady_pct with steady_ci_low/high (the same
     with the treatment's one-off set-up ``oneoff_ns`` taken out of its elapsed time; NaN when
     unknown), oneoff_share ((whole - steady) / whole of the added time), native_estimated (the
-    workload's native time was estimated from its trace), saturated (an open-loop server, the
+    workload's native time was estimated from its trace), native_noisy (its measured native runs spread
+    beyond +/-15% of their median), saturated (an open-loop server, the
     treatment or its baseline in some replication, could not keep up with its offered load: its
     overhead measures the run's length, and tables print ``saturated`` instead), increment_ns (treatment - baseline cost,
     ns per unit of work or per boot) with its interval, the sweep axes (``cfg.*`` varying within an
@@ -367,7 +369,7 @@ def overheads(df: pd.DataFrame, ok: pd.DataFrame | None = None, profiles: Profil
     counts += [ONEOFF] if ONEOFF in df.columns and ONEOFF not in counts else []
     columns = ["experiment", "pair_key", "point", "workload", "service", "mode", "kind", "basis", "n",
                "overhead_pct", "ci_low", "ci_high", "steady_pct", "steady_ci_low", "steady_ci_high",
-               "oneoff_share", "native_estimated", SATURATED, "increment_ns", "increment_ci_low",
+               "oneoff_share", NATIVE_ESTIMATED, NATIVE_NOISY, SATURATED, "increment_ns", "increment_ci_low",
                "increment_ci_high", "treatment_cost_ns", "baseline_cost_ns", *carried, *counts]
     result = _aggregate(paired, carried, counts)[columns] if len(paired) else pd.DataFrame(columns=columns)
     result.insert(6, "setting", _settings(result, axes_of) if len(result) else pd.Series(dtype=object))
