@@ -4,6 +4,7 @@ the open loop (Poisson arrivals, requests queueing for VCPUs)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Generator, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -12,18 +13,21 @@ import simpy
 from veilperf.model.mix_batch import MixBatch
 from veilperf.model.program import iteration_source
 from veilperf.model.sampling import stream
-from veilperf.model.thread import FastIterations, Gen, ThreadRunner
+from veilperf.model.thread import HOLDS_VCPU, FastIterations, Gen, ThreadRunner, take_vcpu
 
 if TYPE_CHECKING:
-    from veilperf.model.program import IterationSource
+    from veilperf.model.program import IterationSource, MixOps, Op, SimpleOp, SyscallOp
     from veilperf.model.system import System
+
+Counted = Generator[simpy.Event, object, int]
+"""A thread's process that returns how many iterations it completed."""
 
 ARRIVAL_STREAM = 1_000_000  # stream key of open-loop inter-arrival times
 FAST_BATCH = 256  # iterations of a pinned, sync-free thread paid with one timeout
 
 
 def _source(system: "System", thread: int) -> "IterationSource":
-    path = system.syscall_path
+    path = system.ctx.syscall_path
     return iteration_source(system.workload, system.inputs.seed, thread, path.template, system.home, path.touches)
 
 
@@ -34,11 +38,11 @@ def closed_thread(system: "System", index: int, run_queue: simpy.Store | None,
     runner = system.runner()
     source = _source(system, index)
     ctx = system.ctx
-    if run_queue is None and source.simple and not ctx.sync_ops and not ctx.event_per_op:
+    if run_queue is None and source.next_simple is not None and not ctx.sync_ops and not ctx.event_per_op:
         if source.mix is not None:
-            done = yield from _pinned_mix_thread(system, runner, index, source)
+            done = yield from _pinned_mix_thread(system, runner, index, source.mix)
         else:
-            done = yield from _pinned_fast_thread(system, runner, index, source)
+            done = yield from _pinned_fast_thread(system, runner, index, source.next_simple, source.syscalls)
     else:
         done = yield from _event_thread(system, runner, index, source, run_queue)
     system.completed += done
@@ -46,7 +50,7 @@ def closed_thread(system: "System", index: int, run_queue: simpy.Store | None,
 
 
 def _event_thread(system: "System", runner: ThreadRunner, index: int, source: "IterationSource",
-                  run_queue: simpy.Store | None) -> Gen:
+                  run_queue: simpy.Store | None) -> Counted:
     """The general path: ops run through the runner, yielding at every sync point."""
     env = system.env
     iterations, deadline = system.limits.iterations, system.limits.deadline_ns
@@ -60,8 +64,8 @@ def _event_thread(system: "System", runner: ThreadRunner, index: int, source: "I
     while done < iterations and env.now < deadline:
         start = env.now
         if runner.vcpu is None:
-            vcpu = yield run_queue.get()
-            runner.vcpu = vcpu.acquire(env.now)
+            assert run_queue is not None, "only a thread sharing VCPUs gives its VCPU up"
+            runner.vcpu = (yield from take_vcpu(run_queue)).acquire(env.now)
             runner.slice_start = env.now
             yield from system.enter(runner)
         yield from runner.run_ops(next_ops())
@@ -72,6 +76,7 @@ def _event_thread(system: "System", runner: ThreadRunner, index: int, source: "I
             yield from _give_up_vcpu(system, runner, run_queue)
     if run_queue is None:
         yield from system.leave(runner)
+        assert runner.vcpu is not None, "a pinned thread holds its VCPU to the end"
         runner.vcpu.release(env.now)
     elif runner.vcpu is not None:
         yield from _give_up_vcpu(system, runner, run_queue)
@@ -82,13 +87,14 @@ def _give_up_vcpu(system: "System", runner: ThreadRunner, run_queue: simpy.Store
     """End of a time slice: leave the thread's domain and put the VCPU back in the run queue."""
     yield from system.leave(runner)
     vcpu = runner.vcpu
+    assert vcpu is not None, HOLDS_VCPU
     vcpu.release(system.env.now)
     run_queue.put(vcpu)
     runner.vcpu = None
 
 
 def _pinned_fast_thread(system: "System", runner: ThreadRunner, index: int,
-                        source: "IterationSource") -> Gen:
+                        next_ops: Callable[[], Sequence["SimpleOp"]], syscalls: list["SyscallOp"]) -> Counted:
     """The uncontended hot path. A pinned thread with no sync point shares nothing with other
     threads, so up to ``FAST_BATCH`` consecutive iterations are paid with one timeout; each
     iteration's latency is its own cost, and the deadline is checked on the thread's own
@@ -98,8 +104,7 @@ def _pinned_fast_thread(system: "System", runner: ThreadRunner, index: int,
     iterations, deadline = system.limits.iterations, system.limits.deadline_ns
     vcpu = runner.vcpu = system.thread_vcpus[index].acquire(env.now)
     yield from system.enter(runner)
-    fast = FastIterations(runner, source.syscalls)
-    next_ops = source.next_ops
+    fast = FastIterations(runner, syscalls)
     add_latency = system.latencies.add
     done = 0
     while done < iterations and env.now < deadline:
@@ -117,8 +122,7 @@ def _pinned_fast_thread(system: "System", runner: ThreadRunner, index: int,
     return done
 
 
-def _pinned_mix_thread(system: "System", runner: ThreadRunner, index: int,
-                       source: "IterationSource") -> Gen:
+def _pinned_mix_thread(system: "System", runner: ThreadRunner, index: int, mix: "MixOps") -> Counted:
     """The uncontended hot path of a sampled mix: batches computed with numpy, one timeout
     each; iterations that would start at or after the deadline are not charged."""
     system.ctx.paths["numpy_batch"] += 1
@@ -126,7 +130,7 @@ def _pinned_mix_thread(system: "System", runner: ThreadRunner, index: int,
     iterations, deadline = system.limits.iterations, system.limits.deadline_ns
     vcpu = runner.vcpu = system.thread_vcpus[index].acquire(env.now)
     yield from system.enter(runner)
-    batch = MixBatch(*source.mix, runner)
+    batch = MixBatch(mix, runner)
     done = 0
     while done < iterations and env.now < deadline:
         n = int(min(FAST_BATCH, iterations - done))
@@ -177,13 +181,13 @@ def open_loop(system: "System", run_queue: simpy.Store, finished: simpy.Event) -
         finished.succeed()
 
 
-def _request(system: "System", run_queue: simpy.Store, next_ops, state: dict,
-             finished: simpy.Event) -> Gen:
+def _request(system: "System", run_queue: simpy.Store, next_ops: Callable[[], Sequence["Op"]],
+             state: dict[str, int | bool], finished: simpy.Event) -> Gen:
     env = system.env
     start = env.now
     runner = system.runner()
     runner.skip_blocked = True
-    vcpu = yield run_queue.get()
+    vcpu = yield from take_vcpu(run_queue)
     runner.vcpu = vcpu.acquire(env.now)
     yield from system.enter(runner)
     for _ in range(system.workload.iterations_per_request):

@@ -20,9 +20,10 @@ import numpy as np
 from veilperf.model.domains import ENC, UNT
 from veilperf.model.program import TOUCH_SHIFT
 from veilperf.model.sampling import BlockStream, TimeSource
+from veilperf.model.thread import HOLDS_VCPU, settle_exits
 
 if TYPE_CHECKING:
-    from veilperf.model.program import SyscallOp
+    from veilperf.model.program import MixOps
     from veilperf.model.thread import ThreadRunner
 
 
@@ -50,7 +51,7 @@ class _EntryTimes:
         self.samplers = [(i, s) for i, s in enumerate(sources) if isinstance(s, BlockStream)]
 
     def for_entries(self, idx: np.ndarray) -> np.ndarray:
-        values = self.constants[idx]
+        values: np.ndarray = self.constants[idx]
         for entry, sampler in self.samplers:
             where = idx == entry
             count = int(where.sum())
@@ -62,11 +63,10 @@ class _EntryTimes:
 class MixBatch:
     """Computes ``n`` mix iterations at once for one pinned thread."""
 
-    def __init__(self, gap: TimeSource, calls: list["SyscallOp"], pick: BlockStream,
-                 runner: "ThreadRunner") -> None:
-        self.gap = gap
-        self.calls = calls
-        self.pick = pick
+    def __init__(self, mix: "MixOps", runner: "ThreadRunner") -> None:
+        self.gap = mix.gap
+        self.calls = calls = mix.calls
+        self.pick = mix.pick
         self.runner = runner
         ctx = runner.ctx
         self.ticks_per_ns = ctx.ticks_per_ns if runner.home == ENC else 0.0
@@ -120,6 +120,7 @@ class MixBatch:
             return
         runner = self.runner
         vcpu = runner.vcpu
+        assert vcpu is not None, HOLDS_VCPU
         vcpu.busy[runner.home] += float(batch.native_home[:count].sum())
         vcpu.busy[UNT] += float(batch.unt[:count].sum())
         vcpu.held -= float(batch.asleep[:count].sum())
@@ -137,11 +138,5 @@ class MixBatch:
             if calls:
                 path.settle(runner, self.calls[entry], calls)
         self.calls_made[:] = 0
-        if self.ticks:
-            runner.ledger.timer_exits += self.ticks
-            runner.ledger.account(runner.vcpu, runner.ctx.tick_charge.times(self.ticks))
-            self.ticks = 0
-        if self.faults:
-            runner.ledger.pt_faults += self.faults
-            runner.ledger.account(runner.vcpu, runner.ctx.fault_charge.times(self.faults))
-            self.faults = 0
+        settle_exits(runner, self.ticks, self.faults)
+        self.ticks = self.faults = 0

@@ -7,11 +7,13 @@ its time is busy in the caller's domain. These are contention points: requests q
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Generator
+from collections.abc import Generator
+from typing import TYPE_CHECKING
 
 import simpy
 
 from veilperf.model.charges import Message, served_ns
+from veilperf.model.thread import HOLDS_VCPU, take_vcpu
 from veilperf.model.vcpu import NOTIFY, QUEUE, Ledger, Vcpu
 
 if TYPE_CHECKING:
@@ -41,7 +43,7 @@ class DedicatedPool:
         runs its domain); returns the time from posting the request to seeing the reply."""
         env = self.env
         start = env.now
-        worker = yield self.free.get()
+        worker = yield from take_vcpu(self.free)
         waited = env.now - start
         yield env.timeout(served_ns(work_ns, self.message))
         worker.busy[self.domain] += work_ns
@@ -59,5 +61,6 @@ class DedicatedPool:
               cause_items: tuple[tuple[int, float], ...] = ()) -> Generator[simpy.Event, object, None]:
         """Run ``work_ns`` on a pool VCPU for ``runner``, whose VCPU spins until the reply."""
         vcpu = runner.vcpu
+        assert vcpu is not None, HOLDS_VCPU
         elapsed = yield from self.run(work_ns, cause_items)
         vcpu.busy[vcpu.domain] += elapsed

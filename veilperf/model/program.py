@@ -10,7 +10,8 @@ tables), in fixed point so that every path counts whole faults at the same calls
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from collections.abc import Callable, Sequence
+from typing import Final, Literal, NamedTuple
 
 import numpy as np
 
@@ -18,7 +19,12 @@ from veilperf.model.charges import NOTHING, Charge
 from veilperf.model.inputs import Call, Compute, KciChange, Mix, Step, Syscall, WorkloadInput
 from veilperf.model.sampling import BLOCK, BlockStream, TimeSource, stream, time_source
 
-COMPUTE, SYSCALL, CALL, KCI = range(4)
+COMPUTE: Final = 0
+SYSCALL: Final = 1
+CALL: Final = 2
+KCI: Final = 3
+"""Op codes: each op type's ``code`` is its literal, so ``op.code == SYSCALL`` tells the type checker
+the op is a :class:`SyscallOp`."""
 BLOCKED_KEY = 1  # extra stream-key element: a call's blocked time has its own stream
 TOUCH_SHIFT = 20
 """Expected first-touch faults are summed in units of 2**-20 fault: integers, which the event path,
@@ -32,13 +38,13 @@ def touch_units(expected: float) -> int:
 
 
 class ComputeOp(NamedTuple):
-    code: int
+    code: Literal[0]
     time: TimeSource
 
 
 class SyscallOp(NamedTuple):
-    code: int
-    index: int  # position in the thread's syscall table (fast paths count calls per op)
+    code: Literal[1]
+    slot: int  # position in the thread's syscall table (fast paths count calls per op)
     name: str
     kernel: TimeSource
     blocked: TimeSource
@@ -54,19 +60,21 @@ class SyscallOp(NamedTuple):
 
 
 class CallOp(NamedTuple):
-    code: int
+    code: Literal[2]
     domain: int
     handler: TimeSource
     nbytes: float
 
 
 class KciOp(NamedTuple):
-    code: int
+    code: Literal[3]
     op: str
     pages: int
 
 
 Op = ComputeOp | SyscallOp | CallOp | KciOp
+SimpleOp = ComputeOp | SyscallOp
+"""The ops of an iteration the aggregated fast paths can run (no domain call, no KCI change)."""
 SyscallTemplate = Callable[[Syscall], Charge]
 """The charge a syscall path adds to one call (e.g. an ocall's switches and copies)."""
 Touches = Callable[[Syscall], float]
@@ -83,16 +91,25 @@ def no_touches(call: Syscall) -> float:
     return 0.0
 
 
-class IterationSource(NamedTuple):
-    """``next_ops()`` returns one iteration's ops; ``simple`` says they are only compute and
-    system calls (eligible for the aggregated fast loop); ``syscalls`` lists the system call ops
-    by ``index``; ``mix`` holds a sampled mix's (gap source, call ops, index stream) for
-    vectorised batches (see ``model.mix_batch``)."""
+class MixOps(NamedTuple):
+    """A sampled mix compiled for vectorised batches (see ``model.mix_batch``): the compute gap's
+    source, one system call op per entry, and the stream of entry indices drawn by weight."""
 
-    next_ops: Callable[[], list[Op]]
-    simple: bool
+    gap: TimeSource
+    calls: list[SyscallOp]
+    pick: BlockStream[int]
+
+
+class IterationSource(NamedTuple):
+    """``next_ops()`` returns one iteration's ops; ``next_simple`` is the same function when they
+    are only compute and system calls (eligible for the aggregated fast loop), else None;
+    ``syscalls`` lists the system call ops by ``slot``; ``mix`` holds a sampled mix's ops for
+    vectorised batches."""
+
+    next_ops: Callable[[], Sequence[Op]]
+    next_simple: Callable[[], Sequence[SimpleOp]] | None
     syscalls: list[SyscallOp]
-    mix: tuple | None = None
+    mix: MixOps | None = None
 
 
 class _Compiler:
@@ -124,7 +141,7 @@ class _Compiler:
         return KciOp(KCI, step.op, step.pages)
 
 
-def _index_stream(weights: list[float], rng: np.random.Generator) -> BlockStream:
+def _index_stream(weights: list[float], rng: np.random.Generator) -> BlockStream[int]:
     """Entry indices drawn with the mix's weights."""
     total = float(sum(weights))
     p = [w / total for w in weights]
@@ -135,9 +152,19 @@ def _mix_source(mix: Mix, compiler: _Compiler) -> IterationSource:
     seed, thread = compiler.seed, compiler.thread
     gap = ComputeOp(COMPUTE, time_source(mix.gap, seed, thread, 0))
     calls = [compiler.syscall(entry.syscall, 2 + i) for i, entry in enumerate(mix.calls)]
-    iterations = [[gap, call] for call in calls]
+    iterations: list[list[SimpleOp]] = [[gap, call] for call in calls]
     pick = _index_stream([e.weight for e in mix.calls], stream(seed, thread, 1))
-    return IterationSource(lambda: iterations[pick()], True, compiler.syscalls, (gap.time, calls, pick))
+
+    def next_ops() -> list[SimpleOp]:
+        return iterations[pick()]
+
+    return IterationSource(next_ops, next_ops, compiler.syscalls, MixOps(gap.time, calls, pick))
+
+
+def _only_simple(ops: list[Op]) -> list[SimpleOp] | None:
+    """``ops`` if they are all compute and system calls, else None."""
+    simple = [op for op in ops if isinstance(op, (ComputeOp, SyscallOp))]
+    return simple if len(simple) == len(ops) else None
 
 
 def iteration_source(workload: WorkloadInput, seed: int, thread: int, template: SyscallTemplate = no_extra,
@@ -147,6 +174,9 @@ def iteration_source(workload: WorkloadInput, seed: int, thread: int, template: 
     if workload.mix is not None:
         return _mix_source(workload.mix, compiler)
     steps = workload.replay[thread] if workload.replay is not None else workload.steps
+    assert steps is not None, "WorkloadInput holds steps unless it holds a mix or a replay"
     ops = [compiler.step(step, position) for position, step in enumerate(steps)]
-    simple = all(op.code in (COMPUTE, SYSCALL) for op in ops)
-    return IterationSource(lambda: ops, simple, compiler.syscalls)
+    simple = _only_simple(ops)
+    if simple is not None:
+        return IterationSource(lambda: simple, lambda: simple, compiler.syscalls)
+    return IterationSource(lambda: ops, None, compiler.syscalls)

@@ -8,13 +8,14 @@ numbers) however the two runs interleave their events.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from typing import Callable, Generic, TypeVar
 
 import numpy as np
 
 from veilperf.model.inputs import Dist, TimeSpec
 
 BLOCK = 4096  # draws per refill: amortises numpy's per-call cost on the hot path
+T = TypeVar("T", int, float)
 
 
 def stream(seed: int, *key: int) -> np.random.Generator:
@@ -38,16 +39,17 @@ def _block_drawer(dist: Dist, rng: np.random.Generator) -> Callable[[], np.ndarr
     raise ValueError(f"not a random distribution: {dist.kind}")
 
 
-class BlockStream:
+class BlockStream(Generic[T]):
     """Values from a block-drawing function, one at a time (``stream()``) or ``take(n)`` at once;
-    both consume the same sequence, so scalar and vectorised code paths draw identical values."""
+    both consume the same sequence, so scalar and vectorised code paths draw identical values.
+    ``T`` is the Python type of the values (float durations, int indices)."""
 
     __slots__ = ("_draw_block", "_block", "_buffer", "_next")
 
     def __init__(self, draw_block: Callable[[], np.ndarray]) -> None:
         self._draw_block = draw_block
-        self._block = np.empty(0)
-        self._buffer: list = []
+        self._block: np.ndarray = np.empty(0)
+        self._buffer: list[T] = []
         self._next = 0
 
     def _refill(self) -> None:
@@ -55,7 +57,7 @@ class BlockStream:
         self._buffer = self._block.tolist()
         self._next = 0
 
-    def __call__(self):
+    def __call__(self) -> T:
         if self._next >= len(self._buffer):
             self._refill()
         value = self._buffer[self._next]
@@ -75,7 +77,7 @@ class BlockStream:
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
-class Sampler(BlockStream):
+class Sampler(BlockStream[float]):
     """Draws durations (ns) from a distribution, in blocks from its own stream."""
 
     __slots__ = ()
@@ -97,4 +99,4 @@ def time_source(spec: TimeSpec, seed: int, *key: int) -> TimeSource:
 
 def draw(source: TimeSource) -> float:
     """The next duration from a compiled time source."""
-    return source if source.__class__ is float else source()
+    return source if isinstance(source, float) else source()

@@ -52,6 +52,7 @@ class SyscallPath:
 
     def settle(self, runner: "ThreadRunner", op: "SyscallOp", count: int) -> None:
         """Book the Veil charges of ``count`` calls of ``op`` timed by a fast path."""
+        assert runner.vcpu is not None, "fast paths settle on the VCPU their pinned thread holds"
         runner.ledger.account(runner.vcpu, op.veil.times(count))
 
     def _after(self, runner: "ThreadRunner", name: str) -> "Gen":

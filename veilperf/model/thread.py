@@ -10,8 +10,9 @@ iteration runs to completion, the totals equal those of the one-event-per-op ref
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Generator, Sequence
 from functools import cache, partial
-from typing import TYPE_CHECKING, Callable, Generator
+from typing import TYPE_CHECKING
 
 import simpy
 
@@ -19,14 +20,23 @@ from veilperf.model import charges
 from veilperf.model.charges import Charge
 from veilperf.model.costs import PlatformCosts
 from veilperf.model.domains import ENC, UNT
-from veilperf.model.program import CALL, COMPUTE, KCI, SYSCALL, TOUCH_SHIFT, KciOp, Op, SyscallOp
+from veilperf.model.program import CALL, COMPUTE, KCI, SYSCALL, TOUCH_SHIFT, KciOp, Op, SimpleOp, SyscallOp
 from veilperf.model.sampling import draw
 from veilperf.model.vcpu import SERVICE, Ledger, Vcpu
 
 if TYPE_CHECKING:
     from veilperf.model.pool import DedicatedPool
+    from veilperf.model.syscall_path import SyscallPath
 
 Gen = Generator[simpy.Event, object, None]
+HOLDS_VCPU = "a runner runs ops, calls and iterations only while it holds a VCPU (drivers acquire one first)"
+
+
+def take_vcpu(queue: simpy.Store) -> Generator[simpy.Event, object, Vcpu]:
+    """Wait for a VCPU from a run queue (a store that holds only VCPUs)."""
+    vcpu = yield queue.get()
+    assert isinstance(vcpu, Vcpu), "a run queue holds only VCPUs"
+    return vcpu
 
 
 class RunContext:
@@ -42,7 +52,7 @@ class RunContext:
         self.veil = veil
         self.event_per_op = event_per_op
         self.service_pool: DedicatedPool | None = None  # static partitioning: DomSer VCPUs
-        self.syscall_path = None  # set by System: native, or a service's (ocalls)
+        self.syscall_path: SyscallPath  # set by System before any thread runs: native, or a service's (ocalls)
         self.kci_handler: Callable[[ThreadRunner, KciOp], Gen] | None = None
         self.sync_ops = False  # a system call may have to wait (e.g. audit appends)
         self.ticks_per_ns = 0.0  # timer interrupts per ns spent in DomEnc
@@ -85,23 +95,28 @@ class ThreadRunner:
 
     def run_in(self, domain: int, ns: float) -> None:
         """Charge ``ns`` of the workload's own work in ``domain``."""
-        self.vcpu.busy[domain] += ns
+        vcpu = self.vcpu
+        assert vcpu is not None, HOLDS_VCPU
+        vcpu.busy[domain] += ns
         self.pending += ns
         if domain == ENC and self.ctx.ticks_per_ns:
             self.take_ticks(ns * self.ctx.ticks_per_ns)
 
     def apply(self, charge: Charge) -> None:
         """Apply a mechanism's charge: book it and add its time to what the thread owes."""
-        self.ledger.account(self.vcpu, charge)
+        vcpu = self.vcpu
+        assert vcpu is not None, HOLDS_VCPU
+        self.ledger.account(vcpu, charge)
         self.pending += charge.total_ns
         if charge.ends_in is not None:
-            self.vcpu.domain = charge.ends_in
+            vcpu.domain = charge.ends_in
         enclave_ns = charge.domain_ns[ENC]
         if enclave_ns and self.ctx.ticks_per_ns:
             self.take_ticks(enclave_ns * self.ctx.ticks_per_ns)
 
     def switch_to(self, domain: int) -> None:
         """Hypervisor-mediated domain switch of this VCPU to ``domain`` (no-op if already there)."""
+        assert self.vcpu is not None, HOLDS_VCPU
         current = self.vcpu.domain
         if current != domain:
             self.apply(self._switches[current][domain])
@@ -132,6 +147,7 @@ class ThreadRunner:
     def sleep(self, ns: float) -> None:
         """A pinned thread waits ``ns`` asleep: time passes, its VCPU idles (not held)."""
         self.pending += ns
+        assert self.vcpu is not None, HOLDS_VCPU
         self.vcpu.held -= ns
 
     def block(self, ns: float) -> Gen:
@@ -145,11 +161,11 @@ class ThreadRunner:
             return
         yield from self.flush()
         vcpu = self.vcpu
+        assert vcpu is not None, HOLDS_VCPU
         vcpu.release(self.env.now)
         queue.put(vcpu)
         yield self.env.timeout(ns)
-        vcpu = yield queue.get()
-        self.vcpu = vcpu.acquire(self.env.now)
+        self.vcpu = (yield from take_vcpu(queue)).acquire(self.env.now)
         self.slice_start = self.env.now
 
     def flush(self) -> Gen:
@@ -165,6 +181,7 @@ class ThreadRunner:
         iteration's own costs were paid)."""
         yield from self.flush()
         vcpu = self.vcpu
+        assert vcpu is not None, HOLDS_VCPU
         if vcpu.steal:
             self.pending = vcpu.steal
             vcpu.steal = 0.0
@@ -189,6 +206,7 @@ class ThreadRunner:
         if not self.ctx.veil:
             self.run_in(UNT, handler_ns)
             return
+        assert self.vcpu is not None, HOLDS_VCPU
         charge = self.ctx.base_call(self.vcpu.domain, target, nbytes)
         if handler_ns:
             charge = charge + charges.work(target, handler_ns, cause)
@@ -196,24 +214,23 @@ class ThreadRunner:
 
     # -- ops ------------------------------------------------------------------------------
 
-    def run_ops(self, ops: list[Op]) -> Gen:
+    def run_ops(self, ops: Sequence[Op]) -> Gen:
         """Run one iteration's ops; yields only where a contention or sync point needs it."""
         ctx = self.ctx
         home = self.home
         path = ctx.syscall_path
         sync = ctx.sync_ops or self.run_queue is not None
         for op in ops:
-            code = op.code
-            if code == COMPUTE:
+            if op.code == COMPUTE:
                 self.run_in(home, draw(op.time))
-            elif code == SYSCALL:
+            elif op.code == SYSCALL:
                 if sync:
                     yield from path.run_sync(self, op)
                 else:
                     path.run(self, op)
-            elif code == CALL:
+            elif op.code == CALL:
                 yield from self.domain_call(op.domain, draw(op.handler), op.nbytes)
-            elif code == KCI:
+            elif op.code == KCI:
                 if ctx.kci_handler is not None:
                     yield from ctx.kci_handler(self, op)
             if ctx.event_per_op:
@@ -233,7 +250,7 @@ class FastIterations:
         self.ticks = 0
         self.faults = 0
 
-    def iteration(self, ops: list[Op]) -> float:
+    def iteration(self, ops: Sequence[SimpleOp]) -> float:
         """Run one iteration; returns its time (book-keeping of Veil charges deferred)."""
         runner = self.runner
         counts = self.counts
@@ -241,10 +258,10 @@ class FastIterations:
         for op in ops:
             if op.code == COMPUTE:
                 source = op.time
-                home_ns += source if source.__class__ is float else source()
+                home_ns += source if isinstance(source, float) else source()
                 continue
             source, repeat = op.kernel, op.repeat
-            if source.__class__ is float:
+            if isinstance(source, float):
                 kernel = source * repeat
             else:
                 kernel = 0.0
@@ -257,8 +274,8 @@ class FastIterations:
                 blocked = op.blocked
                 if blocked:
                     for _ in range(repeat):
-                        asleep_ns += blocked if blocked.__class__ is float else blocked()
-            counts[op.index] += repeat
+                        asleep_ns += blocked if isinstance(blocked, float) else blocked()
+            counts[op.slot] += repeat
             veil_ns += op.veil_ns * repeat
             veil_home_ns += op.veil_home_ns * repeat
             if op.touch_units:  # as ThreadRunner.take_faults, once per op
@@ -269,18 +286,19 @@ class FastIterations:
                     self.faults += faults
                     veil_ns += faults * runner.ctx.fault_charge.total_ns
         vcpu = runner.vcpu
+        assert vcpu is not None, HOLDS_VCPU
         vcpu.busy[runner.home] += home_ns
         vcpu.busy[UNT] += unt_ns
         vcpu.held -= asleep_ns
         cost = home_ns + unt_ns + asleep_ns + veil_ns
         if runner.home == ENC and runner.ctx.ticks_per_ns:
-            credit = runner.tick_credit + (home_ns + veil_home_ns) * runner.ctx.ticks_per_ns
-            if credit >= 1.0:
-                ticks = int(credit)
-                credit -= ticks
+            tick_credit = runner.tick_credit + (home_ns + veil_home_ns) * runner.ctx.ticks_per_ns
+            if tick_credit >= 1.0:
+                ticks = int(tick_credit)
+                tick_credit -= ticks
                 self.ticks += ticks
                 cost += ticks * runner.ctx.tick_charge.total_ns
-            runner.tick_credit = credit
+            runner.tick_credit = tick_credit
         return cost
 
     def settle(self) -> None:
@@ -291,11 +309,18 @@ class FastIterations:
             if count:
                 path.settle(runner, op, count)
         self.counts = [0] * len(self.syscalls)
-        if self.ticks:
-            runner.ledger.timer_exits += self.ticks
-            runner.ledger.account(runner.vcpu, runner.ctx.tick_charge.times(self.ticks))
-            self.ticks = 0
-        if self.faults:
-            runner.ledger.pt_faults += self.faults
-            runner.ledger.account(runner.vcpu, runner.ctx.fault_charge.times(self.faults))
-            self.faults = 0
+        settle_exits(runner, self.ticks, self.faults)
+        self.ticks = self.faults = 0
+
+
+def settle_exits(runner: ThreadRunner, ticks: int, faults: int) -> None:
+    """Book ``ticks`` timer exits and ``faults`` first-touch faults a fast path counted on the
+    runner's VCPU."""
+    vcpu = runner.vcpu
+    assert vcpu is not None, HOLDS_VCPU
+    if ticks:
+        runner.ledger.timer_exits += ticks
+        runner.ledger.account(vcpu, runner.ctx.tick_charge.times(ticks))
+    if faults:
+        runner.ledger.pt_faults += faults
+        runner.ledger.account(vcpu, runner.ctx.fault_charge.times(faults))
