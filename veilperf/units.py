@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+from collections.abc import Mapping
 from typing import Callable, TypeVar
 
 __all__ = [
@@ -39,7 +40,7 @@ _RATE_HZ = {"Hz": 1.0, "kHz": 1e3, "MHz": 1e6, "GHz": 1e9, "/s": 1.0, "/ms": 1e3
 _CYCLES = ("cycles", "cycle")
 
 
-def _split(text: object, what: str, known: dict) -> tuple[float, str]:
+def _split(text: object, what: str, known: Mapping[str, object]) -> tuple[float, str]:
     if isinstance(text, bool) or not isinstance(text, (str, int, float)):
         raise UnitError(f"expected a {what} with a unit, got {type(text).__name__} {text!r}")
     if isinstance(text, (int, float)):
@@ -56,7 +57,7 @@ def _split(text: object, what: str, known: dict) -> tuple[float, str]:
     return value, unit
 
 
-def _examples(known: dict) -> str:
+def _examples(known: Mapping[str, object]) -> str:
     return "one of " + ", ".join(known)
 
 
@@ -94,7 +95,7 @@ def parse_duration(text: object, *, clock_hz: float | None = None) -> float:
     return ns
 
 
-def _scaled(text: object, what: str, scales: dict[str, float]) -> float:
+def _scaled(text: object, what: str, scales: Mapping[str, float]) -> float:
     value, unit = _split(text, what, scales)
     if unit not in scales:
         raise UnitError(f"unknown {what} unit {unit!r} in {text!r} ({_examples(scales)})")

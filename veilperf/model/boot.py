@@ -35,6 +35,8 @@ import simpy
 from veilperf.model.boot_costs import BootCosts
 from veilperf.model.metrics import run_to, switch_cost_columns
 
+Gen = Generator[simpy.Event, object, None]
+
 PHASES = ("launch", "monitor_load", "replicas", "firmware", "kernel", "validation", "kci", "ap_boot")
 
 
@@ -55,7 +57,7 @@ class _Boot:
         self.phase_ns[phase] += ns
         return self.env.timeout(ns)
 
-    def monitor_call(self, phase: str, before: float, inside: float, after: float) -> Generator:
+    def monitor_call(self, phase: str, before: float, inside: float, after: float) -> Gen:
         """One VeilMon call: ``before`` and ``after`` outside the monitor lock, ``inside`` holding it."""
         self.monitor_calls += 1
         yield self.charge(phase, before)
@@ -66,7 +68,7 @@ class _Boot:
             yield self.charge(phase, inside)
         yield self.charge(phase, after)
 
-    def bsp(self) -> Generator:
+    def bsp(self) -> Gen:
         c = self.c
         yield self.charge("launch", c.vmm_launch)
         if c.veil:
@@ -88,7 +90,7 @@ class _Boot:
             if ap_pages:
                 self.env.process(self.ap_acceptance(ap_pages))
 
-    def bsp_acceptance(self) -> Generator:
+    def bsp_acceptance(self) -> Gen:
         """Eager: all memory; lazy: the chunks the BSP touches. One uncontended lock hold."""
         c = self.c
         pages = c.chunked_pages(c.boot_touched_pages + c.memmap_pages) if c.lazy else c.memory_pages
@@ -102,7 +104,7 @@ class _Boot:
             yield granted
             yield self.charge("validation", ns)
 
-    def ap_acceptance(self, pages: int) -> Generator:
+    def ap_acceptance(self, pages: int) -> Gen:
         """An AP accepts the chunks it touches on coming online, call by call (it may contend)."""
         c = self.c
         self.pages_validated += pages

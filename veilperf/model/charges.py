@@ -63,8 +63,9 @@ class Charge:
         merged: dict[tuple[int, int], int] = {}
         for a, b, n in self.switches + other.switches:
             merged[(a, b)] = merged.get((a, b), 0) + n
+        x, y = self.domain_ns, other.domain_ns
         return Charge(
-            tuple(x + y for x, y in zip(self.domain_ns, other.domain_ns)),
+            (x[0] + y[0], x[1] + y[1], x[2] + y[2], x[3] + y[3]),
             tuple((a, b, n) for (a, b), n in merged.items()),
             self.switch_ns + other.switch_ns,
             tuple(x + y for x, y in zip(self.cause_ns, other.cause_ns)),
@@ -73,8 +74,9 @@ class Charge:
 
     def times(self, count: float) -> "Charge":
         """``count`` repetitions (switch counts must stay whole)."""
+        x = self.domain_ns
         return Charge(
-            tuple(x * count for x in self.domain_ns),
+            (x[0] * count, x[1] * count, x[2] * count, x[3] * count),
             tuple((a, b, int(n * count)) for a, b, n in self.switches),
             self.switch_ns * count,
             tuple(x * count for x in self.cause_ns),
@@ -89,10 +91,11 @@ def work(domain: int, ns: float, cause: int | None = None) -> Charge:
     """``ns`` of work in ``domain``; Veil-added and attributed to ``cause`` when one is given."""
     domain_ns = [0.0, 0.0, 0.0, 0.0]
     domain_ns[domain] = ns
+    mon, ser, enc, unt = domain_ns
     causes = list(_NO_CAUSE)
     if cause is not None:
         causes[cause] = ns
-    return Charge(tuple(domain_ns), cause_ns=tuple(causes))
+    return Charge((mon, ser, enc, unt), cause_ns=tuple(causes))
 
 
 SWITCH_MODELS: dict[str, tuple[str, ...]] = {

@@ -10,6 +10,8 @@ reproducible by seed and equal between the aggregated and event-per-op paths.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 from fastdigest import TDigest
@@ -59,9 +61,9 @@ class LatencyStats:
             self.count += len(block)
             self.total += float(block.sum())
             if self.digest is None:
-                self.digest = TDigest.from_values(block)
+                self.digest = TDigest.from_values(_values(block))
             else:
-                self.digest.batch_update(block)
+                self.digest.batch_update(_values(block))
         rest = values[whole:]
         self._chunks = [rest] if len(rest) else []
         self._buffered = len(rest)
@@ -78,5 +80,11 @@ class LatencyStats:
             return mean, float(np.percentile(rest, 50)), float(np.percentile(rest, 99))
         digest = self.digest.copy()
         if len(rest):
-            digest.batch_update(rest)
+            digest.batch_update(_values(rest))
         return mean, float(digest.quantile(0.5)), float(digest.quantile(0.99))
+
+
+def _values(array: np.ndarray) -> Sequence[float]:
+    """``array`` for fastdigest, which reads numpy arrays directly though its stub asks for a
+    ``Sequence[float]`` (no copy to a list)."""
+    return cast("Sequence[float]", array)

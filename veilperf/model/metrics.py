@@ -55,7 +55,7 @@ def offered_load(system: "System") -> float:
     return system.workload.arrival_per_ns * served / system.completed / len(vcpus)
 
 
-def run_record(system: "System") -> dict[str, float]:
+def run_record(system: "System") -> dict[str, float | str]:
     """Flatten a finished run: time, throughput, latency, whether an open-loop server was saturated
     (and its offered load), switches, time per domain and VCPU, Veil-added time by cause, one-off
     set-up time, service metrics, the resolved costs of a Veil run (``costs.*``), events."""
@@ -68,7 +68,7 @@ def run_record(system: "System") -> dict[str, float]:
         worker.busy[UNT] = elapsed - worker.switching - sum(worker.busy[:UNT])
         worker.held = elapsed
     mean, p50, p99 = system.latencies.summary()
-    record: dict[str, float] = {
+    record: dict[str, float | str] = {
         "sim_time_ns": elapsed,
         "completed": system.completed,
         "throughput_per_s": system.completed / elapsed * 1e9 if elapsed else 0.0,
@@ -79,8 +79,8 @@ def run_record(system: "System") -> dict[str, float]:
         "saturated": False,
     }
     if system.workload.open_loop:
-        record["offered_load"] = offered_load(system)
-        record["saturated"] = bool(record["offered_load"] >= SATURATED_LOAD)
+        load = record["offered_load"] = offered_load(system)
+        record["saturated"] = bool(load >= SATURATED_LOAD)
     switches = ledger.switches
     record["switches_total"] = sum(map(sum, switches))
     for a, src in enumerate(NAMES):

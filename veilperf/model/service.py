@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 if TYPE_CHECKING:
     from veilperf.model.system import System
+    from veilperf.model.thread import Gen, ThreadRunner
+    from veilperf.model.vcpu import Vcpu
 
 
 class Service(Protocol):
@@ -36,6 +38,19 @@ class Service(Protocol):
 
     def metrics(self) -> dict[str, float | str]:
         """The service's counters and resolved costs for the run record."""
+
+
+class Entry(Protocol):
+    """What ``system.entry`` holds: puts application threads in their domain."""
+
+    def enter(self, runner: ThreadRunner) -> Gen:
+        """Put a thread that just got its VCPU in the domain (setting the domain up if needed)."""
+
+    def leave(self, runner: ThreadRunner) -> None:
+        """Take a thread that gives up its VCPU out of the domain."""
+
+    def set_up(self, vcpus: list[Vcpu]) -> Gen:
+        """Set the domain up on ``vcpus`` before a server's first request."""
 
 
 ServiceFactory = Callable[[Any, "System"], Service]

@@ -21,7 +21,7 @@ from veilperf.model.inputs import ModelInputs
 from veilperf.model.latency import LatencyStats
 from veilperf.model.metrics import run_record, run_to
 from veilperf.model.pool import DedicatedPool
-from veilperf.model.service import Service
+from veilperf.model.service import Entry, Service
 from veilperf.model.syscall_path import NativeSyscalls, SyscallHook, SyscallPath
 from veilperf.model.thread import Gen, RunContext, ThreadRunner
 from veilperf.model.vcpu import Vcpu
@@ -55,7 +55,7 @@ class System:
         self.home = UNT
         self.after_syscall: list[SyscallHook] = []
         self.syscall_path: SyscallPath | None = None
-        self.entry = None
+        self.entry: Entry | None = None
         self.background: list[Callable[[], Gen]] = []
         self.services: list[Service] = [model(settings, self) for _, model, settings in inputs.services]
         for service in self.services:
@@ -121,7 +121,7 @@ class System:
 
     # -- run --------------------------------------------------------------------------------
 
-    def run(self) -> dict[str, float]:
+    def run(self) -> dict[str, float | str]:
         """Simulate to completion and return the run's metrics."""
         env = self.env
         for start in self.background:
