@@ -108,7 +108,8 @@ class ServiceSpec:
     def load_model(self) -> type:
         """The model's service class (imports the model module)."""
         module, _, attribute = self.model.partition(":")
-        return getattr(importlib.import_module(module), attribute)
+        model: type = getattr(importlib.import_module(module), attribute)
+        return model
 
     def settings_of(self, data: Mapping[str, Any]) -> Any:
         """The settings dataclass from plain data (nested mappings for nested sections, lists
@@ -154,7 +155,7 @@ def settings_from(cls: type, data: Mapping[str, Any]) -> Any:
         if name not in hints:
             raise TypeError(f"{cls.__name__} has no setting {name!r}")
         tp = _bare(hints[name])
-        if dataclasses.is_dataclass(tp) and isinstance(value, Mapping):
+        if isinstance(tp, type) and dataclasses.is_dataclass(tp) and isinstance(value, Mapping):
             value = settings_from(tp, value)
         elif get_origin(tp) is tuple and isinstance(value, (list, tuple)):
             value = tuple(value)

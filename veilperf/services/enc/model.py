@@ -156,19 +156,21 @@ class EnclaveService:
         done yet, then enter DomEnc. The set-up time, measured on the thread's own clock, is
         ``create_ns`` and the thread's one-off time."""
         start = runner.clock
+        vcpu = runner.vcpu
+        assert vcpu is not None, "a thread enters the enclave on the VCPU it just got"
         if self.creation is None:
             self.creation = runner.env.event()
-            yield from runner.call(charges.enclave_creation(self.costs, runner.vcpu.domain, self.size))
+            yield from runner.call(charges.enclave_creation(self.costs, vcpu.domain, self.size))
             yield from runner.flush()  # the enclave exists from this instant
             self.creation.succeed()
         elif not self.creation.triggered:  # created by another thread meanwhile: sleep until done
             yield from runner.flush()
             asked = runner.env.now
             yield self.creation
-            runner.vcpu.held -= runner.env.now - asked
-        if runner.vcpu.index not in self.replicas:
-            self.replicas.add(runner.vcpu.index)
-            yield from runner.call(charges.replica_creation(self.costs, runner.vcpu.domain))
+            vcpu.held -= runner.env.now - asked
+        if vcpu.index not in self.replicas:
+            self.replicas.add(vcpu.index)
+            yield from runner.call(charges.replica_creation(self.costs, vcpu.domain))
             self.metrics_.replicas += 1
         spent = runner.clock - start
         self.metrics_.create_ns += spent
@@ -178,6 +180,7 @@ class EnclaveService:
     def leave(self, runner: "ThreadRunner") -> None:
         """Exit the enclave when the thread ends or gives up its VCPU; a VCPU dedicated to
         DomEnc (static partitioning) stays in the enclave."""
+        assert runner.vcpu is not None, "a thread leaves the enclave before it gives its VCPU up"
         if runner.vcpu.role != "enc":
             runner.switch_to(UNT)
 
@@ -196,6 +199,7 @@ class EnclaveService:
         """Counters and resolved costs for the run record (columns in ``services.enc.COLUMNS``;
         creation and replicas are called from DomUnt, before the first entry)."""
         m, ctx, costs = self.metrics_, self.system.ctx, self.costs
+        assert self.path is not None, "attach chose the ocall path (System attaches each service it builds)"
         ocall_ns, ocall_switching_ns = self.path.ocall_cost(*m.mean_bytes())
         message = ctx.service_pool.message if ctx.service_pool is not None else None
         mm_call = charges.mm_call(costs, m.mean_pages_changed())

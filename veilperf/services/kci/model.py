@@ -49,6 +49,7 @@ class KciService:
         remaining = op.pages
         while remaining:
             batch = min(per_call, remaining)
+            assert runner.vcpu is not None, "a KCI op runs in a thread's iteration, on its VCPU"
             yield from runner.call(self._call(runner.vcpu.domain, batch, hashed))
             self.calls += 1
             self.pages += batch

@@ -81,6 +81,7 @@ class LogService:
             return
         per_call = self.settings.records_per_call
         self.events += 1
+        assert runner.vcpu is not None, "the audit hook runs in a thread's system call, on its VCPU"
         batch = self._batches.setdefault(runner.vcpu.index, [])
         for size, transit, aligned in plan:
             runner.apply(transit)
@@ -102,7 +103,9 @@ class LogService:
         service, wait for the ring, copy the records in, return. Under static partitioning a DomSer VCPU serves
         the whole call (the pool is the serialisation point)."""
         ctx = runner.ctx
-        base, handler = self._append_charges(runner.vcpu.domain, sizes)
+        vcpu = runner.vcpu
+        assert vcpu is not None, "an append runs in a thread's system call, on its VCPU"
+        base, handler = self._append_charges(vcpu.domain, sizes)
         if ctx.service_pool is not None:
             yield from runner.call(base + handler)
         elif not self.shared:  # one appender: the ring is always free when it arrives
@@ -114,7 +117,7 @@ class LogService:
             yield from runner.flush()
             waited = self._reserve_ring(runner.env.now, handler.total_ns)
             if waited:  # spinning in the service until the ring is free
-                runner.vcpu.busy[SER] += waited
+                vcpu.busy[SER] += waited
                 runner.pending += waited
                 runner.ledger.causes[QUEUE] += waited
             runner.apply(handler)
@@ -143,6 +146,7 @@ class LogService:
         system.ctx.paths["reader"] += 1
         env, ledger, pool = system.ctx.env, system.ctx.ledger, system.ctx.service_pool
         period, chunk = self.settings.reader_period, self.settings.read_chunk
+        assert period is not None, "attach starts the reader only when reader_period is set"
         read = charges.log_read(self.costs, UNT, chunk)
         spare, busy = system.background_vcpus()
         targets = spare or busy
