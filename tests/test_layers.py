@@ -79,25 +79,28 @@ def _package_imports() -> dict[str, set[str]]:
     def package(module: str) -> str:
         return module.split(".")[1] if module.count(".") else ""
 
+    class Imports(ast.NodeVisitor):
+        """Adds the veilperf packages a module imports to ``targets``."""
+
+        def __init__(self, targets: set[str]) -> None:
+            self.targets = targets
+
+        def visit_If(self, node: ast.If) -> None:
+            if not (isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"):
+                self.generic_visit(node)
+
+        def visit_Import(self, node: ast.Import) -> None:
+            self.targets.update(package(a.name) for a in node.names if a.name.startswith("veilperf."))
+
+        def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+            if node.level == 0 and node.module is not None and node.module.startswith("veilperf."):
+                self.targets.add(package(node.module))
+
     graph: dict[str, set[str]] = {}
     for path in root.rglob("*.py"):
         module = ".".join(path.relative_to(root.parent).with_suffix("").parts).removesuffix(".__init__")
         source = package(module) if (root / package(module)).is_dir() else ""
-        targets = graph.setdefault(source, set())
-
-        class Imports(ast.NodeVisitor):
-            def visit_If(self, node: ast.If) -> None:
-                if not (isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"):
-                    self.generic_visit(node)
-
-            def visit_Import(self, node: ast.Import) -> None:
-                targets.update(package(a.name) for a in node.names if a.name.startswith("veilperf."))
-
-            def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
-                if node.level == 0 and (node.module or "").startswith("veilperf."):
-                    targets.add(package(node.module))
-
-        Imports().visit(ast.parse(path.read_text()))
+        Imports(graph.setdefault(source, set())).visit(ast.parse(path.read_text()))
     return {source: {t for t in targets if t != source and (root / t).is_dir()} for source, targets in graph.items()}
 
 

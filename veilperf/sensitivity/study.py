@@ -28,6 +28,7 @@ import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -203,9 +204,7 @@ def _baseline_reads(core: Experiment, settings: list[Setting], assumptions: list
     differs. A parameter is pinned only if no setting shows a dependence."""
     reads: set[str] = set()
     for setting in settings:
-        def key(values: dict[str, str]) -> str:
-            return _record_key(core, setting, values)
-
+        key = partial(_record_key, core, setting)
         open_ = [a for a in assumptions if a.path not in reads]
         if not open_:
             break
