@@ -56,7 +56,7 @@ def main() -> None:
                   f"in {seconds:.1f} s wall, {cpu:.1f} s CPU on {args.jobs} workers")
             print(f"  ratio to the full sweep: {seconds / sweep_s:.2f} wall, {cpu / sweep_cpu:.2f} CPU"
                   + (" (target <= 3)" if name == "enclave" else ""))
-        for name, result in studies.items():
+        for result in studies.values():
             print()
             print("\n".join(summary_lines(result)))
 

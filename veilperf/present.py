@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from veilperf.analysis.tables.columns import SWITCH_COSTS as _SWITCH_COSTS
 from veilperf.config.set_axes import value_text
 from veilperf.services.registry import SPECS
 from veilperf.units import format_duration
@@ -19,7 +20,6 @@ WIDTH = 120
 """Columns of the output when it is not a terminal (a terminal's own width otherwise)."""
 _SECTIONS = (*(spec.name for spec in SPECS), "boot")
 """Record prefixes shown as sections of their own: each registered service's, and boot's."""
-from veilperf.analysis.tables.columns import SWITCH_COSTS as _SWITCH_COSTS
 
 _SUMMARY = (
     ("sim_time_ns", "simulated time", "duration"),
