@@ -74,7 +74,7 @@ def _cached_for_text(parse: F) -> F:
             return cached(text, **kwargs)
         return parse(text, **kwargs)
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper  # type: ignore[return-value]  # same arguments as parse (lru_cache wants Hashable: no ParamSpec)
 
 
 @_cached_for_text
