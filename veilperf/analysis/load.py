@@ -1,5 +1,10 @@
 """Read the results store: ``results/<experiment>/runs.parquet`` and ``manifest.yaml``.
 
+Rows leave out the provenance their experiment's manifest holds (sources, kinds, ranges, notes,
+descriptions: :mod:`veilperf.sweep.provenance`); :func:`read_runs` puts it back from the
+manifest beside the table, so a table reads as every column of every run. Tables written before
+(every row whole) read as they are.
+
 pandas, pyarrow and PyYAML load on first read: finding the results files needs none of them.
 """
 
@@ -26,6 +31,10 @@ ROLES = ("treatment", "baseline")
 
 SORT_KEY = ["experiment", "pair_key", "role", "replication"]
 """Order of the runs of a results table: everything downstream is deterministic."""
+
+REBUILD = ("rerun the sweep (or sensitivity study) that wrote it: finished points are not run again and the "
+           "manifest is written anew")
+"""How to rebuild a manifest the rows of a table need."""
 
 
 class ResultsError(VeilperfError):
@@ -54,15 +63,31 @@ def results_files(path: str | Path) -> list[Path]:
     return files
 
 
-def read_runs(file: Path) -> pd.DataFrame:
-    """One results table, checked for the identity columns and at least one metric."""
-    import pandas as pd
+def read_runs(file: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """One results table with the provenance its rows leave out put back from the manifest
+    beside it, checked for the identity columns and at least one metric; ``columns``: only these
+    (those the table has)."""
     import pyarrow
+    import pyarrow.parquet as pq
+
+    from veilperf.sweep.provenance import PROVENANCE_ID, Provenance, ProvenanceError, restore
 
     try:
-        df = pd.read_parquet(file)
+        if columns is not None:
+            names = set(pq.read_schema(file).names)
+            read = [c for c in dict.fromkeys([*columns, *IDENTITY_COLUMNS, *METRIC_COLUMNS, PROVENANCE_ID,
+                                              "cfg.platform.name"]) if c in names]
+        table = pq.read_table(file, columns=None if columns is None else read)
     except (OSError, ValueError, pyarrow.ArrowException) as exc:
         raise ResultsError(file, f"not a readable Parquet results table ({exc})") from None
+    manifest = file.parent / MANIFEST_FILE
+    lean = PROVENANCE_ID in table.column_names and manifest.is_file()
+    try:
+        table = restore(table, Provenance.from_manifest(_read_manifest(manifest)) if lean else None,
+                        manifest=str(manifest), only=columns, rebuild=REBUILD)
+    except ProvenanceError as exc:
+        raise ResultsError(file, str(exc)) from None
+    df = table.to_pandas()
     missing = [c for c in IDENTITY_COLUMNS if c not in df.columns]
     if missing:
         raise ResultsError(file, f"missing required column(s): {', '.join(missing)}")
@@ -97,19 +122,22 @@ def load_results(path: str | Path) -> pd.DataFrame:
 
 def load_manifests(path: str | Path) -> dict[str, dict[str, Any]]:
     """``{experiment folder name: manifest}`` for every ``manifest.yaml`` beside a results table."""
-    import yaml
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when built with it: 10x faster
     manifests: dict[str, dict[str, Any]] = {}
     for runs in results_files(path):
         file = runs.parent / MANIFEST_FILE
-        if not file.is_file():
-            continue
-        try:
-            data = yaml.load(file.read_text(), Loader=loader)
-        except yaml.YAMLError as exc:
-            raise ResultsError(file, f"not valid YAML ({exc})") from None
-        if not isinstance(data, dict):
-            raise ResultsError(file, "expected a mapping at the top level")
-        manifests[runs.parent.name] = data
+        if file.is_file():
+            manifests[runs.parent.name] = _read_manifest(file)
     return manifests
+
+
+def _read_manifest(file: Path) -> dict[str, Any]:
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when built with it: 10x faster
+    try:
+        data = yaml.load(file.read_text(), Loader=loader)
+    except yaml.YAMLError as exc:
+        raise ResultsError(file, f"not valid YAML ({exc})") from None
+    if not isinstance(data, dict):
+        raise ResultsError(file, "expected a mapping at the top level")
+    return data

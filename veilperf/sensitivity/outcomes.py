@@ -26,12 +26,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from veilperf.analysis.load import read_runs
 from veilperf.analysis.pairing import basis, cost_per_unit, failed
 from veilperf.errors import VeilperfError
 from veilperf.sensitivity.sampling import SamplingPlan, analyze
 from veilperf.sensitivity.study import Study
 
-__all__ = ["BAND", "sample_metrics", "outcomes", "write_outcomes", "TOP"]
+__all__ = ["BAND", "read_study_runs", "sample_metrics", "outcomes", "write_outcomes", "TOP"]
 
 TOP = 3  # parameters named per workload
 NEGLIGIBLE = 1e-9  # an influence below this fraction of the largest is float rounding, not an effect
@@ -50,6 +51,18 @@ def _paired(runs: pd.DataFrame) -> pd.DataFrame:
     base = ok.loc[ok["role"] == "baseline", ["pair_key", "replication", "cost_ns"]]
     base = base.rename(columns={"cost_ns": "baseline_cost_ns"})
     return treatment.merge(base, on=["pair_key", "replication"], how="inner", validate="many_to_one")
+
+
+def read_study_runs(study: Study, path: Path) -> pd.DataFrame:
+    """The study's ``runs.parquet`` without the provenance columns (sources, kinds, ranges,
+    descriptions) the outcomes do not read: a study of 10^5 points stays small in memory."""
+    import pyarrow.parquet as pq
+
+    from veilperf.sweep.provenance import is_provenance
+
+    wanted = {f"cfg.{a.path}.value" for a in study.plan.assumptions} | {c for s in study.settings for c in s.cfg}
+    names = pq.read_schema(path).names
+    return read_runs(path, columns=[c for c in names if c in wanted or not is_provenance(c)])
 
 
 def sample_metrics(study: Study, runs: pd.DataFrame) -> pd.DataFrame:

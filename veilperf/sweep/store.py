@@ -43,6 +43,9 @@ from veilperf.sweep.table import merge_tables, write_table_atomic
 __all__ = ["ResultsStore", "Compaction", "KEEP_SUPERSEDED", "MISSING"]
 
 _READ_ATTEMPTS = 3
+PART_COMPRESSION = "zstd"
+"""Part files' buffer compression: a part of a few hundred rows shrinks about 4x (most config
+columns hold one value per batch), at the cost of a few ms per part."""
 MISSING = "missing"
 """State of an experiment folder's manifest when there is none (see :meth:`ResultsStore.manifest_status`)."""
 KEEP_SUPERSEDED = 3
@@ -139,7 +142,7 @@ class ResultsStore:
         ids = "".join(sorted(table.column("point_id").to_pylist()))
         path = self.parts_dir / f"{time.time_ns():020d}-{hashlib.sha256(ids.encode()).hexdigest()[:12]}.arrow"
         return write_atomic(self._inside(path),
-                            lambda tmp: feather.write_feather(table, tmp, compression="uncompressed"),
+                            lambda tmp: feather.write_feather(table, tmp, compression=PART_COMPRESSION),
                             "write results")
 
     @staticmethod

@@ -15,7 +15,8 @@ import pyarrow.parquet as pq
 from veilperf.sweep.options import SweepError
 from veilperf.sweep.paths import write_atomic
 
-__all__ = ["IDENTITY_COLUMNS", "records_to_table", "merge_tables", "write_table_atomic"]
+__all__ = ["IDENTITY_COLUMNS", "ordered_columns", "records_to_table", "concat_tables", "merge_tables",
+           "write_table_atomic"]
 
 IDENTITY_COLUMNS = (
     "experiment", "point_id", "pair_key", "role", "replication", "seed",
@@ -44,16 +45,25 @@ def merge_tables(tables: list[pa.Table], keep: set[str] | None = None) -> pa.Tab
     tables = [t for t in tables if t.num_rows]
     if not tables:
         return pa.table({})
-    try:
-        table = pa.concat_tables(tables, promote_options="permissive")
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-        raise SweepError(f"result tables disagree on a column's type: {exc}") from None
+    table = concat_tables(tables)
     last = {point_id: row for row, point_id in enumerate(table.column("point_id").to_pylist())}
     rows = [last[point_id] for point_id in sorted(last) if keep is None or point_id in keep]
     table = table.take(pa.array(rows, type=pa.int64()))
-    identity = [name for name in IDENTITY_COLUMNS if name in table.column_names]
-    rest = sorted(name for name in table.column_names if name not in IDENTITY_COLUMNS)
-    return table.select(identity + rest)
+    return table.select(ordered_columns(table.column_names))
+
+
+def concat_tables(tables: list[pa.Table]) -> pa.Table:
+    """The rows of ``tables`` in order, columns joined with permissive type promotion."""
+    try:
+        return pa.concat_tables(tables, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise SweepError(f"result tables disagree on a column's type: {exc}") from None
+
+
+def ordered_columns(names: list[str]) -> list[str]:
+    """Results order: the identity columns first, then the others by name."""
+    identity = [name for name in IDENTITY_COLUMNS if name in names]
+    return identity + sorted(name for name in names if name not in IDENTITY_COLUMNS)
 
 
 def write_table_atomic(table: pa.Table, path: Path) -> None:
