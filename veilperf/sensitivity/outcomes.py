@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from veilperf.analysis.load import read_runs
-from veilperf.analysis.pairing import basis, cost_per_unit, failed
+from veilperf.analysis.pairing import COST_COLUMNS, basis, cost_per_unit, failed
 from veilperf.errors import VeilperfError
 from veilperf.sensitivity.sampling import SamplingPlan, analyze
 from veilperf.sensitivity.study import Study
@@ -54,15 +54,14 @@ def _paired(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def read_study_runs(study: Study, path: Path) -> pd.DataFrame:
-    """The study's ``runs.parquet`` without the provenance columns (sources, kinds, ranges,
-    descriptions) the outcomes do not read: a study of 10^5 points stays small in memory."""
-    import pyarrow.parquet as pq
+    """The columns of the study's ``runs.parquet`` that its outcomes read (pairing, basis, the
+    sampled parameters, the settings' axes): a study of 10^5 points stays small in memory."""
+    return read_runs(path, columns=[*COST_COLUMNS, *_assumption_columns(study), *{c for s in study.settings
+                                                                                 for c in s.cfg}])
 
-    from veilperf.sweep.provenance import is_provenance
 
-    wanted = {f"cfg.{a.path}.value" for a in study.plan.assumptions} | {c for s in study.settings for c in s.cfg}
-    names = pq.read_schema(path).names
-    return read_runs(path, columns=[c for c in names if c in wanted or not is_provenance(c)])
+def _assumption_columns(study: Study) -> list[str]:
+    return [f"cfg.{a.path}.value" for a in study.plan.assumptions]
 
 
 def sample_metrics(study: Study, runs: pd.DataFrame) -> pd.DataFrame:
@@ -73,7 +72,7 @@ def sample_metrics(study: Study, runs: pd.DataFrame) -> pd.DataFrame:
     paired["value"] = ((paired["cost_ns"] - paired["baseline_cost_ns"]) / 1e9 if boot
                        else (paired["cost_ns"] / paired["baseline_cost_ns"] - 1.0) * 100.0)
     plan = study.plan
-    columns = [f"cfg.{a.path}.value" for a in plan.assumptions]
+    columns = _assumption_columns(study)
     missing = [c for c in columns if c not in paired.columns]
     if missing:
         raise StudyError(f"the study's runs lack column(s) {', '.join(missing)}")

@@ -172,12 +172,12 @@ def _filled(table: pa.Table, provenance: Provenance, ids: list, lean: list[bool]
             entries[key] = len(rows)
             rows.append(provenance.columns(platform, workload) or {})
         take.append(entries[key])
-    wanted = None if only is None else set(only)
-    filled = records_to_table(rows).take(pa.array(take, pa.int64()))
+    entries = records_to_table(rows)
+    if only is not None:
+        entries = entries.select([name for name in entries.column_names if name in set(only)])
+    filled = entries.take(pa.array(take, pa.int64()))
     mask = pa.array(lean, pa.bool_())
     for name in filled.column_names:
-        if wanted is not None and name not in wanted:
-            continue
         column = filled.column(name)
         if name in table.column_names:
             own, column = _unified(table.column(name), column)

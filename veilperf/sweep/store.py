@@ -32,13 +32,13 @@ from pathlib import Path
 from typing import Callable
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.feather as feather
-import pyarrow.parquet as pq
 import yaml
 
+from veilperf.sweep.merge import StoredRows
+from veilperf.sweep.merge import read_file as _read
 from veilperf.sweep.paths import ResultsIOError, inside, remove_leftovers, remove_owned, results_io, write_atomic
-from veilperf.sweep.table import merge_tables, write_table_atomic
+from veilperf.sweep.table import write_table_atomic
 
 __all__ = ["ResultsStore", "Compaction", "KEEP_SUPERSEDED", "MISSING"]
 
@@ -54,19 +54,6 @@ ones are deleted when a new one is written."""
 _PART = re.compile(r"[0-9]{20}-[0-9a-f]{1,64}\.arrow")
 _OWN_FILES = re.compile(r"runs\.parquet|manifest\.yaml")
 _SUPERSEDED = re.compile(r"[0-9]{8}T[0-9]{6}\.[0-9]{6}Z\.parquet")
-
-
-def _read(path: Path, columns: list[str] | None = None) -> pa.Table:
-    try:
-        if path.suffix == ".arrow":
-            return feather.read_table(path, columns=columns, memory_map=False)
-        return pq.read_table(path, columns=columns)
-    except FileNotFoundError:
-        raise  # a part merged away by a sweep running beside an unlocked reader (--dry-run)
-    except OSError as exc:
-        raise ResultsIOError(f"{path}: cannot read results: {exc.strerror or exc}") from None
-    except (pa.ArrowInvalid, KeyError) as exc:
-        raise ResultsIOError(f"{path}: not a readable results file ({exc}); move it away and rerun") from None
 
 
 @dataclass
@@ -156,15 +143,17 @@ class ResultsStore:
 
     def compact(self, keep: set[str]) -> Compaction:
         """Merge ``runs.parquet`` and the parts into ``runs.parquet``, keeping the last row of each
-        point in ``keep``; rows of other points are moved to ``superseded/<time>.parquet`` (the last
-        :data:`KEEP_SUPERSEDED` sets are kept), never just deleted. Then delete the merged parts and
-        the temporary files a killed sweep left under the store's own names."""
+        point in ``keep``, a chunk of rows at a time (:mod:`veilperf.sweep.merge`); rows of other
+        points are moved to ``superseded/<time>.parquet`` (the last :data:`KEEP_SUPERSEDED` sets are
+        kept), never just deleted. Then delete the merged parts and the temporary files a killed
+        sweep left under the store's own names."""
         parts = self.part_paths()
         result = Compaction(False)
         if self.needs_compaction(keep):
             self._mkdir(self._inside(self.directory))
-            kept, result = self._set_aside(merge_tables(self.read_all()), keep)
-            write_table_atomic(kept, self._inside(self.runs_path))
+            stored = StoredRows.of(self._sources())
+            result = self._set_aside(stored, keep)
+            stored.write(self._inside(self.runs_path), sorted(p for p in stored.where if p in keep))
         with results_io(self.directory, "tidy the results folder"):
             for path in parts:
                 path.unlink()
@@ -179,35 +168,28 @@ class ResultsStore:
         """Make ``table`` the whole of ``runs.parquet`` (``collect``): stored points it lacks are
         moved to ``superseded/``; the part files, now merged or replaced, are deleted."""
         ids = set(table.column("point_id").to_pylist()) if table.num_rows else set()
-        _, result = self._set_aside(merge_tables(self.read_all()), ids)
+        result = self._set_aside(StoredRows.of(self._sources()), ids)
         write_table_atomic(table, self._inside(self.runs_path))
         with results_io(self.parts_dir, "remove merged part files"):
             for part in self.part_paths():
                 part.unlink()
         return result
 
-    def _set_aside(self, table: pa.Table, keep: set[str]) -> tuple[pa.Table, Compaction]:
-        """The rows of ``table`` whose point is in ``keep``; the others are written to a new
-        superseded file (the compaction says how many and where)."""
+    def _set_aside(self, stored: StoredRows, keep: set[str]) -> Compaction:
+        """Write the stored rows of points not in ``keep`` to a new superseded file (deleting all
+        but the newest :data:`KEEP_SUPERSEDED`); the compaction says how many and where."""
         result = Compaction(True)
-        if not table.num_rows:
-            return table, result
-        kept = pc.is_in(table.column("point_id"), value_set=pa.array(sorted(keep), pa.string()))
-        dropped = table.filter(pc.invert(kept))
-        if dropped.num_rows:
-            result.dropped, result.superseded = dropped.num_rows, self._supersede(dropped)
-        return table.filter(kept), result
-
-    def _supersede(self, table: pa.Table) -> Path:
-        """Write rows dropped from ``runs.parquet`` to a new superseded file; delete all but the
-        newest :data:`KEEP_SUPERSEDED` superseded files."""
+        dropped = sorted(p for p in stored.where if p not in keep)
+        if not dropped:
+            return result
         self._mkdir(self._inside(self.superseded_dir))
         stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
         path = self._inside(self.superseded_dir / f"{stamp}.parquet")
-        write_table_atomic(table, path)
+        stored.write(path, dropped)
         for old in self.superseded_paths()[:-KEEP_SUPERSEDED]:
             remove_owned(self.superseded_dir, old.name)
-        return path
+        result.dropped, result.superseded = len(dropped), path
+        return result
 
     def superseded_paths(self) -> list[Path]:
         """Superseded sets, oldest first."""
