@@ -1,0 +1,125 @@
+"""Benchmark: peak memory (RSS) and wall time of the process that drives a sensitivity study.
+
+A Sobol study of ``configs/enclave.yaml`` over its 11 assumed costs: ``--samples 128`` plans
+11,655 points, ``--samples 1024`` plans 93,191 (7 workloads x samples x 13, plus 7 baselines).
+Each study runs in a fresh interpreter (``veilperf.sensitivity.run_sensitivity``, the library
+entry point of ``veilperf sensitivity``, into an empty results folder) on local worker processes
+or on a Dask ``LocalCluster`` (whose scheduler runs in the driving process, so it is counted);
+that interpreter reports its own peak RSS (``ru_maxrss``: the driver only, never its workers)
+after building the study, after the sweep (plan, run, compaction) and after the outcomes.
+
+What is measured, exactly: every point is planned, validated on the workers, batched, run on a
+worker, written to part files, compacted into ``runs.parquet`` and read back for the outcomes, as
+in a real study; only the simulation is replaced by a stand-in runner (simulating 93,191 enclave
+points takes about 1.5 h on 2 cores). The stand-in returns the point's own labels and config
+columns and the metrics of one real simulation of its workload and mode (simulated once per
+worker), so rows have their real width, but the study's indices are meaningless. ``--simulate``
+runs the real simulation instead.
+
+Run: ``python benchmarks/driver_memory_bench.py [--samples 128 1024] [--executor local dask]
+[--jobs 2] [--simulate]``. It asserts nothing. The same script measures another checkout with
+``PYTHONPATH=/path/to/checkout``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+CONFIG = Path(__file__).resolve().parents[1] / "configs" / "enclave.yaml"
+
+_MEASURED: dict[tuple, dict] = {}
+
+
+def stand_in(config) -> dict:
+    """A point's record without simulating it (see the module docstring)."""
+    from veilperf import run
+
+    key = (config.workload.name if config.workload is not None else "boot", config.setup.mode)
+    if key not in _MEASURED:
+        _MEASURED[key] = {k: v for k, v in run.run_config(config).items() if not k.startswith("cfg.")}
+    return {**_MEASURED[key], **run.config_columns(config)}
+
+
+def _peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def child(samples: int, executor: str, jobs: int, simulate: bool) -> dict:
+    """One study in this interpreter; returns what it measured."""
+    from functools import partial
+
+    from veilperf.sensitivity import runner as study_runner
+    from veilperf.sensitivity.study import build_study
+    from veilperf.sweep import engine
+
+    phases = {}
+    build = study_runner.build_study
+
+    def timed_build(*args, **kwargs):
+        study = build(*args, **kwargs)
+        phases["study built"] = _peak_mib()
+        return study
+
+    sweep = engine.run_sweep
+
+    def timed_sweep(*args, **kwargs):
+        summary = sweep(*args, **kwargs)
+        phases["sweep done"] = _peak_mib()
+        return summary
+
+    import driver_memory_bench  # by module name, so that Dask workers import the stand-in rather than copy it
+
+    study_runner.build_study = timed_build if build is build_study else build
+    engine.run_sweep = timed_sweep if simulate else partial(timed_sweep, runner=driver_memory_bench.stand_in)
+    warnings.simplefilter("ignore")  # SALib divides by the stand-in's zero variance
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="veilperf-driver-bench-") as tmp:
+        result = study_runner.run_sensitivity(CONFIG, method="sobol", samples=samples, results_dir=tmp,
+                                              jobs=jobs, executor=executor, force_large=True)
+    phases["outcomes done"] = _peak_mib()
+    return {"points": result.sweep.experiments[0].points, "failed": result.sweep.failed,
+            "wall_s": time.perf_counter() - start, "phases": phases}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, nargs="+", default=[128, 1024])
+    parser.add_argument("--executor", nargs="+", default=["local", "dask"], choices=["local", "dask"])
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--simulate", action="store_true", help="simulate every point (slow)")
+    parser.add_argument("--child", nargs=3, metavar=("SAMPLES", "EXECUTOR", "JOBS"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        samples, executor, jobs = args.child
+        print(json.dumps(child(int(samples), executor, int(jobs), args.simulate)))
+        return
+    import veilperf
+
+    print(f"driver of a Sobol study of configs/enclave.yaml ({Path(veilperf.__file__).parent}), {args.jobs} "
+          f"workers, {'simulated' if args.simulate else 'stand-in runner'}")
+    for samples in args.samples:
+        for executor in args.executor:
+            command = [sys.executable, __file__, "--child", str(samples), executor, str(args.jobs)]
+            path = os.pathsep.join(p for p in (os.environ.get("PYTHONPATH"), str(Path(__file__).parent)) if p)
+            done = subprocess.run(command + (["--simulate"] if args.simulate else []), capture_output=True,
+                                  text=True, env=dict(os.environ, PYTHONPATH=path))
+            if done.returncode != 0:
+                print(f"  samples {samples}, {executor}: failed ({done.returncode}): {done.stderr.strip()[-600:]}")
+                continue
+            measured = json.loads(done.stdout.strip().splitlines()[-1])
+            phases = ", ".join(f"{name} {mib:,.0f}" for name, mib in measured["phases"].items())
+            print(f"  {measured['points']:>7,} points, {executor:<5}: peak RSS {phases} MiB; "
+                  f"{measured['wall_s']:.0f} s wall, {measured['failed']} failed", flush=True)
+
+
+if __name__ == "__main__":
+    main()
