@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from veilperf.analysis import ResultsError, load_results, overheads
-from veilperf.analysis.stats import ci_half_width, t975
+from veilperf.analysis.tables.stats import ci_half_width, t975
 
 T975_DF2 = 4.302652729911275  # Student t, 97.5% quantile, 2 degrees of freedom (standard tables)
 
@@ -159,7 +159,7 @@ def test_missing_or_malformed_results_name_the_file(tmp_path: Path, make, expect
 
 
 def test_settings_name_only_what_distinguishes_a_point():
-    from veilperf.analysis.labels import describe_setting
+    from veilperf.analysis.tables.labels import describe_setting
 
     axes = ["cfg.setup.services.log.rules.classes.0", "cfg.setup.services.log.rules.classes.1",
             "cfg.setup.services.log.rules.select", "cfg.setup.vcpu_model", "cfg.run.iterations"]
@@ -197,3 +197,20 @@ def test_without_oneoff_the_steady_state_is_unknown_not_zero():
     assert not table.attrs["steady_known"] and not row["native_estimated"]
     rows[0]["native_estimated"] = True
     assert overheads(pd.DataFrame(rows)).iloc[0]["native_estimated"]
+
+
+def test_point_labels_say_what_the_record_simulated():
+    """A point's label is read from its record's values: the service's short label from its spec
+    settings, the experiment's other axes in short words, platform parameters with their unit."""
+    from veilperf.analysis.tables.labels import point_label
+
+    log_row = {"service": "log", "cfg.setup.services.log.rules.select": "classes",
+               "cfg.setup.services.log.rules.classes.0": "file", "cfg.setup.services.log.rules.classes.1": "network",
+               "cfg.setup.services.log.records_per_call": 8, "cfg.setup.vcpus": 4,
+               "cfg.workload.arrival_rate": 5000.0, "cfg.platform.params.switch_one_way.value": 3000.0}
+    axes = ["cfg.setup.services.log.records_per_call", "cfg.setup.vcpus", "cfg.workload.arrival_rate",
+            "cfg.platform.params.switch_one_way.value"]
+    assert point_label(log_row, axes) == "log file+net batch 8 4 VCPUs 5k req/s switch_one_way 3 us"
+    assert point_label({"service": "none", "cfg.setup.vcpus": 1}, ["cfg.setup.vcpus"]) == "1 VCPU"
+    assert point_label({"service": "none"}, []) == "no service"
+    assert point_label({"service": "enc", "cfg.setup.services.enc.switchless": True}, []) == "enc switchless"

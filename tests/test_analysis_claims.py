@@ -5,8 +5,6 @@ closed forms, except the last test, which simulates one tiny point and its basel
 from __future__ import annotations
 
 import re
-import sys
-import types
 from pathlib import Path
 
 import matplotlib
@@ -15,11 +13,12 @@ import pytest
 
 from fixtures.analysis.synthetic import write_results
 from veilperf import cli
-from veilperf.analysis.claims import assumption_space_line, check_claims, service_points
-from veilperf.analysis.crossings import crossing_models, crossing_points, explain
-from veilperf.analysis.figs_claims import claims
-from veilperf.analysis.outputs import Inputs
-from veilperf.analysis.plotting import STYLE
+from veilperf.analysis.tables import figdata
+from veilperf.analysis.claims.verdicts import assumption_space_line, check_claims, service_points
+from veilperf.analysis.claims.crossings import crossing_models, crossing_points, explain
+from veilperf.analysis.figures.headline import claims
+from veilperf.analysis.report.outputs import Inputs
+from veilperf.analysis.figures.style import STYLE
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sweep"
 
@@ -34,14 +33,15 @@ def data(results):
     return Inputs.of([results]).data
 
 
-def test_crossing_costs_come_from_the_platforms_mechanism_costs(data):
+def test_crossing_costs_are_the_recorded_ones_moved_over_the_profiles_switch_range(data):
     points = service_points(data.over, data.calibration)
     models = {m.service: m for m in crossing_models(points, data.manifests)}
     assert set(models) == {"enc", "log"}
-    # Milan profile: switch 2.07 us (range 1.6-6 us), channel_fixed 20 ns, map/unmap 300 ns,
-    # dispatch 50 ns, memcpy 18 GB/s; synthetic log records are 128 B.
+    # the synthetic records' costs (fixture: 2 x switch + 2 x 20 ns per ocall, of which 2 x switch
+    # switching), moved to the Milan profile's switch range 1.6-6 us by their switching part
     enc, log = models["enc"], models["log"]
     assert enc.cost_ns == pytest.approx(2 * 2070 + 2 * 20)
+    assert enc.switch_ns == pytest.approx((2070, 1600, 6000))
     assert (enc.cost_low_ns, enc.cost_high_ns) == pytest.approx((2 * 1600 + 40, 2 * 6000 + 40))
     assert log.cost_ns == pytest.approx(2 * 2070 + 300 + 50 + 2 * (20 + 128 / 18e9 * 1e9))
     # the band's ends as crossing rates: overhead% = rate x cost x 100
@@ -59,13 +59,22 @@ def test_crossing_rates_are_per_second_of_native_run_time(data):
     assert gzip["simulated_pct"] == pytest.approx(gzip["steady_pct"])  # steady state where known
     text = "\n".join(explain(points, crossing_models(points, data.manifests)))
     assert "2% is reached at 4,785 crossings/s and 64% at 153,110/s" in text
-    assert re.search(r"  - gzip: (99,[89]\d\d|100,[01]\d\d)/s -> 3\.\d% simulated \(inside", text)
+    assert re.search(r"  - gzip: (99,[89]\d\d|100,[01]\d\d)/s x 4\.18 us -> 3\.\d% simulated \(inside", text)
 
 
-def test_no_profile_no_crossing_explanation(data):
+def test_without_a_profile_the_costs_still_explain_without_the_switch_range(data):
     points = service_points(data.over, data.calibration)
-    assert crossing_models(points, {}) == []
-    assert "cannot be explained" in explain(points, [])[0]
+    models = {m.service: m for m in crossing_models(points, {})}
+    assert models["enc"].cost_ns == pytest.approx(4180) and not models["enc"].has_range
+    text = "\n".join(explain(points, list(models.values())))
+    assert "over the switch range" not in text and "4.18 us at calibration (switch 2.07 us)" in text
+
+
+def test_results_without_recorded_costs_say_how_to_rebuild(data):
+    points = service_points(data.over, data.calibration)
+    old = points.drop(columns=[c for c in points.columns if c.startswith("costs.")])
+    assert crossing_models(old, data.manifests) == []
+    assert "veilperf sweep --force" in explain(old, [])[0]
 
 
 SUMMARIES = pd.DataFrame([
@@ -92,9 +101,8 @@ def test_claims_carry_one_line_over_the_assumption_space():
 
 
 def test_stored_sensitivity_summaries_reach_the_claims_and_the_headline(results, monkeypatch):
-    module = types.ModuleType("veilperf.sensitivity")
-    module.load_summaries = lambda root: SUMMARIES if Path(root) == results else SUMMARIES.iloc[0:0]
-    monkeypatch.setitem(sys.modules, "veilperf.sensitivity", module)
+    monkeypatch.setattr(figdata, "load_summaries",
+                        lambda root: SUMMARIES if Path(root) == results else SUMMARIES.iloc[0:0])
     data = Inputs.of([results]).data
     assert data.sensitivity is not None and len(data.sensitivity) == 3
     boot, service, normal = check_claims(data.over, data.calibration, data.runs, data.sensitivity)
@@ -110,9 +118,8 @@ def test_stored_sensitivity_summaries_reach_the_claims_and_the_headline(results,
     assert "sqlite — enc †" in labels and "find — log (est.)" in labels
 
 
-def test_without_the_sensitivity_package_the_claims_stand_alone(results, monkeypatch):
-    monkeypatch.setitem(sys.modules, "veilperf.sensitivity", None)  # import fails
-    data = Inputs.of([results]).data
+def test_without_a_stored_study_the_claims_stand_alone(results):
+    data = Inputs.of([results]).data  # the synthetic results hold no sensitivity study
     assert data.sensitivity is None
     assert all(c.assumption_space == "" for c in check_claims(data.over, data.calibration, data.runs, None))
 
@@ -125,3 +132,16 @@ def test_run_prints_the_overhead_against_the_experiments_baseline(tmp_path, monk
     assert match and float(match.group(1)) > 0  # enclave ocalls only add time
     assert cli.main(["run", str(FIXTURES / "experiment.yaml"), "--set", "run.iterations=50", "--no-baseline"]) == 0
     assert "overhead vs" not in capsys.readouterr().out
+
+
+def test_crossings_of_two_platforms_are_explained_apart(data):
+    """Points run on two platforms give one model per service and platform: costs are never pooled."""
+    points = service_points(data.over, data.calibration)
+    enc = points[points["service"] == "enc"]
+    other = enc.assign(**{"cfg.platform.name": "genoa", "costs.enc.ocall_ns": 9000.0})
+    both = pd.concat([enc.assign(**{"cfg.platform.name": "milan"}), other], ignore_index=True)
+    models = {m.title: m for m in crossing_models(both, data.manifests)}
+    assert set(models) == {"enc on milan", "enc on genoa"}
+    assert models["enc on milan"].cost_ns == pytest.approx(4180) and models["enc on genoa"].cost_ns == 9000.0
+    text = "\n".join(explain(both, list(models.values())))
+    assert "- **enc on genoa** — VeilS-Enc (enclaves)" in text and "x 9 us ->" in text

@@ -12,7 +12,7 @@ from kill_support import kill_when
 
 from veilperf import cli
 from veilperf.analysis.freshness import experiment_digest, report_key
-from veilperf.analysis.outputs import Inputs, is_current
+from veilperf.analysis.report.outputs import Inputs, is_current
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sweep"
 ROOT = Path(__file__).resolve().parents[1]
@@ -118,7 +118,7 @@ def test_report_key_is_read_from_the_first_line_only(tmp_path):
 
 
 def test_inputs_refuse_paths_without_results(tmp_path):
-    from veilperf.analysis.load import ResultsError
+    from veilperf.analysis.tables.load import ResultsError
 
     with pytest.raises(ResultsError, match="no such results directory"):
         Inputs.of([tmp_path / "nowhere"])

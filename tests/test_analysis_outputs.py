@@ -15,11 +15,12 @@ import pytest
 from fixtures.analysis.synthetic import write_results
 from veilperf import cli
 from veilperf.analysis import overheads, regenerate
-from veilperf.analysis.claims import boot_claim, normal_claim, service_claim
-from veilperf.analysis.figures import EXPERIMENT_FIGURES, FIGURES, GLOBAL_FIGURES
+from veilperf.analysis.claims.verdicts import boot_claim, normal_claim, service_claim
+from veilperf.analysis.figures import FIGURES
+from veilperf.analysis.figures.names import EXPERIMENT_FIGURES, GLOBAL_FIGURES
 from veilperf.analysis.freshness import embedded_key
-from veilperf.analysis.outputs import load_figure_data, plot, report
-from veilperf.analysis.plotting import MAX_PIXELS
+from veilperf.analysis.report.outputs import load_figure_data, plot, report
+from veilperf.analysis.figures.style import MAX_PIXELS
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +82,7 @@ def test_figures_are_byte_identical_when_redrawn_and_reused_when_current(results
 
 @pytest.mark.parametrize("fmt", ["svg", "pdf"])
 def test_vector_formats_are_byte_identical_across_renders(data, tmp_path, fmt):
-    from veilperf.analysis.plotting import save_figure
+    from veilperf.analysis.figures.style import save_figure
 
     build = FIGURES["claims"]
     paths = [save_figure(build(data), tmp_path / f"{i}.{fmt}", fmt, "k" * 32) for i in range(2)]
@@ -153,7 +154,7 @@ def test_report_reuses_current_figures_and_links_every_one(results, rendered, fi
 def test_writing_the_report_beside_current_figures_loads_no_matplotlib(results, rendered, figure_dir):
     # `veilperf report` after `veilperf plot`: every figure is reused, so drawing code stays unloaded
     # (its import alone costs a third of a second per command)
-    script = ("import sys; from veilperf.analysis.outputs import write_report; "
+    script = ("import sys; from veilperf.analysis.report.outputs import write_report; "
               f"o = write_report([{str(results)!r}], {str(figure_dir.parent / 'REPORT2.md')!r}, force=True); "
               "print(o.rendered.drawn, o.rendered.reused, 'matplotlib' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
@@ -161,8 +162,8 @@ def test_writing_the_report_beside_current_figures_loads_no_matplotlib(results, 
 
 
 def test_figure_names_are_those_of_the_builders():
-    from veilperf.analysis.drawing import FIGURES
-    from veilperf.analysis.figs_experiment import PER_EXPERIMENT
+    from veilperf.analysis.figures.drawing import FIGURES
+    from veilperf.analysis.figures.experiment import PER_EXPERIMENT
 
     assert tuple(FIGURES) == GLOBAL_FIGURES + EXPERIMENT_FIGURES
     assert tuple(PER_EXPERIMENT) == EXPERIMENT_FIGURES
@@ -232,8 +233,8 @@ def test_without_a_manifest_the_report_says_what_stands_in_for_calibration(resul
 def test_console_summary_has_an_experiment_column_and_every_workload_point(data):
     from rich.console import Console
 
-    from veilperf.analysis.claims import check_claims
-    from veilperf.analysis.console import overheads_table, print_summary, summary_points
+    from veilperf.analysis.claims.verdicts import check_claims
+    from veilperf.analysis.report.console import overheads_table, print_summary, summary_points
 
     points = summary_points(data, ["enclave", "logging"])
     # enclave at its calibrated switch cost: gzip, sqlite and the kvstore server at two loads; logging: gzip, find
@@ -260,7 +261,7 @@ def test_console_keeps_list_valued_settings_literal():
     """Settings such as ``rules.classes=[file, network]`` are text, not terminal markup."""
     from rich.console import Console
 
-    from veilperf.analysis.console import overheads_table
+    from veilperf.analysis.report.console import overheads_table
 
     points = pd.DataFrame([{"workload": "redis", "service": "log", "setting": "rules.classes=[file, network]",
                             "overhead_pct": 1.0, "ci_low": 0.5, "ci_high": 1.5}])
@@ -272,7 +273,7 @@ def test_console_keeps_list_valued_settings_literal():
 
 def test_normal_claim_names_the_lazy_acceptance_cost_from_boot_runs():
     """Default guest, lazy acceptance: first touch costs 1.0 s in the CVM and 1.3 s under Veil."""
-    from veilperf.analysis.claims import lazy_first_touch_note
+    from veilperf.analysis.claims.verdicts import lazy_first_touch_note
 
     runs = pd.DataFrame([
         {"workload": "boot", "mode": mode, "cfg.boot.acceptance": acceptance, "cfg.setup.vcpus": 1,
@@ -285,8 +286,8 @@ def test_normal_claim_names_the_lazy_acceptance_cost_from_boot_runs():
 
 
 def test_settings_sort_as_numbers_and_intervals_need_three_replications():
-    from veilperf.analysis.figdata import sort_points
-    from veilperf.analysis.plotting import ci_errors
+    from veilperf.analysis.tables.figdata import sort_points
+    from veilperf.analysis.figures.style import ci_errors
 
     frame = pd.DataFrame({"workload": ["redis"] * 3, "service": ["enc"] * 3,
                           "cfg.workload.arrival_rate": pd.Series([5000.0, 40000.0, 10000.0], dtype=object),

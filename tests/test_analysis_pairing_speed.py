@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from veilperf.analysis.pairing import _NOT_AXES, _hashable, experiment_axes
+from veilperf.analysis.tables.pairing import _NOT_AXES, _hashable, experiment_axes
 
 
 def reference_axes(df: pd.DataFrame) -> dict[str, list[str]]:

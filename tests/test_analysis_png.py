@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from veilperf.analysis.plotting import STYLE, new_figure, save_figure
-from veilperf.analysis.png import encode_png
+from veilperf.analysis.figures.style import STYLE, new_figure, save_figure
+from veilperf.analysis.figures.png import encode_png
 
 
 def decoded(data: bytes) -> Image.Image:

@@ -400,7 +400,7 @@ CASES: list[Case] = [
     Case("collect into a file", "fs", lambda p: ["collect", str(p / "results"), "--results", str(p / "exp.yaml")],
          "results folder is a file", setup=cached_results),
     Case("experiment file unreadable", "fs", sweep(), "exp.yaml: <top level>: cannot read file: Permission denied",
-         setup=failing(Path, "read_text", errno.EACCES, when=lambda *a, **k: str(a[0]).endswith("exp.yaml"))),
+         setup=failing(os, "open", errno.EACCES, when=lambda *a, **k: str(a[0]).endswith("exp.yaml"))),
 
     # ---- trace import paths (the importer's own validation is tests/test_trace_*.py) ----------------
     Case("import --out is a folder", "trace",
@@ -663,3 +663,275 @@ def test_ownership_cases_cover_every_class():
     counts = {cls: sum(c.cls == cls for c in OWN_CASES) for cls in ("path", "loss", "input")}
     assert sum(counts.values()) == len(OWN_CASES) >= 30
     assert all(n >= 5 for n in counts.values()), counts
+
+
+# === Issue 20, items 5-8 (helper `robust`): special files, size and depth limits, encodings, corrupt
+# stored files, cluster options. The same harness as above (one line, exit code, no traceback, no
+# hang, nothing written outside the results root); the cases that need a real process (signals,
+# a closed or full standard output, a scheduler that is not Dask) are in tests/test_sweep_faults.py.
+
+def mkfifo(name: str) -> Callable[[Path, pytest.MonkeyPatch], None]:
+    def apply(p: Path, _mp) -> None:
+        target = p / name
+        target.unlink(missing_ok=True)
+        os.mkfifo(target)
+    return apply
+
+
+def link_to(name: str, target: str) -> Callable[[Path, pytest.MonkeyPatch], None]:
+    """``name`` a symlink to ``target`` as given (a device, or another link: a loop)."""
+    def apply(p: Path, _mp) -> None:
+        (p / name).unlink(missing_ok=True)
+        (p / name).symlink_to(target)
+    return apply
+
+
+def setenv(name: str, value: str) -> Callable[[Path, pytest.MonkeyPatch], None]:
+    return lambda _p, mp: mp.setenv(name, value)
+
+
+def nested(depth: int) -> str:
+    return "[" * depth + "1" + "]" * depth
+
+
+def rewrite_runs(mutate: Callable) -> Callable[[Path, pytest.MonkeyPatch], None]:
+    """The stored runs.parquet of the project's experiment, changed by ``mutate(table) -> table``."""
+    def apply(p: Path, _mp) -> None:
+        path = p / "results" / "corpus" / "runs.parquet"
+        pq.write_table(mutate(pq.read_table(path)), path)
+    return apply
+
+
+def with_column(name: str, values: Callable[[list], list]) -> Callable:
+    import pyarrow as pa
+
+    def mutate(table):
+        index = table.schema.get_field_index(name)
+        return table.set_column(index, name, pa.array(values(table.column(name).to_pylist())))
+    return mutate
+
+
+def write_gz(name: str, data: bytes) -> Callable[[Path, pytest.MonkeyPatch], None]:
+    import gzip
+
+    def apply(p: Path, _mp) -> None:
+        with gzip.open(p / name, "wb") as out:
+            out.write(data)
+    return apply
+
+
+def sensitivity_file(name: str, content: bytes) -> Callable[[Path, pytest.MonkeyPatch], None]:
+    def apply(p: Path, _mp) -> None:
+        folder = p / "results" / "corpus" / "sensitivity"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(content)
+    return apply
+
+
+def rename_experiment_folder(raw_name: bytes) -> Callable[[Path, pytest.MonkeyPatch], None]:
+    return lambda p, _mp: (p / "results" / "corpus").rename(p / "results" / os.fsdecode(raw_name))
+
+
+def second_store_with(mutate: Callable) -> Callable[[Path, pytest.MonkeyPatch], None]:
+    """A copy of the stored experiment beside it (``results/copy``), its table changed by ``mutate``."""
+    def apply(p: Path, _mp) -> None:
+        shutil.copytree(p / "results" / "corpus", p / "results" / "copy")
+        path = p / "results" / "copy" / "runs.parquet"
+        pq.write_table(mutate(pq.read_table(path)), path)
+    return apply
+
+
+def unnamed_enospc_on_figures(_p: Path, mp: pytest.MonkeyPatch) -> None:
+    """A full disk while a figure is written, as the OS reports it: the failed write names no file."""
+    original = Path.write_bytes
+
+    def fake(self, data):
+        if str(self).endswith(".png.tmp"):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return original(self, data)
+    mp.setattr(Path, "write_bytes", fake)
+
+
+TRACE_LINE = '100  10:00:00.{us:06d} getpid() = 100 <0.000001>\n'
+BAD_UTF8 = os.fsdecode(b"exp-\xff.yaml")
+PLOT = lambda p: ["plot", str(p / "results")]  # noqa: E731
+REPORT = lambda p: ["report", str(p / "results")]  # noqa: E731
+COLLECT = lambda p: ["collect", str(p / "results"), "--results", str(p / "merged")]  # noqa: E731
+
+ROBUST_CASES: list[Case] = [
+    # ---- special files: refused in one line, never read (a FIFO blocked forever, /dev/zero ran out of memory)
+    Case("experiment is a FIFO", "special", sweep(file="exp.fifo"),
+         "exp.fifo: <top level>: is a FIFO (named pipe), not a regular file", setup=mkfifo("exp.fifo")),
+    Case("experiment is /dev/zero", "special", lambda p: ["validate", "/dev/zero"],
+         "/dev/zero: <top level>: is a character device, not a regular file"),
+    Case("workload is a FIFO", "special", sweep(), "wl.fifo: <top level>: is a FIFO (named pipe)",
+         setup=both(mkfifo("wl.fifo"), edit("exp.yaml", "workloads: [workload.yaml]", "workloads: [wl.fifo]"))),
+    Case("platform is a symlink to /dev/zero", "special", sweep(), "platform.yaml: <top level>: is a character device",
+         setup=link_to("platform.yaml", "/dev/zero")),
+    Case("--set platform to a FIFO", "special", sweep("--set", "platform=./wl.fifo"), "is a FIFO (named pipe)",
+         setup=mkfifo("wl.fifo")),
+    Case("trace is a FIFO", "special", lambda p: ["workload", "import", str(p / "t.fifo")],
+         "t.fifo: trace: is a FIFO (named pipe), not a trace file", setup=mkfifo("t.fifo")),
+    Case("trace is /dev/zero", "special", lambda p: ["workload", "import", "/dev/zero"],
+         "/dev/zero: trace: is a character device, not a trace file"),
+    Case("runs.parquet is a FIFO", "special", REPORT, "runs.parquet: is a FIFO (named pipe), not a regular file",
+         setup=both(cached_results, mkfifo("results/corpus/runs.parquet"))),
+    Case("manifest is a FIFO", "special", COLLECT, "manifest.yaml: not a readable manifest: is a FIFO",
+         setup=both(cached_results, mkfifo("results/corpus/manifest.yaml"))),
+    Case("sensitivity summary is a FIFO", "special", PLOT, "summary.parquet: is a FIFO (named pipe)",
+         setup=both(cached_results, sensitivity_file("x", b""), mkfifo("results/corpus/sensitivity/summary.parquet"))),
+    Case("workload show of a FIFO", "special", lambda p: ["workload", "show", str(p / "wl.fifo")],
+         "wl.fifo: <top level>: is a FIFO (named pipe), not a regular file", setup=mkfifo("wl.fifo")),
+    Case("experiment is a symlink loop", "special", validate(file="loop-a.yaml"),
+         "loop-a.yaml: <top level>: cannot read file: Too many levels of symbolic links",
+         setup=both(link_to("loop-a.yaml", "loop-b.yaml"), link_to("loop-b.yaml", "loop-a.yaml"))),
+    Case("--results is a symlink loop", "special", lambda p: sweep()(p)[:-1] + [str(p / "loop-a")],
+         "results folder is a symlink that leads nowhere",
+         setup=both(link_to("loop-a", "loop-b"), link_to("loop-b", "loop-a"))),
+    Case("trace is a symlink loop", "special", lambda p: ["workload", "import", str(p / "loop-a")],
+         "cannot read: Too many levels of symbolic links",
+         setup=both(link_to("loop-a", "loop-b"), link_to("loop-b", "loop-a"))),
+
+    # ---- size and nesting limits, each with its override
+    Case("YAML file over VEILPERF_MAX_YAML_SIZE", "limit", sweep(),
+         "platform.yaml: <top level>: larger than 1 KiB (set VEILPERF_MAX_YAML_SIZE",
+         setup=setenv("VEILPERF_MAX_YAML_SIZE", "1KiB")),
+    Case("bad VEILPERF_MAX_YAML_SIZE", "limit", sweep(), "environment variable VEILPERF_MAX_YAML_SIZE='lots'",
+         setup=setenv("VEILPERF_MAX_YAML_SIZE", "lots")),
+    Case("trace over VEILPERF_MAX_TRACE_SIZE", "limit", lambda p: ["workload", "import", str(p / "long.strace")],
+         "long.strace: trace: holds more than 0 MiB of trace; set VEILPERF_MAX_TRACE_SIZE",
+         setup=both(setenv("VEILPERF_MAX_TRACE_SIZE", "1KiB"),
+                    write("long.strace", "".join(TRACE_LINE.format(us=i) for i in range(100))))),
+    Case("gzip bomb of newlines", "limit", lambda p: ["workload", "import", str(p / "bomb.strace.gz")],
+         "bomb.strace.gz: trace: holds more than 1 MiB of trace once decompressed",
+         setup=both(setenv("VEILPERF_MAX_TRACE_SIZE", "1MiB"), write_gz("bomb.strace.gz", b"\n" * (4 << 20)))),
+    Case("corrupt gzip trace", "limit", lambda p: ["workload", "import", str(p / "bad.strace.gz")],
+         "bad.strace.gz: trace: cannot read", setup=write("bad.strace.gz", b"\x1f\x8b\x08\x00" + b"\x00" * 40)),
+    Case("truncated gzip trace", "limit", lambda p: ["workload", "import", str(p / "cut.strace.gz")],
+         "cut.strace.gz: trace: cannot read: Compressed file ended",
+         setup=lambda p, mp: (p / "cut.strace.gz").write_bytes(__import__("gzip").compress(TRACE.read_bytes())[:200])),
+    Case("experiment nested 300 deep (validate)", "limit", validate(), "nested more than 64 levels deep",
+         setup=append("exp.yaml", f"deep: {nested(300)}\n")),
+    Case("experiment nested 990 deep (sweep)", "limit", sweep(), "nested more than 64 levels deep",
+         setup=append("exp.yaml", f"deep: {nested(990)}\n")),
+    Case("workload nested 250 deep (workload show)", "limit", lambda p: ["workload", "show", str(p / "workload.yaml")],
+         "workload.yaml: <top level>: invalid YAML: nested more than 64 levels deep",
+         setup=append("workload.yaml", f"deep: {nested(250)}\n")),
+    Case("--set value nested 500 deep", "limit", sweep("--set", f"setup.x={nested(500)}"),
+         "--set: setup.x: cannot read value"),
+
+    # ---- text that is not UTF-8: arguments, stored files, folder names
+    Case("file argument not UTF-8", "encoding", sweep(file=BAD_UTF8), "argument 2 ('"),
+    Case("--set value not UTF-8", "encoding", sweep("--set", os.fsdecode(b"name=\xfe")), "is not UTF-8 text"),
+    Case("--results not UTF-8", "encoding", lambda p: sweep()(p)[:-1] + [os.fsdecode(b"r\xff")], "is not UTF-8 text"),
+    Case("manifest with an invalid UTF-8 byte (report)", "encoding", REPORT,
+         "manifest.yaml: not a readable manifest: not UTF-8 text",
+         setup=both(cached_results, lambda p, mp: _append_bytes(p / "results/corpus/manifest.yaml", b"x: \xff\n"))),
+    Case("manifest with an invalid UTF-8 byte (plot)", "encoding", PLOT, "not a readable manifest: not UTF-8 text",
+         setup=both(cached_results, lambda p, mp: _append_bytes(p / "results/corpus/manifest.yaml", b"x: \xff\n"))),
+    Case("manifest with an invalid UTF-8 byte (collect)", "encoding", COLLECT, "not a readable manifest: not UTF-8",
+         setup=both(cached_results, lambda p, mp: _unchecked_manifest_with(p, b"x: \xff\n"))),
+    Case("checksummed manifest with an invalid UTF-8 byte (collect)", "encoding", COLLECT,
+         "manifest.yaml: edited", setup=both(cached_results, lambda p, mp: _append_bytes(
+             p / "results/corpus/manifest.yaml", b"x: \xff\n"))),
+    Case("results folder name not UTF-8 (report)", "encoding", REPORT, "results/c\\xff': folder name is not UTF-8 text",
+         setup=both(cached_results, rename_experiment_folder(b"c\xff"))),
+    Case("results folder name not UTF-8 (plot)", "encoding", PLOT, "folder name is not UTF-8 text",
+         setup=both(cached_results, rename_experiment_folder(b"c\xff"))),
+    Case("results folder name not UTF-8 (collect)", "encoding", COLLECT, "folder name is not UTF-8 text",
+         setup=both(cached_results, rename_experiment_folder(b"c\xff"))),
+
+    # ---- stored files veilperf did not write (corrupt, other columns, other types)
+    Case("corrupt sensitivity summary (report)", "stored", REPORT,
+         "sensitivity/summary.parquet: not a readable sensitivity table",
+         setup=both(cached_results, sensitivity_file("summary.parquet", b"junk"))),
+    Case("corrupt sensitivity summary (plot)", "stored", PLOT, "not a readable sensitivity table",
+         setup=both(cached_results, sensitivity_file("summary.parquet", b"junk"))),
+    Case("sensitivity summary without its columns", "stored", REPORT,
+         "summary.parquet: not a sensitivity table veilperf wrote: no column",
+         setup=both(cached_results, lambda p, mp: _write_parquet(p / "results/corpus/sensitivity/summary.parquet"))),
+    Case("runs.parquet without point_id (sweep)", "stored", sweep("--set", "seed=2"),
+         "runs.parquet: not a results file veilperf wrote: no column point_id",
+         setup=both(cached_results, rewrite_runs(lambda t: t.drop(["point_id"])))),
+    Case("runs.parquet with integer point ids (sweep)", "stored", sweep("--set", "seed=2"),
+         "runs.parquet: column point_id is int64, not the text veilperf writes",
+         setup=both(cached_results, rewrite_runs(with_column("point_id", lambda v: list(range(len(v))))))),
+    Case("runs.parquet with integer point ids (collect)", "stored", COLLECT, "column point_id is int64",
+         setup=both(cached_results, rewrite_runs(with_column("point_id", lambda v: list(range(len(v))))))),
+    Case("two stores disagree on a column's type (collect)", "stored",
+         lambda p: ["collect", str(p / "results" / "corpus"), str(p / "results" / "copy"),
+                    "--results", str(p / "merged")],
+         "column sim_time_ns is double there but string in",
+         setup=both(cached_results, second_store_with(with_column("sim_time_ns", lambda v: [str(x) for x in v])))),
+    Case("runs.parquet without its basis column (report)", "stored", REPORT,
+         "corpus/runs.parquet: runs measured by sim_time need column sim_time_ns, which is missing",
+         setup=both(cached_results, rewrite_runs(lambda t: t.drop(["sim_time_ns"])))),
+    Case("full disk while drawing, the write naming no file", "stored", PLOT,
+         "figures/claims.png: No space left on device", setup=both(cached_results, unnamed_enospc_on_figures)),
+
+    # ---- cluster options
+    Case("--scheduler-timeout x", "cluster", sweep("--executor", "dask", "--scheduler-timeout", "x"),
+         "--scheduler-timeout x: expected a positive number of seconds"),
+    Case("--no-workers-timeout 0", "cluster", sweep("--executor", "dask", "--no-workers-timeout", "0"),
+         "--no-workers-timeout 0: expected a positive number of seconds"),
+    Case("--no-workers sometimes", "cluster", sweep("--executor", "dask", "--no-workers", "sometimes"),
+         "--no-workers sometimes: expected one of exit, wait"),
+    Case("--scheduler-timeout without dask", "cluster", sweep("--scheduler-timeout", "5"),
+         "--scheduler-timeout needs --executor dask"),
+    Case("sensitivity --no-workers-timeout without dask", "cluster",
+         lambda p: ["sensitivity", str(p / "exp.yaml"), "--no-workers-timeout", "5"],
+         "--no-workers-timeout needs --executor dask"),
+]
+
+
+def _append_bytes(path: Path, data: bytes) -> None:
+    with open(path, "ab") as out:
+        out.write(data)
+
+
+def _unchecked_manifest_with(p: Path, extra: bytes) -> None:
+    """The stored manifest without its checksum line (as before checksums), ``extra`` appended."""
+    path = p / "results" / "corpus" / "manifest.yaml"
+    lines = [line for line in path.read_bytes().splitlines(keepends=True) if not line.startswith(b"checksum:")]
+    path.write_bytes(b"".join(lines) + extra)
+
+
+def _write_parquet(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(__import__("pyarrow").table({"experiment": ["corpus"]}), path)
+
+
+@pytest.mark.parametrize("case", ROBUST_CASES, ids=[f"{c.cls}: {c.id}" for c in ROBUST_CASES])
+def test_robust_case_gives_one_line_and_the_right_exit_code(project, monkeypatch, capsys, case):
+    test_bad_input_gives_one_line_and_the_right_exit_code(project, monkeypatch, capsys, case)
+
+
+def test_robust_corpus_covers_each_class():
+    counts = {cls: sum(c.cls == cls for c in ROBUST_CASES)
+              for cls in ("special", "limit", "encoding", "stored", "cluster")}
+    assert sum(counts.values()) == len(ROBUST_CASES) >= 40
+    assert all(n >= 4 for n in counts.values()), counts
+
+
+@pytest.mark.parametrize("argv", [sweep("--set", "seed=2"), COLLECT])
+def test_an_error_about_a_library_message_stays_short(project, capsys, argv):
+    """A results table without point_id made pyarrow list the whole schema: a 13 KB error line."""
+    cached_results(project, None)
+    rewrite_runs(lambda t: t.drop(["point_id"]))(project, None)
+    capsys.readouterr()
+    assert cli.main(argv(project)) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and len(err) < 300, err
+
+
+def test_a_sweep_beside_a_manifest_with_an_invalid_byte_writes_it_anew(project, capsys):
+    """All points cached: the stored manifest (no checksum, an invalid UTF-8 byte) cannot be read,
+    which the sweep says in one note before writing it anew (a traceback before)."""
+    cached_results(project, None)
+    _unchecked_manifest_with(project, b"x: \xff\n")
+    capsys.readouterr()
+    assert cli.main(sweep()(project)) == 0
+    out, err = capsys.readouterr()
+    assert err == "" and "Traceback" not in out
+    assert "note: corpus: manifest.yaml is not a readable manifest; written anew from this sweep" in out
+    (project / "results" / "corpus" / "manifest.yaml").read_text(encoding="utf-8")  # valid again

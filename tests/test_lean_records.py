@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from veilperf.analysis.load import ResultsError, load_results
+from veilperf.analysis.tables.load import ResultsError, load_results
 from veilperf.cli import main
 from veilperf.config.loader import load_experiment
 from veilperf.run import run_config

@@ -16,10 +16,10 @@ import yaml
 from services_support import enclave_setup_ns, nominal
 
 from veilperf import cli
-from veilperf.analysis.claims import service_candidates
-from veilperf.analysis.load import load_manifests, load_results
-from veilperf.analysis.pairing import overheads
-from veilperf.analysis.profile import (
+from veilperf.analysis.claims.verdicts import service_candidates
+from veilperf.analysis.tables.load import load_manifests, load_results
+from veilperf.analysis.tables.pairing import overheads
+from veilperf.analysis.tables.profile import (
     PLATFORM,
     PerPlatform,
     at_calibration,

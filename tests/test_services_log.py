@@ -225,7 +225,7 @@ def test_the_ring_reservation_waits_exactly_as_a_capacity_one_simpy_resource(see
 
     import simpy
 
-    from veilperf.services.log import LogService
+    from veilperf.services.log.model import LogService
 
     rng = random.Random(seed)
     arrivals = sorted(rng.choice([0.0, 50.0, 100.0]) + rng.randrange(0, 4000, 25) for _ in range(60))

@@ -1,9 +1,9 @@
 """Run layer: turn one validated ``RunConfig`` into the model's plain inputs.
 
 Everything policy-like that is not a mechanism lives here: the run length (the run section, else
-the workload's own), the VCPU layout (static partitions, switchless workers), the enclave's size
-(setting, else the program's footprint, else the fallback) and unit conversions (SI -> ns, bytes
-per ns). The model and the services import nothing from ``veilperf.config``.
+the workload's own), the VCPU layout (static partitions, switchless workers), which services run
+(their specs, from the registry, give the model class and the settings) and unit conversions (SI
+-> ns, bytes per ns). The model and the services import nothing from ``veilperf.config``.
 """
 
 from __future__ import annotations
@@ -13,28 +13,21 @@ from typing import Any
 
 from veilperf.config.platform import PlatformProfile
 from veilperf.config.run_config import RunConfig
-from veilperf.config.services import FALLBACK_ENCLAVE_SIZE
 from veilperf.config.workload import Distribution, Step, WorkloadSpec
 from veilperf.model import charges
 from veilperf.model import inputs as mi
 from veilperf.model.boot_costs import BootCosts
 from veilperf.model.costs import PAGE_SIZE, PlatformCosts
 from veilperf.model.domains import BY_NAME
-from veilperf.services.enc import EncSettings
-from veilperf.services.kci import KciSettings
-from veilperf.services.log import LogSettings
-
-SETTINGS = {"enc": EncSettings, "log": LogSettings, "kci": KciSettings}
-"""Each service's settings dataclass, built from its section of ``setup.services``."""
+from veilperf.services.registry import SPECS
 
 
 def platform_costs(profile: PlatformProfile) -> PlatformCosts:
-    """Resolve a validated platform profile; the switch is one figure or the sum of its parts."""
+    """Resolve a validated platform profile; the switch is one figure or the sum of its parts
+    (``charges.switch_one_way_ns``)."""
     p = profile.params
-    if profile.switch_model == "parts":
-        switch = p.switch_exit.value + p.switch_vmsa_swap.value + p.switch_entry.value
-    else:
-        switch = p.switch_one_way.value
+    switch = charges.switch_one_way_ns(profile.switch_model, {name: getattr(p, name).value
+                                                              for name in charges.SWITCH_MODELS[profile.switch_model]})
     return PlatformCosts(
         switch_one_way=switch,
         monitor_map_unmap=p.monitor_map_unmap.value,
@@ -86,7 +79,7 @@ def workload_input(wl: WorkloadSpec) -> mi.WorkloadInput:
     return mi.WorkloadInput(
         name=wl.name, threads=wl.threads, open_loop=wl.loop == "open",
         arrival_per_ns=(wl.arrival_rate or 0.0) / 1e9, iterations_per_request=wl.iterations_per_request,
-        steps=steps, mix=mix, replay=replay)
+        steps=steps, mix=mix, replay=replay, footprint=wl.footprint)
 
 
 def limits(cfg: RunConfig) -> mi.Limits:
@@ -114,26 +107,14 @@ def layout(cfg: RunConfig) -> mi.Layout:
     return mi.Layout(app=setup.vcpus - ser - enclave - workers, ser=ser, enc=enclave, workers=workers)
 
 
-def enclave_size(cfg: RunConfig) -> tuple[float, str]:
-    """(bytes, source): the setting, else the program's footprint, else the shared fallback."""
-    setting = cfg.setup.services.enc.enclave_size
-    if setting is not None:
-        return setting, "setting"
-    footprint = cfg.workload.footprint if cfg.workload is not None else None
-    if footprint:
-        return math.ceil(footprint / PAGE_SIZE) * PAGE_SIZE, "workload"
-    return FALLBACK_ENCLAVE_SIZE, "fallback"
-
-
-def service_settings(cfg: RunConfig) -> tuple[tuple[str, Any], ...]:
-    """(name, settings dataclass) of each enabled service, in the registry's order."""
+def service_settings(cfg: RunConfig) -> tuple[tuple[str, Any, Any], ...]:
+    """(name, model class, settings dataclass) of each enabled service, in the registry's order."""
     out = []
-    for name in cfg.setup.services.active:
-        data = getattr(cfg.setup.services, name).model_dump()
-        data.pop("enabled")
-        if name == "enc":
-            data["enclave_size"], data["size_source"] = enclave_size(cfg)
-        out.append((name, SETTINGS[name].from_dict(data)))
+    for spec in SPECS:
+        section = getattr(cfg.setup.services, spec.name)
+        if section.enabled:
+            data = section.model_dump(exclude={"enabled"})
+            out.append((spec.name, spec.load_model(), spec.settings_of(data)))
     return tuple(out)
 
 

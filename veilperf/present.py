@@ -7,7 +7,12 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from veilperf.services.registry import SPECS
 from veilperf.units import format_duration
+
+_SECTIONS = (*(spec.name for spec in SPECS), "boot")
+"""Record prefixes shown as sections of their own: each registered service's, and boot's."""
+from veilperf.analysis.tables.columns import SWITCH_COSTS as _SWITCH_COSTS
 
 _SUMMARY = (
     ("sim_time_ns", "simulated time", "duration"),
@@ -45,11 +50,25 @@ def record_rows(record: dict[str, Any]) -> list[tuple[str, str, str]]:
         if key.startswith("cause.") and value:
             rows.append(("Veil-added, by cause", key.removeprefix("cause.").removesuffix("_ns"), _fmt(value, "duration")))
     for key, value in record.items():
-        if key.split(".")[0] in ("enc", "log", "kci", "boot"):
+        if key.split(".")[0] in _SECTIONS:
             kind = "duration" if key.endswith("_ns") else "count"
             rows.append((key.split(".")[0], key.split(".", 1)[1], _fmt(value, kind)))
+    rows += _cost_rows(record)
     rows.append(("simulator", "events", _fmt(record.get("events"), "count")))
     rows.append(("simulator", "wall time (s)", f"{record.get('wall_s', float('nan')):.3f}"))
+    return rows
+
+
+def _cost_rows(record: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """The resolved costs (``costs.*``): the switch once when every direction costs the same."""
+    switches = {k.removeprefix(_SWITCH_COSTS).removesuffix("_ns"): v for k, v in record.items()
+                if k.startswith(_SWITCH_COSTS)}
+    if len(set(switches.values())) == 1:
+        switches = {"one way, every direction": next(iter(switches.values()))}
+    rows = [("costs used", f"switch {name.replace('_', ' -> ')}", _fmt(value, "duration"))
+            for name, value in switches.items()]
+    rows += [("costs used", key.removeprefix("costs.").removesuffix("_ns"), _fmt(value, "duration"))
+             for key, value in record.items() if key.startswith("costs.") and not key.startswith(_SWITCH_COSTS)]
     return rows
 
 

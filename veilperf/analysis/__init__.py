@@ -10,18 +10,19 @@ from __future__ import annotations
 from veilperf.lazy import lazy_exports
 
 _EXPORTS = {
-    "ResultsError": "load",
-    "load_manifests": "load",
-    "load_results": "load",
-    "plot": "outputs",
-    "regenerate": "outputs",
-    "refresh": "outputs",
-    "report": "outputs",
-    "write_report": "outputs",
-    "is_current": "outputs",
-    "overheads": "pairing",
-    "pair_runs": "pairing",
-    "sweep_axes": "pairing",
+    "ResultsError": "tables.load",
+    "load_manifests": "tables.load",
+    "load_results": "tables.load",
+    "plot": "report.outputs",
+    "regenerate": "report.outputs",
+    "refresh": "report.outputs",
+    "report": "report.outputs",
+    "write_report": "report.outputs",
+    "is_current": "report.outputs",
+    "load_figure_data": "report.outputs",
+    "overheads": "tables.pairing",
+    "pair_runs": "tables.pairing",
+    "sweep_axes": "tables.pairing",
 }
 
 __all__ = sorted(_EXPORTS)

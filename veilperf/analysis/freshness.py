@@ -16,6 +16,8 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from veilperf.files import NotRegularFile, open_regular
+
 RUNS_FILE, MANIFEST_FILE = "runs.parquet", "manifest.yaml"
 SENSITIVITY_GLOB = "*/sensitivity/*.parquet"
 KEY_PREFIX = "veilperf-inputs:"
@@ -33,16 +35,26 @@ def _sha(parts: Iterable[bytes]) -> str:
 
 @functools.cache
 def code_digest() -> str:
-    """Digest of the analysis package's source: figures and report change when it does."""
-    here = Path(__file__).resolve().parent
-    return _sha(path.read_bytes() for path in sorted(here.glob("*.py")))
+    """Digest of the code figures and the report are drawn by: the analysis package's source, and
+    what it reads from outside it (the services' specs: names, colours, crossings; the cost
+    module): they change when it does."""
+    package = Path(__file__).resolve().parents[1]
+    sources = [*sorted((package / "analysis").glob("**/*.py")), *sorted((package / "services").glob("**/*.py")),
+               package / "model" / "charges.py"]
+    return _sha(path.read_bytes() for path in sources)
+
+
+def _contents(path: Path) -> bytes:
+    """The bytes of a regular file (a FIFO or a device in a results folder is refused, never read)."""
+    with open_regular(path) as handle:
+        return handle.read()
 
 
 def experiment_digest(folder: Path) -> str:
     """Digest of one experiment folder's results (runs table, manifest without its date)."""
-    runs = (folder / RUNS_FILE).read_bytes()
+    runs = _contents(folder / RUNS_FILE)
     manifest = folder / MANIFEST_FILE
-    text = _DATE_LINE.sub(b"", manifest.read_bytes()) if manifest.is_file() else b""
+    text = _DATE_LINE.sub(b"", _contents(manifest)) if manifest.exists() else b""
     return _sha([runs, text])
 
 
@@ -53,7 +65,7 @@ def experiment_digests(paths: Iterable[Path]) -> dict[str, str]:
 
 def sensitivity_digest(roots: Iterable[Path]) -> str:
     """Digest of the stored sensitivity summaries under the results roots (empty input: a constant)."""
-    return _sha(path.read_bytes() for root in roots for path in sorted(root.glob(SENSITIVITY_GLOB)))
+    return _sha(_contents(path) for root in roots for path in sorted(root.glob(SENSITIVITY_GLOB)))
 
 
 def combine(*parts: str) -> str:
@@ -64,8 +76,8 @@ def combine(*parts: str) -> str:
 def embedded_key(path: Path) -> str | None:
     """The input key written into a figure file, or None (no file, or no key)."""
     try:
-        data = path.read_bytes()
-    except OSError:
+        data = _contents(path)
+    except (OSError, NotRegularFile):
         return None
     at = data.find(KEY_PREFIX.encode())
     if at < 0:
@@ -76,9 +88,9 @@ def embedded_key(path: Path) -> str | None:
 def report_key(report: Path) -> str | None:
     """The digest recorded in the report's first line, or None."""
     try:
-        with report.open(encoding="utf-8") as handle:
-            match = REPORT_MARKER.match(handle.readline())
-    except OSError:
+        with open_regular(report) as handle:
+            match = REPORT_MARKER.match(handle.readline(200).decode("utf-8", "replace"))
+    except (OSError, NotRegularFile):
         return None
     return match.group(1) if match else None
 
@@ -87,5 +99,5 @@ def report_is_current(report: Path, key: str) -> bool:
     """The report was written from inputs with ``key``, and every figure it links is on disk."""
     if report_key(report) != key:
         return False
-    links = _LINK.findall(report.read_text(encoding="utf-8"))
+    links = _LINK.findall(_contents(report).decode("utf-8", "replace"))
     return all((report.parent / link).is_file() for link in links)

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from veilperf.analysis.formats import FORMATS
+from veilperf.analysis.figures.formats import FORMATS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

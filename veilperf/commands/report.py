@@ -22,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _handle(args: argparse.Namespace) -> int:
-    from veilperf.analysis.outputs import write_report  # matplotlib and pandas load only when needed
+    from veilperf.analysis.report.outputs import write_report  # matplotlib and pandas load only when needed
 
     from veilperf.sweep.lock import locked_results
 

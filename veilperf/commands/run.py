@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     baseline_raw = exp.resolve(index, {}, baseline=True)
     if not args.no_baseline and baseline_raw != raw:
         baseline = run_config(validate_point(exp, baseline_raw, workload_index=index, baseline=True))
-        from veilperf.analysis.pairing import describe_overhead  # pandas loads only here
+        from veilperf.analysis.tables.pairing import describe_overhead  # pandas loads only here
 
         print(describe_overhead(record, baseline))
     return 0

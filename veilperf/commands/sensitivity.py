@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from veilperf.sweep.options import EXECUTORS, check_executor, parse_jobs, parse_shard
+from veilperf.sweep.options import (EXECUTORS, add_cluster_arguments, check_executor, cluster_options, parse_jobs,
+                                    parse_shard)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -45,6 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="exit (2) instead of waiting when another command holds the results folder")
     parser.add_argument("--results", default="results", metavar="DIR", help="results root (default: results/)")
     parser.add_argument("--no-plots", action="store_true", help="do not draw the tornado figure")
+    add_cluster_arguments(parser)
     parser.set_defaults(handler=handle)
 
 
@@ -56,13 +58,15 @@ def handle(args: argparse.Namespace) -> int:
     shard = parse_shard(args.shard) if args.shard else None
     jobs = parse_jobs(args.jobs) if args.jobs is not None else None
     check_executor(args.executor, args.scheduler)
+    cluster = cluster_options(args)
     if args.replications < 1:
         raise SweepError(f"--replications {args.replications}: expected a positive number")
     result = run_sensitivity(args.file, method=args.method, samples=args.samples, params=args.params,
                              only=args.only, seed=args.seed, replications=args.replications,
                              overrides=args.overrides, results_dir=args.results, jobs=jobs,
                              executor=args.executor, scheduler=args.scheduler, shard=shard, force=args.force,
-                             force_large=args.force_large, wait=not args.no_wait, replace=args.replace)
+                             force_large=args.force_large, wait=not args.no_wait, replace=args.replace,
+                             cluster=cluster)
     print("\n".join(engine.summary_lines(result.sweep)))
     if result.summary is None:
         return 1 if result.sweep.failed else 0

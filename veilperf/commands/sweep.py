@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 from veilperf.sweep.lock import results_lock
-from veilperf.sweep.options import EXECUTORS, check_executor, parse_jobs, parse_shard
+from veilperf.sweep.options import (EXECUTORS, add_cluster_arguments, check_executor, cluster_options, parse_jobs,
+                                    parse_shard)
 
 MAX_FAILURES_SHOWN = 20
 
@@ -42,6 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--force-large", action="store_true",
                         help="run points above the budget of simulated operations per point and sweeps above the "
                              "point budget (see docs/architecture.md, bounds)")
+    add_cluster_arguments(parser)
     parser.set_defaults(handler=handle)
 
 
@@ -51,6 +53,7 @@ def handle(args: argparse.Namespace) -> int:
     shard = parse_shard(args.shard) if args.shard else None
     jobs = parse_jobs(args.jobs) if args.jobs is not None else None
     check_executor(args.executor, args.scheduler)
+    cluster = cluster_options(args)
     if args.dry_run:
         plans = engine.plan(args.files, args.overrides, results_dir=args.results, shard=shard, force=args.force,
                             force_large=args.force_large)
@@ -58,16 +61,16 @@ def handle(args: argparse.Namespace) -> int:
         print("\n".join(engine.describe_points(plans, checks)))
         return 0
     with results_lock(args.results, wait=not args.no_wait):  # the sweep and the report after it
-        return _sweep(args, engine, jobs, shard)
+        return _sweep(args, engine, jobs, shard, cluster)
 
 
-def _sweep(args: argparse.Namespace, engine, jobs: int | None, shard) -> int:
+def _sweep(args: argparse.Namespace, engine, jobs: int | None, shard, cluster) -> int:
     summary = engine.run_sweep(args.files, args.overrides, results_dir=args.results, jobs=jobs,
                                executor=args.executor, scheduler=args.scheduler, shard=shard, force=args.force,
-                               force_large=args.force_large, replace=args.replace)
+                               force_large=args.force_large, replace=args.replace, cluster=cluster)
     print("\n".join(engine.summary_lines(summary, MAX_FAILURES_SHOWN)))
     if shard is None:
-        from veilperf.analysis.console import after_sweep  # pandas and matplotlib load only here
+        from veilperf.analysis.report.console import after_sweep  # pandas and matplotlib load only here
 
         after_sweep(args.results, [e.name for e in summary.experiments], plots=not args.no_plots)
     return 1 if summary.failed else 0

@@ -123,7 +123,7 @@ def run_import(args: argparse.Namespace) -> int:
                             user_ns=_duration_option(args.user_time, "--user-time"),
                             length=args.length, coalesce=args.coalesce)
     result = import_trace(args.traces, options)
-    text = dump(result.workload)
+    text = dump(result.workload, encoding="utf-8" if args.out else (sys.stdout.encoding or "utf-8"))
     if args.out:
         write_atomic(args.out, text)
     else:

@@ -7,6 +7,7 @@ A file is an experiment, a platform profile or a workload; the kind is told by i
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -28,7 +29,7 @@ _KIND_OF_DIRECTORY = {"platforms": "platform", "workloads": "workload", "configs
 
 
 def _kind_by_directory(path: Path) -> str | None:
-    for directory in path.resolve().parents:
+    for directory in Path(os.path.realpath(path)).parents:  # realpath: a symlink loop is not an error here
         if directory.name in _KIND_OF_DIRECTORY:
             return _KIND_OF_DIRECTORY[directory.name]
     return None

@@ -12,13 +12,13 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from veilperf.config.types import Strict
-from veilperf.sweep.paths import SAFE_NAME
+from veilperf.names import SAFE_NAME
 
 __all__ = ["ExperimentFile", "Sweep", "POINT_KEYS"]
 
 NAME_PATTERN = SAFE_NAME
 """An experiment name is a folder name under the results root: a safe slug, nothing that escapes it
-(the one definition is :data:`veilperf.sweep.paths.SAFE_NAME`, which names read back from results
+(the one definition is :data:`veilperf.names.SAFE_NAME`, which names read back from results
 files are checked against too)."""
 
 MAX_REPLICATIONS = 10_000

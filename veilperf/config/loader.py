@@ -261,10 +261,10 @@ def _load_referenced(experiment_file: Path, key: str, reference: str, locate: Lo
         path = _platform_path(experiment_file, reference, locate, key)
     else:
         path = Path(os.path.normpath(experiment_file.parent / reference))
-    if not path.is_file():
+    if not path.exists():
         file, key_path, note = locate(key)
         raise ConfigError(file, key_path, f"file {reference!r} not found (looked for {path}){note}")
-    return path, load_yaml(path)
+    return path, load_yaml(path)  # a FIFO, device or folder is refused there, naming it
 
 
 def _from_command_line(value: object) -> object:

@@ -1,9 +1,13 @@
-"""Read YAML strictly: one mapping per file, no duplicate keys, dates kept as text, aliases bounded.
+"""Read YAML strictly: one mapping per file, no duplicate keys, dates kept as text, aliases,
+nesting and file size bounded.
 
 Aliases (``*name``) share one node, so a few lines can stand for billions of values (an "alias
 bomb") that later copies and validation would expand. The node graph is measured before anything
-is built: aliases may add at most :data:`MAX_ALIAS_NODES` nodes once expanded, and a recursive
-alias (a node containing itself) is refused.
+is built: aliases may add at most :data:`MAX_ALIAS_NODES` nodes once expanded, a recursive alias
+(a node containing itself) is refused, and so is nesting deeper than :data:`MAX_DEPTH` (building
+and validating it would exhaust Python's recursion limit). A file must be a regular file (a FIFO or
+a device is refused, never read) of at most :data:`MAX_YAML_BYTES`, or what the environment
+variable ``VEILPERF_MAX_YAML_SIZE`` allows (a 50 MB YAML file takes ~3 GB to load).
 
 Every problem becomes a :class:`~veilperf.errors.ConfigError` naming the file (and, for syntax
 errors, the line), so the CLI can print it as one line.
@@ -18,11 +22,18 @@ from typing import Any
 import yaml
 
 from veilperf.errors import ConfigError
+from veilperf.files import NotRegularFile, TooLarge, read_limited, size_limit
 
-__all__ = ["load_yaml", "parse_yaml_value", "read_text", "MAX_ALIAS_NODES"]
+__all__ = ["load_yaml", "parse_yaml_value", "read_text", "MAX_ALIAS_NODES", "MAX_DEPTH", "MAX_YAML_BYTES",
+           "YAML_SIZE_VARIABLE"]
 
 MAX_ALIAS_NODES = 100_000
 """Nodes that aliases may add when expanded (far above any real use of anchors in configs)."""
+MAX_DEPTH = 64
+"""Levels of nested mappings and lists (the deepest shipped file, a replay workload, has 6)."""
+MAX_YAML_BYTES = 16 << 20
+"""Size of a YAML file read by default: a replay workload of about 200,000 calls (~1 GB to load)."""
+YAML_SIZE_VARIABLE = "VEILPERF_MAX_YAML_SIZE"
 
 
 _SafeBase = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser: ~10x faster on large workloads
@@ -62,7 +73,7 @@ class _AliasError(yaml.YAMLError):
 
 def _expanded_size(root: yaml.Node) -> tuple[int, int]:
     """(distinct nodes, nodes once every alias is expanded) of a composed document, in time linear
-    in the distinct nodes; _AliasError for a node that contains itself."""
+    in the distinct nodes; _AliasError for a node that contains itself or is nested too deep."""
     sizes: dict[int, int] = {}
     on_path: set[int] = set()
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]
@@ -78,6 +89,8 @@ def _expanded_size(root: yaml.Node) -> tuple[int, int]:
             continue
         if key in on_path:
             raise _AliasError(f"recursive alias at line {node.start_mark.line + 1}: a node contains itself")
+        if len(on_path) >= MAX_DEPTH and _children(node):
+            raise _AliasError(f"nested more than {MAX_DEPTH} levels deep at line {node.start_mark.line + 1}")
         on_path.add(key)
         stack.append((node, True))
         for child in _children(node):
@@ -131,13 +144,18 @@ def parse_yaml_value(text: str, *, source: str, key_path: str) -> Any:
 
 
 def read_text(path: Path) -> str:
-    """The text of a config file; ConfigError naming it when it is missing or unreadable."""
+    """The text of a config file; ConfigError naming it when it is missing, unreadable, not a
+    regular file, larger than the limit or not UTF-8."""
     try:
-        return path.read_text(encoding="utf-8")
+        data = read_limited(path, size_limit(YAML_SIZE_VARIABLE, MAX_YAML_BYTES), YAML_SIZE_VARIABLE)
+        return data.decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(path, "", "file not found") from None
-    except IsADirectoryError:
-        raise ConfigError(path, "", "is a directory, expected a YAML file") from None
+    except NotRegularFile as exc:
+        expected = ", expected a YAML file" if exc.kind == "a directory" else ", not a regular file"
+        raise ConfigError(path, "", f"is {exc.kind}{expected}") from None
+    except TooLarge as exc:
+        raise ConfigError(path, "", str(exc).removeprefix(f"{path}: ")) from None
     except UnicodeDecodeError as exc:
         raise ConfigError(path, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except OSError as exc:

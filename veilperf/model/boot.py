@@ -33,7 +33,7 @@ from collections.abc import Generator
 import simpy
 
 from veilperf.model.boot_costs import BootCosts
-from veilperf.model.metrics import events_processed
+from veilperf.model.metrics import run_to, switch_cost_columns
 
 PHASES = ("launch", "monitor_load", "replicas", "firmware", "kernel", "validation", "kci", "ap_boot")
 
@@ -119,7 +119,7 @@ def simulate_boot(costs: BootCosts) -> dict[str, float]:
     """Simulate a boot and return its record metrics."""
     boot = _Boot(costs)
     boot.env.process(boot.bsp())
-    boot.env.run()
+    events = run_to(boot.env)
     first_touch_pages = costs.memory_pages - boot.pages_validated
     record: dict[str, float] = {
         "sim_time_ns": boot.env.now,
@@ -135,6 +135,9 @@ def simulate_boot(costs: BootCosts) -> dict[str, float]:
         "boot.first_touch_pages": first_touch_pages,
         "boot.first_touch_ns": costs.chunked_ns(first_touch_pages),
         "boot.first_touch_monitor_calls": costs.chunked_calls(first_touch_pages),
-        "events": events_processed(boot.env),
     })
+    if costs.veil:
+        record.update(switch_cost_columns(costs.costs))
+        record.update(costs.cost_columns())
+    record["events"] = events
     return record

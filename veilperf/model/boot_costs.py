@@ -17,12 +17,13 @@ Validation (memory acceptance) of ``n`` pages, as a contiguous run:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property, partial
 
 from veilperf.model import charges
 from veilperf.model.costs import PlatformCosts
-from veilperf.model.domains import UNT
+from veilperf.model.domains import MON, UNT
 
 BOOT_DOMAINS = ("mon", "ser", "unt")
 """Domains that have a replica of every VCPU from boot on. A plain CVM already has one VMSA per VCPU;
@@ -39,10 +40,13 @@ class MonitorCall:
     after: float
 
     @classmethod
-    def of(cls, charge: charges.Charge, caller_before: float = 0.0) -> "MonitorCall":
-        """Split a VeilMon call's charge: one switch on each side, the callee's work inside."""
-        half = charge.switch_ns / 2
-        return cls(caller_before + half, charge.total_ns - charge.switch_ns, half)
+    def of(cls, costs: PlatformCosts, charge: charges.Charge, caller_before: float = 0.0) -> "MonitorCall":
+        """Split a one-round VeilMon call from DomUnt: the switch in (DomUnt -> DomMon) on the
+        caller's side, the callee's work inside, the switch out (DomMon -> DomUnt) after."""
+        switch_in = charges.switch(costs, UNT, MON)
+        switch_out = charges.switch(costs, MON, UNT)
+        assert charge.switch_ns == switch_in.switch_ns + switch_out.switch_ns, "not a one-round call"
+        return cls(caller_before + switch_in.switch_ns, charge.total_ns - charge.switch_ns, switch_out.switch_ns)
 
 
 @dataclass(frozen=True)
@@ -93,7 +97,7 @@ class BootCosts:
     @cached_property
     def ap_call(self) -> MonitorCall:
         """Booting one AP through VeilMon."""
-        return MonitorCall.of(charges.ap_boot_call(self.costs, self.ap_boot_rmpadjusts))
+        return MonitorCall.of(self.costs, charges.ap_boot_call(self.costs, self.ap_boot_rmpadjusts))
 
     @property
     def kci_calls(self) -> int:
@@ -116,24 +120,20 @@ class BootCosts:
     def validate_call(self, pages: int) -> MonitorCall:
         """One Veil validation call of ``pages`` (at most ``call_pages``) pages, after the
         hypervisor's part of accepting them."""
-        return MonitorCall.of(self._validation(pages), caller_before=pages * self.accept_host)
+        return MonitorCall.of(self.costs, self._validation(pages),
+                              caller_before=charges.host_acceptance_ns(pages, self.accept_host))
 
-    def _validation(self, pages: int) -> charges.Charge:
-        """``charges.validation_call`` for ``pages`` pages, computed once per page count (a boot
-        asks for a handful of distinct counts, many times)."""
-        cache = self.__dict__.setdefault("_validation_calls", {})
-        charge = cache.get(pages)
-        if charge is None:
-            charge = cache[pages] = charges.validation_call(self.costs, pages, self.page_in_monitor)
-        return charge
+    @cached_property
+    def _validation(self) -> Callable[[int], charges.Charge]:
+        """``charges.validation_call`` for a page count, computed once per count (a boot asks for
+        a handful of distinct counts, many times)."""
+        return cache(partial(charges.validation_call, self.costs, page_in_monitor_ns=self.page_in_monitor))
 
     def validate_run_ns(self, pages: int) -> float:
         """Accepting a contiguous run of ``pages`` pages, batched, in closed form."""
         if not self.veil:
-            return pages * (self.accept_host + self.costs.pvalidate)
-        full, rest = divmod(pages, self.call_pages)
-        calls_ns = full * self._validation(self.call_pages).total_ns
-        return pages * self.accept_host + calls_ns + (self._validation(rest).total_ns if rest else 0.0)
+            return charges.cvm_acceptance_ns(self.costs, pages, self.accept_host)
+        return charges.veil_acceptance_ns(pages, self.accept_host, self.call_pages, self._validation)
 
     def chunked_pages(self, pages: int) -> int:
         """Pages accepted when ``pages`` are touched lazily: whole chunks, at most all memory."""
@@ -154,6 +154,16 @@ class BootCosts:
         """VeilMon calls to accept ``pages`` chunk by chunk."""
         full, rest = divmod(pages, self.chunk_pages)
         return full * self.calls_for(self.chunk_pages) + self.calls_for(rest)
+
+    def cost_columns(self) -> dict[str, float]:
+        """The resolved costs of Veil's boot mechanisms for the record (``costs.boot.*``, ns)."""
+        return {
+            "costs.boot.page_validation_ns": self.page_in_monitor,
+            "costs.boot.validation_call_ns": self._validation(self.call_pages).total_ns,
+            "costs.boot.ap_boot_call_ns": charges.ap_boot_call(self.costs, self.ap_boot_rmpadjusts).total_ns,
+            "costs.boot.replica_ns": self.replica,
+            "costs.boot.monitor_load_ns": self.monitor_load,
+        }
 
     @property
     def memmap_pages(self) -> int:

@@ -3,13 +3,18 @@
 A :class:`Charge` says where the time goes: work per domain, domain switches by (from, to) and
 the time they take, and the Veil-added time by cause. The event path (``ThreadRunner.apply``),
 the fast paths (which count operations and apply ``charge.times(count)``), the vectorised mix
-batches, the log reader, the dedicated pools and boot's closed forms all take their costs from
-the functions below; none re-derives them.
+batches, the log reader, the dedicated pools, boot's closed forms, the run layer (the switch from
+its parts) and the analysis (per-crossing costs, read back from the record's ``costs.*`` columns
+the services fill from the functions below) all take their costs from here; none re-derives them.
+
+This module is pure: no SimPy, no ``veilperf.config``, so the analysis, the sensitivity study and
+boot import it without loading the simulator (``tests/test_layers.py``).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 from veilperf.model.costs import PAGE_SIZE, PlatformCosts
@@ -90,8 +95,24 @@ def work(domain: int, ns: float, cause: int | None = None) -> Charge:
     return Charge(tuple(domain_ns), cause_ns=tuple(causes))
 
 
+SWITCH_MODELS: dict[str, tuple[str, ...]] = {
+    "one_way": ("switch_one_way",),
+    "parts": ("switch_exit", "switch_vmsa_swap", "switch_entry"),
+}
+"""The platform parameters each ``switch_model`` of a profile reads."""
+
+
+def switch_one_way_ns(model: str, params: Mapping[str, float]) -> float:
+    """One hypervisor-mediated domain switch, one way, from a profile's parameters (ns):
+    ``switch_one_way`` itself, or under the ``parts`` model the sum of its parts (VMGEXIT exit,
+    VMSA pointer swap + VMCB dirty, VMRUN entry). The platform gives one figure for every
+    direction; :func:`switch` is where a direction's cost is taken from it."""
+    return sum(params[name] for name in SWITCH_MODELS[model])
+
+
 def switch(costs: PlatformCosts, src: int, dst: int) -> Charge:
-    """One hypervisor-mediated domain switch: VMGEXIT, VMSA pointer swap, VMRUN of the target."""
+    """One hypervisor-mediated domain switch from ``src`` to ``dst``: VMGEXIT, VMSA pointer swap,
+    VMRUN of the target (every direction costs the platform's one-way figure)."""
     ns = costs.switch_one_way
     causes = list(_NO_CAUSE)
     causes[SWITCH] = ns
@@ -115,6 +136,57 @@ def domain_call(costs: PlatformCosts, origin: int, target: int, nbytes: float = 
     if handler_ns:
         charge += work(target, handler_ns, handler_cause)
     return charge
+
+
+# -- dedicated pools (static partitioning, switchless workers) ------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """Reaching a dedicated VCPU through shared memory instead of a switch: the time to get the
+    request seen (``notify_ns``) and to see the reply (``reply_ns``)."""
+
+    notify_ns: float
+    reply_ns: float
+
+    @property
+    def total_ns(self) -> float:
+        """Both legs of one request."""
+        return self.notify_ns + self.reply_ns
+
+
+def ipi_message(costs: PlatformCosts) -> Message:
+    """A statically partitioned VCPU is woken by an IPI; the caller polls for the reply."""
+    return Message(costs.ipi_notify, costs.poll_latency)
+
+
+def polled_message(costs: PlatformCosts) -> Message:
+    """A switchless worker polls shared memory for requests; the caller polls for the reply."""
+    return Message(costs.poll_latency, costs.poll_latency)
+
+
+def served_ns(work_ns: float, message: Message) -> float:
+    """A request served by a pool VCPU, from posting it to seeing the reply (no queueing):
+    the message both ways around the work."""
+    return message.notify_ns + work_ns + message.reply_ns
+
+
+def paid_ns(charge: Charge, message: Message | None) -> float:
+    """What a Veil call costs its caller: the charge itself on VCPU replicas (``message`` None),
+    or, served by a dedicated pool reached by ``message``, its work without the switches plus the
+    message (no queueing)."""
+    return charge.total_ns if message is None else served_ns(charge.work_ns, message)
+
+
+def paid_switching_ns(charge: Charge, message: Message | None) -> float:
+    """The part of :func:`paid_ns` spent in domain switches (none when a pool serves the call)."""
+    return charge.switch_ns if message is None else 0.0
+
+
+def at_switch(cost_ns: float, switching_ns: float, switch_ns: float, other_switch_ns: float) -> float:
+    """A cost charged with one-way switches of ``switch_ns`` (``switching_ns`` of it spent
+    switching), had every switch cost ``other_switch_ns`` instead (the analysis moves recorded
+    costs over the switch's range with it)."""
+    return cost_ns + switching_ns * (other_switch_ns / switch_ns - 1.0)
 
 
 # -- VeilS-Enc -------------------------------------------------------------------------------
@@ -147,6 +219,12 @@ def ocall(costs: PlatformCosts, bytes_in: float, bytes_out: float) -> Charge:
 def remote_ocall_copies(costs: PlatformCosts, bytes_in: float, bytes_out: float) -> Charge:
     """An ocall posted to a dedicated pool: both deep copies, no switch (the pool adds notify)."""
     return ocall_copy_in(costs, bytes_in) + ocall_copy_out(costs, bytes_out)
+
+
+def remote_ocall_ns(costs: PlatformCosts, bytes_in: float, bytes_out: float, message: Message) -> float:
+    """Veil's part of an ocall a dedicated pool runs: both deep copies and the message both ways
+    (the kernel's own work is the workload's; queueing for the pool not included)."""
+    return remote_ocall_copies(costs, bytes_in, bytes_out).total_ns + message.total_ns
 
 
 def timer_exit(costs: PlatformCosts) -> Charge:
@@ -191,6 +269,26 @@ def ring_copy_ns(costs: PlatformCosts, ring_sizes: tuple[float, ...]) -> float:
     return sum(costs.copy_ns(size) for size in ring_sizes)
 
 
+def log_append(costs: PlatformCosts, origin: int, ring_sizes: tuple[float, ...]) -> tuple[Charge, Charge]:
+    """One append call (its records' transit copies are charged apart, record by record): the
+    call into DomSer, and apart from it its handler copying the records into the ring (only the
+    handler holds the ring)."""
+    return domain_call(costs, origin, SER), work(SER, ring_copy_ns(costs, ring_sizes), SERVICE)
+
+
+def log_call(costs: PlatformCosts, origin: int, records: float, record_bytes: float,
+             ring_bytes: float) -> Charge:
+    """One append call carrying ``records`` records of ``record_bytes`` bytes in all
+    (``ring_bytes`` once aligned for the ring), their transit copies included. Each copy is a
+    fixed round plus its bytes, so at a run's means per call (fractional records allowed) this is
+    the run's mean cost per call."""
+    charge = domain_call(costs, origin, SER)
+    if records:
+        charge += audit_transit(costs, record_bytes / records).times(records)
+        charge += work(SER, records * costs.copy_ns(ring_bytes / records), SERVICE)
+    return charge
+
+
 def log_read(costs: PlatformCosts, origin: int, chunk: float) -> Charge:
     """One read call of the log: ``chunk`` bytes returned through the calling area."""
     return domain_call(costs, origin, SER, nbytes=chunk)
@@ -198,23 +296,25 @@ def log_read(costs: PlatformCosts, origin: int, chunk: float) -> Charge:
 
 # -- VeilS-Kci -------------------------------------------------------------------------------
 
-def kci_handler_ns(costs: PlatformCosts, pages: int, hashed: bool) -> float:
+def kci_handler_ns(costs: PlatformCosts, pages: float, hashed: float) -> float:
     """VeilS-Kci's work for one call: per page an RMPADJUST (and a SHA-256 of the page when it
-    becomes executable or read-only), then a global TLB flush."""
-    per_page = costs.rmpadjust + (costs.sha256_ns(PAGE_SIZE) if hashed else 0.0)
+    becomes executable or read-only: ``hashed`` is the share of such pages, 1.0 or 0.0 for one
+    call, between for a run's mean call), then a global TLB flush."""
+    per_page = costs.rmpadjust + hashed * costs.sha256_ns(PAGE_SIZE)
     return pages * per_page + costs.tlb_flush_global
 
 
-def kci_call(costs: PlatformCosts, origin: int, pages: int, hashed: bool) -> Charge:
-    """One VeilS-Kci call covering ``pages`` pages."""
+def kci_call(costs: PlatformCosts, origin: int, pages: float, hashed: float) -> Charge:
+    """One VeilS-Kci call covering ``pages`` pages (``hashed``: see :func:`kci_handler_ns`)."""
     return domain_call(costs, origin, SER, handler_ns=kci_handler_ns(costs, pages, hashed))
 
 
 def kci_run(costs: PlatformCosts, origin: int, pages: int, per_call: int, hashed: bool) -> Charge:
     """Protecting ``pages`` pages in calls of at most ``per_call`` pages, in closed form."""
+    share = 1.0 if hashed else 0.0
     full, rest = divmod(pages, per_call)
-    charge = kci_call(costs, origin, per_call, hashed).times(full) if full else NOTHING
-    return charge + kci_call(costs, origin, rest, hashed) if rest else charge
+    charge = kci_call(costs, origin, per_call, share).times(full) if full else NOTHING
+    return charge + kci_call(costs, origin, rest, share) if rest else charge
 
 
 # -- VeilMon at boot -------------------------------------------------------------------------
@@ -230,6 +330,27 @@ def monitor_launch_ns(costs: PlatformCosts, memory: float, launch_bytes_per_s: f
     """Adding VeilMon to a boot: the VMM launches its memory region (PSP launch update at
     ``launch_bytes_per_s``), its image is measured with SHA-256, it initialises."""
     return memory / launch_bytes_per_s * 1e9 + costs.sha256_ns(image) + init_ns
+
+
+def host_acceptance_ns(pages: int, accept_host_ns: float) -> float:
+    """The hypervisor's part of accepting ``pages`` pages (page-state change, RMPUPDATE, host
+    fault-in: ``accept_host_ns`` each), with or without Veil."""
+    return pages * accept_host_ns
+
+
+def cvm_acceptance_ns(costs: PlatformCosts, pages: int, accept_host_ns: float) -> float:
+    """A plain CVM accepting ``pages`` pages: per page the hypervisor's part and a PVALIDATE."""
+    return pages * (accept_host_ns + costs.pvalidate)
+
+
+def veil_acceptance_ns(pages: int, accept_host_ns: float, call_pages: int,
+                       call: Callable[[int], Charge]) -> float:
+    """Veil accepting a contiguous run of ``pages`` pages: the hypervisor's part, then VeilMon
+    calls of at most ``call_pages`` pages each (``call(n)``: :func:`validation_call` of ``n``
+    pages), in closed form."""
+    full, rest = divmod(pages, call_pages)
+    calls_ns = full * call(call_pages).total_ns
+    return host_acceptance_ns(pages, accept_host_ns) + calls_ns + (call(rest).total_ns if rest else 0.0)
 
 
 def validation_call(costs: PlatformCosts, pages: int, page_in_monitor_ns: float) -> Charge:

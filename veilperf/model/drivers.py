@@ -12,7 +12,7 @@ import simpy
 from veilperf.model.mix_batch import MixBatch
 from veilperf.model.program import iteration_source
 from veilperf.model.sampling import stream
-from veilperf.model.thread import PATHS_TAKEN, FastIterations, Gen, ThreadRunner
+from veilperf.model.thread import FastIterations, Gen, ThreadRunner
 
 if TYPE_CHECKING:
     from veilperf.model.program import IterationSource
@@ -93,7 +93,7 @@ def _pinned_fast_thread(system: "System", runner: ThreadRunner, index: int,
     threads, so up to ``FAST_BATCH`` consecutive iterations are paid with one timeout; each
     iteration's latency is its own cost, and the deadline is checked on the thread's own
     clock, exactly as if every iteration had its own event."""
-    PATHS_TAKEN["pinned_loop"] += 1
+    system.ctx.paths["pinned_loop"] += 1
     env = system.env
     iterations, deadline = system.limits.iterations, system.limits.deadline_ns
     vcpu = runner.vcpu = system.thread_vcpus[index].acquire(env.now)
@@ -121,7 +121,7 @@ def _pinned_mix_thread(system: "System", runner: ThreadRunner, index: int,
                        source: "IterationSource") -> Gen:
     """The uncontended hot path of a sampled mix: batches computed with numpy, one timeout
     each; iterations that would start at or after the deadline are not charged."""
-    PATHS_TAKEN["numpy_batch"] += 1
+    system.ctx.paths["numpy_batch"] += 1
     env = system.env
     iterations, deadline = system.limits.iterations, system.limits.deadline_ns
     vcpu = runner.vcpu = system.thread_vcpus[index].acquire(env.now)

@@ -7,9 +7,12 @@ The model and the services read only these; they import nothing from ``veilperf.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 from veilperf.model.costs import PlatformCosts
+
+if TYPE_CHECKING:
+    from veilperf.model.service import ServiceFactory
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +98,8 @@ class WorkloadInput:
     steps: tuple[Step, ...] | None = None
     mix: Mix | None = None
     replay: tuple[tuple[Step, ...], ...] | None = None
+    footprint: float | None = None
+    """The program's memory in bytes (peak RSS or mapped memory), if the workload states it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,5 +132,6 @@ class ModelInputs:
     limits: Limits
     seed: int
     sched_quantum_ns: float = 3e6
-    services: tuple[tuple[str, Any], ...] = ()
-    """(name, settings) of each enabled service, settings being the service module's dataclass."""
+    services: tuple[tuple[str, "ServiceFactory", Any], ...] = ()
+    """(name, model class, settings) of each enabled service, from its spec (the run layer reads
+    the registry; the model imports no service)."""

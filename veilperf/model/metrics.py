@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 import simpy
 
+from veilperf.model import charges
+from veilperf.model.costs import PlatformCosts
 from veilperf.model.domains import NAMES, UNT
 from veilperf.model.vcpu import CAUSE_NAMES
 
@@ -13,14 +15,32 @@ if TYPE_CHECKING:
     from veilperf.model.system import System
 
 
-def events_processed(env: simpy.Environment) -> int:
-    """SimPy events processed so far: those scheduled minus those still queued."""
-    return next(env._eid) - len(env._queue)
+def run_to(env: simpy.Environment, until: simpy.Event | None = None) -> int:
+    """Run ``env`` until the event ``until`` has been processed (None: until no event is left)
+    and return the number of events processed, with SimPy's public API only."""
+    step = env.step
+    processed = 0
+    try:
+        while until is None or not until.processed:
+            step()
+            processed += 1
+    except simpy.core.EmptySchedule:
+        if until is not None:
+            raise RuntimeError(f"no events left but {until} was not triggered") from None
+    return processed
+
+
+def switch_cost_columns(costs: PlatformCosts) -> dict[str, float]:
+    """``costs.switch.<from>_<to>_ns``: the switch the model charges in each direction (the
+    columns of a Veil run, beside the ``switches.<from>_<to>`` counts)."""
+    return {f"costs.switch.{src}_{dst}_ns": charges.switch(costs, a, b).switch_ns
+            for a, src in enumerate(NAMES) for b, dst in enumerate(NAMES) if a != b}
 
 
 def run_record(system: "System") -> dict[str, float]:
     """Flatten a finished run: time, throughput, latency, switches, time per domain and VCPU,
-    Veil-added time by cause, one-off set-up time, service metrics, events."""
+    Veil-added time by cause, one-off set-up time, service metrics, the resolved costs of a Veil
+    run (``costs.*``), events."""
     ledger = system.ctx.ledger
     # Work stolen by a background thread after a VCPU's last flush is paid after the workload ends.
     elapsed = system.env.now + max((v.steal for v in system.vcpus), default=0.0)
@@ -67,5 +87,7 @@ def run_record(system: "System") -> dict[str, float]:
         record[f"cause.{name}_ns"] = ledger.causes[i]
     for service in system.services:
         record.update(service.metrics())
-    record["events"] = events_processed(system.env)
+    if system.ctx.veil:
+        record.update(switch_cost_columns(system.ctx.costs))
+    record["events"] = system.events
     return record

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Generator
 
 import simpy
 
+from veilperf.model.charges import Message, served_ns
 from veilperf.model.vcpu import NOTIFY, QUEUE, Ledger, Vcpu
 
 if TYPE_CHECKING:
@@ -18,18 +19,19 @@ if TYPE_CHECKING:
 
 
 class DedicatedPool:
-    """VCPUs pinned to one domain; ``notify_ns`` to wake a worker, ``reply_ns`` to see the reply."""
+    """VCPUs pinned to one domain, reached by ``message`` (``charges.ipi_message`` or
+    ``charges.polled_message``)."""
 
     def __init__(self, env: simpy.Environment, ledger: Ledger, vcpus: list[Vcpu], domain: int,
-                 notify_ns: float, reply_ns: float) -> None:
+                 message: Message) -> None:
         self.env = env
         self.ledger = ledger
         self.vcpus = vcpus
         self.domain = domain
-        self.notify_ns = notify_ns
-        self.reply_ns = reply_ns
+        self.message = message
         self.free = simpy.Store(env)
-        self.free.items.extend(vcpus)
+        for vcpu in vcpus:
+            self.free.put(vcpu)
         self.requests = 0
 
     def run(self, work_ns: float, cause_items: tuple[tuple[int, float], ...] = ()
@@ -41,7 +43,7 @@ class DedicatedPool:
         start = env.now
         worker = yield self.free.get()
         waited = env.now - start
-        yield env.timeout(self.notify_ns + work_ns + self.reply_ns)
+        yield env.timeout(served_ns(work_ns, self.message))
         worker.busy[self.domain] += work_ns
         worker.held += work_ns
         self.free.put(worker)
@@ -50,7 +52,7 @@ class DedicatedPool:
         for cause, ns in cause_items:
             causes[cause] += ns
         causes[QUEUE] += waited
-        causes[NOTIFY] += self.notify_ns + self.reply_ns
+        causes[NOTIFY] += self.message.total_ns
         return env.now - start
 
     def serve(self, runner: "ThreadRunner", work_ns: float,

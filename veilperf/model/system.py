@@ -1,35 +1,36 @@
 """One simulated CVM (with or without Veil) running one workload: build, attach services, run.
 
 VCPU layout (``ModelInputs.layout``): application VCPUs first, then (static partitioning)
-dedicated DomSer VCPUs and DomEnc VCPUs, then switchless polling workers. Services plug in
-through ``veilperf.services.registry.SERVICES`` and the hooks listed in ``services/base.py``;
-this module has no per-service branch. Thread drivers are in ``model/drivers.py``, the record's
-columns in ``model/metrics.py``.
+dedicated DomSer VCPUs and DomEnc VCPUs, then switchless polling workers. Services come in the
+inputs (their model classes and settings) and plug in through the hooks listed in
+``model/service.py``; this module has no per-service branch and imports no service. Thread
+drivers are in ``model/drivers.py``, the record's columns in ``model/metrics.py``.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Callable
 
 import simpy
 
-from veilperf.model import drivers
+from veilperf.model import charges, drivers
+from veilperf.model.charges import Message
 from veilperf.model.domains import SER, UNT
 from veilperf.model.inputs import ModelInputs
 from veilperf.model.latency import LatencyStats
-from veilperf.model.metrics import run_record
+from veilperf.model.metrics import run_record, run_to
 from veilperf.model.pool import DedicatedPool
+from veilperf.model.service import Service
 from veilperf.model.syscall_path import NativeSyscalls, SyscallHook, SyscallPath
 from veilperf.model.thread import Gen, RunContext, ThreadRunner
 from veilperf.model.vcpu import Vcpu
-from veilperf.services.registry import SERVICES
 
 
 class System:
     """The simulated system for one workload run."""
 
-    def __init__(self, inputs: ModelInputs, *, event_per_op: bool = False,
-                 services: dict[str, type] | None = None) -> None:
+    def __init__(self, inputs: ModelInputs, *, event_per_op: bool = False) -> None:
         self.inputs = inputs
         self.workload = inputs.workload
         self.limits = inputs.limits
@@ -48,16 +49,15 @@ class System:
         self.vcpus = self.app_vcpus + self.ser_vcpus + self.enc_vcpus + self.worker_vcpus
         self.thread_vcpus = self.app_vcpus
         if self.ser_vcpus:
-            self.ctx.service_pool = self.pool(self.ser_vcpus, SER, costs.ipi_notify, costs.poll_latency)
+            self.ctx.service_pool = self.pool(self.ser_vcpus, SER, charges.ipi_message(costs))
 
-        # hooks the services set (services/base.py)
+        # hooks the services set (model/service.py)
         self.home = UNT
         self.after_syscall: list[SyscallHook] = []
         self.syscall_path: SyscallPath | None = None
         self.entry = None
         self.background: list[Callable[[], Gen]] = []
-        registry = SERVICES if services is None else services
-        self.services = [registry[name](settings, self) for name, settings in inputs.services]
+        self.services: list[Service] = [model(settings, self) for _, model, settings in inputs.services]
         for service in self.services:
             service.attach()
         if self.syscall_path is None:
@@ -68,16 +68,24 @@ class System:
         self.completed = 0
         self.latencies = LatencyStats()
         self.oneoff_ns = 0.0
+        self.events = 0  # SimPy events processed by run()
 
     # -- what services and drivers use -----------------------------------------------------
 
-    def pool(self, vcpus: list[Vcpu], domain: int, notify_ns: float, reply_ns: float) -> DedicatedPool:
-        """A pool of dedicated VCPUs reached by message passing."""
-        return DedicatedPool(self.env, self.ctx.ledger, vcpus, domain, notify_ns, reply_ns)
+    def pool(self, vcpus: list[Vcpu], domain: int, message: Message) -> DedicatedPool:
+        """A pool of dedicated VCPUs reached by ``message`` (``charges.ipi_message`` or
+        ``charges.polled_message``)."""
+        return DedicatedPool(self.env, self.ctx.ledger, vcpus, domain, message)
 
     def runner(self) -> ThreadRunner:
         """A new runner for a thread or request whose code runs in the home domain."""
         return ThreadRunner(self.ctx, self.home)
+
+    @property
+    def paths_taken(self) -> Counter[str]:
+        """How often each aggregated execution path started in this run (docs/architecture.md,
+        "Execution paths"): lets tests prove the fast paths they compare with the reference ran."""
+        return self.ctx.paths
 
     @property
     def pinned(self) -> bool:
@@ -107,7 +115,8 @@ class System:
     def run_queue(self) -> simpy.Store:
         """A FIFO run queue of the VCPUs threads run on."""
         queue = simpy.Store(self.env)
-        queue.items.extend(self.thread_vcpus)
+        for vcpu in self.thread_vcpus:
+            queue.put(vcpu)
         return queue
 
     # -- run --------------------------------------------------------------------------------
@@ -120,12 +129,12 @@ class System:
         if self.workload.open_loop:
             finished = env.event()
             env.process(drivers.open_loop(self, self.run_queue(), finished))
-            env.run(until=finished)
+            self.events = run_to(env, finished)
         else:
             queue = None if self.pinned else self.run_queue()
             finishes: list[tuple[float, float]] = []
             threads = [env.process(drivers.closed_thread(self, i, queue, finishes))
                        for i in range(self.workload.threads)]
-            env.run(until=env.all_of(threads))
+            self.events = run_to(env, env.all_of(threads))
             self.oneoff_ns = max(finishes)[1] if finishes else 0.0
         return run_record(self)

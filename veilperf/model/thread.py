@@ -10,6 +10,7 @@ iteration runs to completion, the totals equal those of the one-event-per-op ref
 from __future__ import annotations
 
 from collections import Counter
+from functools import cache, partial
 from typing import TYPE_CHECKING, Callable, Generator
 
 import simpy
@@ -27,13 +28,11 @@ if TYPE_CHECKING:
 
 Gen = Generator[simpy.Event, object, None]
 
-PATHS_TAKEN: Counter[str] = Counter()
-"""How often each aggregated path started (pinned loop, numpy batch, ...): lets tests prove that
-the fast paths they compare with the one-event-per-op reference really ran."""
-
 
 class RunContext:
-    """What every runner of one run shares: the clock, costs, ledger and the hooks services set."""
+    """What every runner of one run shares: the clock, costs, ledger, the hooks services set, and
+    ``paths``: how often each aggregated execution path started (pinned loop, numpy batch, single
+    appender, reader; docs/architecture.md, "Execution paths")."""
 
     def __init__(self, env: simpy.Environment, costs: PlatformCosts, veil: bool,
                  event_per_op: bool) -> None:
@@ -50,15 +49,9 @@ class RunContext:
         self.tick_charge = charges.NOTHING
         self.switch_table = [[charges.switch(costs, a, b) if a != b else charges.NOTHING
                               for b in range(4)] for a in range(4)]
-        self._calls: dict[tuple[int, int, float], Charge] = {}
-
-    def base_call(self, origin: int, target: int, nbytes: float) -> Charge:
-        """A domain call's charge without its handler (cached per origin, target, payload)."""
-        key = (origin, target, nbytes)
-        charge = self._calls.get(key)
-        if charge is None:
-            charge = self._calls[key] = charges.domain_call(self.costs, origin, target, nbytes)
-        return charge
+        self.paths: Counter[str] = Counter()
+        self.base_call: Callable[[int, int, float], Charge] = cache(partial(charges.domain_call, costs))
+        """A domain call's charge without its handler: ``base_call(origin, target, nbytes)``, cached."""
 
 
 class ThreadRunner:

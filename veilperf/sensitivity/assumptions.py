@@ -24,6 +24,7 @@ from veilperf.config.boot import BootPlatform
 from veilperf.config.params import BandwidthParam, CountParam, DurationParam, FrequencyParam, SizeParam
 from veilperf.config.platform import PlatformParams
 from veilperf.errors import ConfigError
+from veilperf.model.charges import SWITCH_MODELS
 from veilperf.units import UnitError, parse_bandwidth, parse_duration, parse_rate, parse_size
 
 __all__ = ["Assumption", "assumptions_of", "LOG_SPAN"]
@@ -31,7 +32,6 @@ __all__ = ["Assumption", "assumptions_of", "LOG_SPAN"]
 LOG_SPAN = 10.0
 """A range whose high end exceeds ``LOG_SPAN`` x its low end is sampled log-uniformly."""
 
-SWITCH_PARTS = ("switch_exit", "switch_vmsa_swap", "switch_entry")
 SECTIONS = {"params": PlatformParams, "boot": BootPlatform}
 
 
@@ -95,8 +95,8 @@ class Assumption:
 
 def _default_names(exp: Experiment, platform: dict) -> list[tuple[str, str]]:
     sections = ["params", "boot"] if exp.kind == "boot" else ["params"]
-    parts = platform.get("switch_model", "one_way") == "parts"
-    unused = {"switch_one_way"} if parts else set(SWITCH_PARTS)
+    model = platform.get("switch_model", "one_way")
+    unused = {name for other, names in SWITCH_MODELS.items() if other != model for name in names}
     return [(section, name) for section in sections for name, node in (platform.get(section) or {}).items()
             if isinstance(node, dict) and node.get("range") is not None and name not in unused]
 

@@ -1,7 +1,7 @@
 """From a study's runs to its outcomes: the metric of every sample, the indices, the summary.
 
 Per sample and setting the metric is the whole-run overhead of Veil over its paired baseline
-(``overhead_pct``, the sweep's pairing and basis: :func:`veilperf.analysis.pairing.basis` and
+(``overhead_pct``, the sweep's pairing and basis: :func:`veilperf.analysis.tables.pairing.basis` and
 ``cost_per_unit``), or for a boot experiment the boot increment in seconds (``boot_increment_s``),
 averaged over replications. Files written beside the runs (``<results>/<experiment>/sensitivity/``):
 
@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from veilperf.analysis.load import read_runs
-from veilperf.analysis.pairing import COST_COLUMNS, basis, cost_per_unit, failed
+from veilperf.analysis.tables.load import read_runs
+from veilperf.analysis.tables.pairing import COST_COLUMNS, basis, cost_per_unit, failed
 from veilperf.errors import VeilperfError
 from veilperf.sensitivity.sampling import SamplingPlan, analyze
 from veilperf.sensitivity.study import Study

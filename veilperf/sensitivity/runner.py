@@ -21,7 +21,7 @@ from veilperf.sensitivity.outcomes import outcomes, read_study_runs, sample_metr
 from veilperf.sensitivity.sampling import DEFAULT_SAMPLES, METHODS, make_plan
 from veilperf.sensitivity.study import Study, build_study, remove_created, replaced_study, study_dir, write_study
 from veilperf.sweep.lock import results_lock
-from veilperf.sweep.options import Shard, SweepError
+from veilperf.sweep.options import ClusterOptions, Shard, SweepError
 from veilperf.sweep.supersede import KEPT_NOTE
 
 __all__ = ["StudyResult", "run_sensitivity", "check_options"]
@@ -56,7 +56,7 @@ def run_sensitivity(file: str | Path, *, method: str = "morris", samples: int | 
                     replications: int = 1, overrides: Sequence[str] = (), results_dir: str | Path = "results",
                     jobs: int | None = None, executor: str = "local", scheduler: str | None = None,
                     shard: Shard | None = None, force: bool = False, force_large: bool = False,
-                    wait: bool = True, replace: bool = False) -> StudyResult:
+                    wait: bool = True, replace: bool = False, cluster: ClusterOptions | None = None) -> StudyResult:
     """Study experiment ``file`` over its assumptions and store runs, indices and summary under
     ``<results_dir>/<experiment>/sensitivity/``. A rerun with the same options reuses every
     finished point (the plan is a function of method, samples, seed and the assumptions); a study
@@ -74,7 +74,7 @@ def run_sensitivity(file: str | Path, *, method: str = "morris", samples: int | 
             raise SweepError(f"{directory}: holds {replaced}; rerun with --replace to replace it (its rows are "
                              f"moved to {directory / 'superseded'}, {KEPT_NOTE})")
         return _run(study, directory, overrides, jobs=jobs, executor=executor, scheduler=scheduler, shard=shard,
-                    force=force, force_large=force_large, wait=wait, replace=replace)
+                    force=force, force_large=force_large, wait=wait, replace=replace, cluster=cluster)
 
 
 def _run(study: Study, directory: Path, overrides: Sequence[str], *, shard: Shard | None, **options) -> StudyResult:

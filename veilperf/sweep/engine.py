@@ -15,15 +15,17 @@ of another experiment file of the same name are refused unless ``replace``
 (:mod:`veilperf.sweep.supersede`).
 
 A sweep holds the results root's lock (:mod:`veilperf.sweep.lock`) from planning to compaction,
-writes nothing to an experiment with nothing to run or drop, and on Ctrl-C stops the workers and
-raises :class:`SweepInterrupted` saying what is saved.
+writes nothing to an experiment with nothing to run or drop, and on Ctrl-C (or SIGTERM, SIGHUP:
+:mod:`veilperf.interrupts`) stops the workers and raises :class:`SweepInterrupted` saying what is
+saved.
 """
 
 from __future__ import annotations
 
 import math
+import signal
 import time
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -32,14 +34,15 @@ from veilperf.config.bounds import check_sweep_size
 from veilperf.config.loader import Experiment, load_experiment
 from veilperf.config.yaml_file import read_text
 from veilperf.errors import ConfigError
+from veilperf.interrupts import signal_word
 from veilperf.sweep.batching import Batcher
-from veilperf.sweep.executors import InProcessExecutor, open_executor
+from veilperf.sweep.configs import Configs
+from veilperf.sweep.executors import InProcessExecutor, open_executor, result_of, wait_first
 from veilperf.sweep.lock import results_lock
 from veilperf.sweep.manifest import git_commit, manifest_data, manifest_text
-from veilperf.sweep.options import Shard, SweepError, check_executor, default_jobs
+from veilperf.sweep.options import ClusterOptions, Shard, SweepError, check_executor, default_jobs
 from veilperf.sweep.parts import PartWriter
 from veilperf.sweep.paths import ResultsIOError, refuse_inputs
-from veilperf.sweep.configs import Configs
 from veilperf.sweep.points import TREATMENT, Combinations, Point, combinations, distinct, workload_name
 from veilperf.sweep.progress import progress_bar
 from veilperf.sweep.provenance import Provenance
@@ -71,7 +74,12 @@ class ExperimentPlan:
 
 
 class SweepInterrupted(KeyboardInterrupt):
-    """Ctrl-C during a sweep; the message says which points are saved (the CLI exits 130)."""
+    """Ctrl-C, SIGTERM or SIGHUP (``signum``) during a sweep; the message says which points are
+    saved (the CLI exits 128 + signum)."""
+
+    def __init__(self, message: str, signum: int = signal.SIGINT) -> None:
+        super().__init__(message)
+        self.signum = signum
 
 
 @dataclass
@@ -142,7 +150,7 @@ def plan_loaded(loaded: list[tuple[Experiment, str]], *, results_dir: str | Path
         for exp, text, store, finished, futures in submitted:
             points: list[Point] = []
             for future in futures:
-                chunk, error = future.result()
+                chunk, error = result_of(pool, future)
                 if error is not None:
                     raise ConfigError(*error)
                 points += chunk
@@ -196,21 +204,23 @@ def describe_points(plans: list[ExperimentPlan], checks: dict[str, StoreCheck] |
 def run_sweep(files: Sequence[str | Path], overrides: Sequence[str] = (), *, results_dir: str | Path = "results",
               jobs: int | None = None, executor: str = "local", scheduler: str | None = None,
               shard: Shard | None = None, force: bool = False, runner: Runner | None = None,
-              wait: bool = True, force_large: bool = False, replace: bool = False) -> SweepSummary:
+              wait: bool = True, force_large: bool = False, replace: bool = False,
+              cluster: ClusterOptions | None = None) -> SweepSummary:
     """Run the unfinished points of every experiment in ``files`` and store them under
     ``results_dir``, holding its lock (``wait=False``: LockBusy at once if another command holds
     it); everything is validated before anything runs, a point that raises is recorded with its
     error. Stored points of another experiment file of the same name (or of an unknown origin)
     are refused unless ``replace``; dropped rows are kept in ``superseded/`` and said in the
     summary's notes. ``jobs`` defaults to all cores; ``runner`` to ``veilperf.run.run_config`` (it
-    gets the validated config; a replacement must be picklable for process and Dask workers)."""
+    gets the validated config; a replacement must be picklable for process and Dask workers);
+    ``cluster`` bounds the waits on a Dask scheduler and its workers."""
     check_executor(executor, scheduler)
     start = time.perf_counter()
     loaded = load_experiments(files, overrides, force_large=force_large)
     _refuse_inputs(loaded, Path(results_dir))
     commit = git_commit()
     with (results_lock(results_dir, wait=wait) as lock,
-          open_executor(executor, jobs or default_jobs(), scheduler) as (pool, workers)):
+          open_executor(executor, jobs or default_jobs(), scheduler, cluster) as (pool, workers)):
         plans = plan_loaded(loaded, results_dir=results_dir, shard=shard, force=force, pool=pool, workers=workers)
         checks = check_plans(plans, shard=shard, replace=replace, commit=commit)
         raise_refusals(list(checks.values()))
@@ -302,7 +312,7 @@ def _execute(pool: Executor, workers: int, plans: list[ExperimentPlan], summarie
             try:
                 refill()
                 while pending:
-                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    done = wait_first(pool, pending)
                     for future in done:
                         planned = pending.pop(future)
                         rows, seconds = _store_batch(planned, future, summaries[planned.exp.name],
@@ -313,17 +323,18 @@ def _execute(pool: Executor, workers: int, plans: list[ExperimentPlan], summarie
             finally:
                 for name, writer in parts.items():
                     summaries[name].stored += writer.flush()
-        except KeyboardInterrupt:
-            raise SweepInterrupted(_saved_note(plans, summaries)) from None
+        except KeyboardInterrupt as exc:
+            raise SweepInterrupted(_saved_note(plans, summaries, signal_word(exc)),
+                                   getattr(exc, "signum", signal.SIGINT)) from None
         finally:
             for future in pending:
                 future.cancel()
 
 
-def _saved_note(plans: list[ExperimentPlan], summaries: dict[str, ExperimentSummary]) -> str:
+def _saved_note(plans: list[ExperimentPlan], summaries: dict[str, ExperimentSummary], how: str) -> str:
     saved = [f"{s.stored} of {s.run} new points of {s.name} in {s.directory}/parts"
              for s in (summaries[p.exp.name] for p in plans if p.todo)]
-    return f"interrupted: saved {', '.join(saved)}; run the same command again to resume"
+    return f"{how}: saved {', '.join(saved)}; run the same command again to resume"
 
 
 def _store_batch(planned: ExperimentPlan, future: Future, summary: ExperimentSummary,

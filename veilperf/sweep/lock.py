@@ -101,7 +101,7 @@ def results_lock(root: str | Path, *, wait: bool = True,
     :class:`LockBusy` naming the holder. OS errors become one-line VeilperfErrors naming the path.
     """
     root = Path(root)
-    key = root.resolve()
+    key = Path(os.path.realpath(root))  # realpath: a symlink loop fails below as an OSError, not here
     if key in _held:
         lock, depth = _held[key]
         _held[key] = (lock, depth + 1)
@@ -134,7 +134,8 @@ def _make_root(root: Path) -> None:
     try:
         root.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
-        raise VeilperfError(f"{root}: results folder is a file, not a folder") from None
+        what = "a symlink that leads nowhere (a loop, or a missing target)" if root.is_symlink() else "a file"
+        raise VeilperfError(f"{root}: results folder is {what}, not a folder") from None
     except OSError as exc:
         if not root.is_dir():  # an existing folder on a read-only file system is fine to read
             raise VeilperfError(f"{root}: cannot create the results folder: {exc.strerror or exc}") from None

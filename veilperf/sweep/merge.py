@@ -21,9 +21,9 @@ import pyarrow.feather as feather
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
-from veilperf.sweep.options import SweepError
+from veilperf.files import NotRegularFile, check_regular
 from veilperf.sweep.paths import ResultsIOError, write_atomic
-from veilperf.sweep.table import ordered_columns
+from veilperf.sweep.table import SOURCE_KEY, ordered_columns, unified_schema
 
 __all__ = ["CHUNK_ROWS", "StoredRows", "read_file"]
 
@@ -32,25 +32,52 @@ CHUNK_ROWS = 16384
 
 
 @contextlib.contextmanager
-def _reading(path: Path) -> Iterator[None]:
+def _reading(path: Path, columns: list[str] | None = None) -> Iterator[None]:
+    """Errors reading a stored file as one line naming it (a regular file is checked first)."""
     try:
+        check_regular(path)
         yield
     except FileNotFoundError:
         raise  # a part merged away by a sweep running beside an unlocked reader (--dry-run)
     except OSError as exc:
         raise ResultsIOError(f"{path}: cannot read results: {exc.strerror or exc}") from None
+    except NotRegularFile as exc:
+        raise ResultsIOError(f"{path}: cannot read results: it is {exc.kind}, not a regular file") from None
     except (pa.ArrowInvalid, KeyError) as exc:
+        missing = _missing_columns(path, columns)
+        if missing:
+            raise ResultsIOError(f"{path}: not a results file veilperf wrote: no column {', '.join(missing)}; "
+                                 "move it away and rerun") from None
         raise ResultsIOError(f"{path}: not a readable results file ({exc}); move it away and rerun") from None
 
 
+def _missing_columns(path: Path, columns: list[str] | None) -> list[str]:
+    """Which of ``columns`` the file's schema lacks (none when it cannot be read at all)."""
+    if not columns:
+        return []
+    try:
+        names = set(pa.ipc.open_file(path).schema.names if path.suffix == ".arrow" else pq.read_schema(path).names)
+    except (OSError, pa.ArrowInvalid):
+        return []
+    return [c for c in columns if c not in names]
+
+
 def read_file(path: Path, columns: list[str] | None = None, unit: int | None = None) -> pa.Table:
-    """A stored file's rows (``unit``: one row group of a Parquet file; a part file is one unit)."""
-    with _reading(path):
+    """A stored results file's rows (``columns`` only, when given; ``unit``: one row group of a
+    Parquet file, a part file being one unit), its source named in its schema metadata."""
+    with _reading(path, columns):
         if path.suffix == ".arrow":
-            return feather.read_table(path, columns=columns, memory_map=False)
-        if unit is None:
-            return pq.read_table(path, columns=columns)
-        return pq.ParquetFile(path).read_row_group(unit, columns=columns)
+            table = feather.read_table(path, columns=columns, memory_map=False)
+        elif unit is None:
+            table = pq.read_table(path, columns=columns)
+        else:
+            table = pq.ParquetFile(path).read_row_group(unit, columns=columns)
+    if "point_id" not in table.column_names:
+        raise ResultsIOError(f"{path}: not a results file veilperf wrote: no column point_id; move it away and rerun")
+    if not pa.types.is_string(table.schema.field("point_id").type):
+        raise ResultsIOError(f"{path}: column point_id is {table.schema.field('point_id').type}, not the text "
+                             "veilperf writes: not a results file veilperf wrote; move it away and rerun")
+    return table.replace_schema_metadata({**(table.schema.metadata or {}), SOURCE_KEY: str(path).encode()})
 
 
 def _units(path: Path) -> int:
@@ -59,11 +86,14 @@ def _units(path: Path) -> int:
 
 
 def _schema(path: Path) -> pa.Schema:
+    """A stored file's schema, its source named in its metadata."""
     with _reading(path):
         if path.suffix == ".arrow":
             with ipc.open_file(path) as reader:
-                return reader.schema
-        return pq.read_schema(path)
+                schema = reader.schema
+        else:
+            schema = pq.read_schema(path)
+    return schema.with_metadata({**(schema.metadata or {}), SOURCE_KEY: str(path).encode()})
 
 
 @dataclass
@@ -88,10 +118,7 @@ class StoredRows:
                 rows += len(ids)
             if rows:  # an empty table's columns take no part, as in merge_tables
                 schemas.append(_schema(path))
-        try:
-            schema = pa.unify_schemas(schemas, promote_options="permissive") if schemas else pa.schema([])
-        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-            raise SweepError(f"result tables disagree on a column's type: {exc}") from None
+        schema = unified_schema(schemas)
         return cls(sources, where, pa.schema([schema.field(name) for name in ordered_columns(schema.names)]))
 
     def write(self, path: Path, ids: list[str]) -> None:

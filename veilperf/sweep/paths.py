@@ -25,14 +25,12 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from veilperf.errors import VeilperfError
+from veilperf.names import SAFE_NAME
 
 __all__ = ["ResultsIOError", "results_io", "inside", "os_error_line", "remove_quietly", "write_atomic",
            "SAFE_NAME", "safe_name", "plain_name", "check_root", "remove_owned", "remove_leftovers",
            "refuse_inputs", "temporary_of", "file_system_of", "PSEUDO_FILE_SYSTEMS"]
 
-SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-"""A safe slug: a folder or file name that cannot escape or hide (experiment names, names read from
-files). 1-64 letters, digits, ``_``, ``-``, ``.``, starting with a letter or digit."""
 
 PSEUDO_FILE_SYSTEMS = frozenset({
     "proc", "sysfs", "devtmpfs", "devpts", "cgroup", "cgroup2", "debugfs", "tracefs", "securityfs", "pstore",

@@ -35,6 +35,9 @@ import pyarrow as pa
 import pyarrow.feather as feather
 import yaml
 
+from veilperf.config.yaml_file import MAX_YAML_BYTES, YAML_SIZE_VARIABLE
+from veilperf.encoding import is_utf8, shown
+from veilperf.files import NotRegularFile, TooLarge, read_limited, size_limit
 from veilperf.sweep.merge import StoredRows
 from veilperf.sweep.merge import read_file as _read
 from veilperf.sweep.paths import ResultsIOError, inside, remove_leftovers, remove_owned, results_io, write_atomic
@@ -70,6 +73,8 @@ class ResultsStore:
     """Reads and writes ``<root>/<experiment>/``."""
 
     def __init__(self, directory: Path) -> None:
+        if not is_utf8(directory):  # its path goes into manifests and tables, which hold UTF-8 only
+            raise ResultsIOError(f"{shown(directory)}: folder name is not UTF-8 text; rename it")
         self.directory = Path(directory)
         self.root = self.directory.parent
         self.runs_path = self.directory / "runs.parquet"
@@ -210,8 +215,11 @@ class ResultsStore:
         """The manifest, or None when there is none yet."""
         if not self.manifest_path.exists():
             return None
-        with results_io(self.manifest_path, "read the manifest"):
-            text = self.manifest_path.read_text(encoding="utf-8")
+        try:
+            text = self._manifest_bytes().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ResultsIOError(f"{self.manifest_path}: not a readable manifest: not UTF-8 text ({exc.reason} at "
+                                 f"byte {exc.start})") from None
         try:
             return yaml.safe_load(text)
         except yaml.YAMLError as exc:
@@ -227,8 +235,17 @@ class ResultsStore:
 
         if not self.manifest_path.exists():
             return MISSING
-        with results_io(self.manifest_path, "read the manifest"):
-            return manifest_state(self.manifest_path.read_bytes())
+        return manifest_state(self._manifest_bytes())
+
+    def _manifest_bytes(self) -> bytes:
+        """``manifest.yaml``'s bytes: a regular file within the YAML size limit (a FIFO would block)."""
+        try:
+            with results_io(self.manifest_path, "read the manifest"):
+                return read_limited(self.manifest_path, size_limit(YAML_SIZE_VARIABLE, MAX_YAML_BYTES),
+                                    YAML_SIZE_VARIABLE)
+        except (NotRegularFile, TooLarge) as exc:
+            cause = str(exc).split(": ", 1)[1]
+            raise ResultsIOError(f"{self.manifest_path}: not a readable manifest: {cause}") from None
 
     def write_manifest(self, text: str) -> None:
         """Write ``manifest.yaml`` (atomic)."""

@@ -15,8 +15,8 @@ import pyarrow.parquet as pq
 from veilperf.sweep.options import SweepError
 from veilperf.sweep.paths import write_atomic
 
-__all__ = ["IDENTITY_COLUMNS", "ordered_columns", "records_to_table", "concat_tables", "merge_tables",
-           "write_table_atomic"]
+__all__ = ["IDENTITY_COLUMNS", "SOURCE_KEY", "ordered_columns", "records_to_table", "concat_tables", "unified_schema",
+           "merge_tables", "write_table_atomic"]
 
 IDENTITY_COLUMNS = (
     "experiment", "point_id", "pair_key", "role", "replication", "seed",
@@ -53,17 +53,54 @@ def merge_tables(tables: list[pa.Table], keep: set[str] | None = None) -> pa.Tab
 
 
 def concat_tables(tables: list[pa.Table]) -> pa.Table:
-    """The rows of ``tables`` in order, columns joined with permissive type promotion."""
+    """The rows of ``tables`` in order, columns joined with permissive type promotion (SweepError
+    naming the files whose types disagree), without the tables' source metadata."""
     try:
-        return pa.concat_tables(tables, promote_options="permissive")
+        table = pa.concat_tables(tables, promote_options="permissive")
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-        raise SweepError(f"result tables disagree on a column's type: {exc}") from None
+        raise SweepError(_disagreement([t.schema for t in tables])
+                         or f"result tables disagree on a column's type: {exc}") from None
+    return table.replace_schema_metadata(
+        {k: v for k, v in (table.schema.metadata or {}).items() if k != SOURCE_KEY} or None)
+
+
+def unified_schema(schemas: list[pa.Schema]) -> pa.Schema:
+    """The schema :func:`concat_tables` gives tables of ``schemas`` (their source metadata dropped)."""
+    try:
+        schema = pa.unify_schemas(schemas, promote_options="permissive") if schemas else pa.schema([])
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise SweepError(_disagreement(schemas) or f"result tables disagree on a column's type: {exc}") from None
+    return schema.remove_metadata()
 
 
 def ordered_columns(names: list[str]) -> list[str]:
     """Results order: the identity columns first, then the others by name."""
     identity = [name for name in IDENTITY_COLUMNS if name in names]
     return identity + sorted(name for name in names if name not in IDENTITY_COLUMNS)
+
+
+SOURCE_KEY = b"veilperf:source"
+"""Schema metadata naming the file a table was read from (set by the store's reader, for errors)."""
+
+
+def _disagreement(schemas: list[pa.Schema]) -> str | None:
+    """``"<file>: column C is T1 there but T2 in <other file>..."`` for the first column whose type differs."""
+    first: dict[str, tuple[pa.DataType, str]] = {}
+    for number, schema in enumerate(schemas, start=1):
+        source = (schema.metadata or {}).get(SOURCE_KEY, f"result table {number}".encode()).decode()
+        for field in schema:
+            if pa.types.is_null(field.type):
+                continue
+            seen = first.setdefault(field.name, (field.type, source))
+            if not _compatible(seen[0], field.type):
+                return (f"{seen[1]}: column {field.name} is {seen[0]} there but {field.type} in {source}: one of "
+                        "them is not a results file veilperf wrote (move it away and rerun)")
+    return None
+
+
+def _compatible(a: pa.DataType, b: pa.DataType) -> bool:
+    numeric = (pa.types.is_integer, pa.types.is_floating)
+    return a == b or (any(t(a) for t in numeric) and any(t(b) for t in numeric))
 
 
 def write_table_atomic(table: pa.Table, path: Path) -> None:

@@ -58,11 +58,13 @@ each untraced) comes out 1.5x, a directory walk of openat/getdents (~2 us each) 
 from __future__ import annotations
 
 import math
-import statistics
-from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from veilperf.trace.events import SyscallEvent
+import numpy as np
+
+from veilperf.trace.correction import joined, raw_gaps
+from veilperf.trace.events import CALL_CODE, CALL_NAMES, RET_NONE, CallTable, SyscallEvent
 
 
 @dataclass(frozen=True)
@@ -101,77 +103,106 @@ class NativeEstimate:
     note: str
 
 
-@dataclass(frozen=True)
-class _Cycle:
-    kernel_ns: float
-    gap_ns: float | None  # None before a thread's first call
-    residual_ns: float | None  # gap - previous call's -T
-    moved: int  # bytes in + out
-    stops: tuple[float, ...]  # the -T quantiles STOP_QUANTILES of the calls around it in its lane
-
-
 STOP_QUANTILES = tuple(sorted({LOW.stop_quantile, POINT.stop_quantile, HIGH.stop_quantile, 0.5}))
 CHILD_WAITS = frozenset({"wait4", "waitid"})
 """Calls that wait for a traced child: the child's own lane holds that time."""
 WINDOW = 8
 """Calls on each side of a call whose -T times give its local stop cost: strace's cost per stop
 changes with where tracer and program run (same CPU or not), which can change within a run."""
+_CHUNK = 1 << 16  # calls (and windows) handled at a time: temporary columns stay a few MB
+_CHILD_WAIT_CODES = [CALL_CODE[name] for name in sorted(CHILD_WAITS)]
 
 
-def _quantile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+def _quantile(values: np.ndarray, q: float) -> float:
+    rank = min(len(values) - 1, int(q * len(values)))
+    return float(np.partition(values, rank)[rank])
 
 
-def _local_stops(lane: list[SyscallEvent]) -> list[tuple[float, ...]]:
-    """Per call, the STOP_QUANTILES of the -T times of the calls within WINDOW of it."""
-    out = []
-    for i in range(len(lane)):
-        near = sorted(c.kernel_ns for c in lane[max(0, i - WINDOW):i + WINDOW + 1])
-        out.append(tuple(near[min(len(near) - 1, int(q * len(near)))] for q in STOP_QUANTILES))
-    return out
+def _local_stops(kernel: np.ndarray) -> np.ndarray:
+    """Per call (rows), the STOP_QUANTILES (columns) of the -T times of the calls within WINDOW of
+    it in its lane; the quantile of n sorted times is the one at position min(n - 1, int(q n))."""
+    n, width = len(kernel), 2 * WINDOW + 1
+    stops = np.empty((n, len(STOP_QUANTILES)))
+    edges = range(n) if n < width else [*range(WINDOW), *range(n - WINDOW, n)]
+    for i in edges:  # windows cut by the lane's ends
+        near = np.sort(kernel[max(0, i - WINDOW):i + WINDOW + 1])
+        stops[i] = [near[min(len(near) - 1, int(q * len(near)))] for q in STOP_QUANTILES]
+    if n >= width:
+        ranks = [min(width - 1, int(q * width)) for q in STOP_QUANTILES]
+        windows = np.lib.stride_tricks.sliding_window_view(kernel, width)
+        for a in range(0, len(windows), _CHUNK):
+            part = np.partition(windows[a:a + _CHUNK], ranks, axis=1)
+            stops[WINDOW + a:WINDOW + a + len(part)] = part[:, ranks]
+    return stops
 
 
-def _cycles(lanes: list[list[SyscallEvent]]) -> dict[str, list[_Cycle]]:
-    by_name: dict[str, list[_Cycle]] = defaultdict(list)
-    for lane in lanes:
-        prev = None
-        for call, stops in zip(lane, _local_stops(lane)):
-            gap = residual = None
-            if prev is not None and prev.tid == call.tid:
-                gap = max(0.0, call.start_ns - prev.end_ns)
-                residual = gap - prev.kernel_ns
-            by_name[call.name].append(_Cycle(call.kernel_ns, gap, residual, call.bytes_in + call.bytes_out, stops))
-            prev = call
-    return by_name
+@dataclass
+class _Cycles:
+    """Every call of the lanes as columns: name code, -T time, bytes moved, the residual before it
+    (NaN before a thread's first call) and its local stop quantiles; and the lanes' traced time
+    (-T times, but a parent's wait for its child, and the gaps)."""
+
+    name: np.ndarray
+    kernel: np.ndarray
+    moved: np.ndarray
+    residual: np.ndarray
+    stops: np.ndarray
+    traced_ns: float
+
+    @staticmethod
+    def of(lanes: list[CallTable]) -> _Cycles:
+        parts, traced = [], []
+        for lane in lanes:
+            residual = raw_gaps(lane)
+            traced.append(math.fsum(residual[~np.isnan(residual)]))
+            traced.append(math.fsum(lane.kernel[~np.isin(lane.name, _CHILD_WAIT_CODES)]))
+            residual[1:] -= lane.kernel[:-1]  # the gap minus the previous call's -T, in place
+            parts.append((lane.name, lane.kernel, lane.bytes_in + lane.bytes_out, residual,
+                          _local_stops(lane.kernel)))
+        return _Cycles(*(joined(column) for column in zip(*parts)), math.fsum(traced))
+
+    def codes(self) -> list[int]:
+        """The names present, as codes, in name order."""
+        return sorted(np.unique(self.name).tolist(), key=lambda code: CALL_NAMES[code])
 
 
-def _delta(cycles: dict[str, list[_Cycle]]) -> float:
-    medians = [statistics.median(r) for group in cycles.values()
-               if len(r := [c.residual_ns for c in group if c.residual_ns is not None]) >= MIN_CALLS]
-    return max(MIN_DELTA_NS, _quantile(medians, 0.25)) if medians else MIN_DELTA_NS
+def _delta(cycles: _Cycles) -> float:
+    medians = []
+    for code in cycles.codes():
+        residual = cycles.residual[cycles.name == code]
+        residual = residual[~np.isnan(residual)]
+        if len(residual) >= MIN_CALLS:
+            medians.append(float(np.median(residual)))
+    return max(MIN_DELTA_NS, _quantile(np.array(medians), 0.25)) if medians else MIN_DELTA_NS
 
 
-def _native_sum(cycles: dict[str, list[_Cycle]], delta: float, a: Assumptions) -> tuple[float, float]:
+def _native_sum(cycles: _Cycles, delta: float, a: Assumptions) -> tuple[float, float]:
     """Summed untraced time of all calls and gaps under assumptions ``a``, and the waits seen in
-    cheap calls' -T times (the traced thread runnable but not running)."""
+    cheap calls' -T times (the traced thread runnable but not running). Summed over blocks of calls,
+    so the temporary columns stay small."""
     which, median = STOP_QUANTILES.index(a.stop_quantile), STOP_QUANTILES.index(0.5)
     printing = delta * a.delta_scale
     noise = NOISE_FACTOR * delta
+    works_by_code = np.zeros(len(CALL_NAMES), dtype=bool)
+    for code in cycles.codes():
+        if CALL_NAMES[code] in CHILD_WAITS:
+            continue
+        rows = cycles.name == code
+        beyond_two = cycles.stops[rows, median]
+        beyond_two *= -2.0
+        beyond_two += cycles.kernel[rows]
+        works_by_code[code] = np.median(beyond_two) > 0
+    child_by_code = np.isin(np.arange(len(CALL_NAMES)), _CHILD_WAIT_CODES)
     kernel_total = gap_total = stalls = 0.0
-    for name, group in cycles.items():
-        works = name not in CHILD_WAITS and statistics.median(c.kernel_ns - 2 * c.stops[median] for c in group) > 0
-        for c in group:
-            stop = c.stops[which]
-            if c.residual_ns is not None and c.residual_ns - printing > noise:
-                gap_total += c.residual_ns - printing
-            floor = a.floor_ns + c.moved / a.copy_bytes_per_ns
-            if works:
-                kernel_total += max(floor, c.kernel_ns - stop)
-            else:
-                kernel_total += floor
-                if name not in CHILD_WAITS and c.kernel_ns - stop > noise:
-                    stalls += c.kernel_ns - stop
+    for start in range(0, len(cycles.kernel), _CHUNK):
+        block = slice(start, start + _CHUNK)
+        works, child = works_by_code[cycles.name[block]], child_by_code[cycles.name[block]]
+        compute = cycles.residual[block] - printing
+        gap_total += float(np.sum(compute[compute > noise]))  # NaN compares false: no residual, no compute
+        floor = a.floor_ns + cycles.moved[block] / a.copy_bytes_per_ns
+        beyond = cycles.kernel[block] - cycles.stops[block, which]
+        kernel_total += float(np.sum(np.where(works, np.maximum(floor, beyond), floor)))
+        stalls += float(np.sum(beyond[~works & ~child & (beyond > noise)]))
     # a cheap call's -T beyond the noise is the traced thread waiting (for the tracer, for a CPU on
     # a busy machine); the gaps suffered as many such waits, which are not the program's compute
     return kernel_total + max(0.0, gap_total - stalls), stalls
@@ -186,19 +217,21 @@ def _wall(scale: float, summed: tuple[float, float], span_ns: float, programs: i
     return a.scale * (scale * native + programs * a.start_ns) / (1 - busy)
 
 
-def estimate_native(lanes: list[list[SyscallEvent]], span_ns: float) -> NativeEstimate:
+def estimate_native(lanes: Sequence[CallTable | Sequence[SyscallEvent]], span_ns: float) -> NativeEstimate:
     """Estimate the untraced wall time of the run whose (kept) ``lanes`` spanned ``span_ns``."""
-    cycles = _cycles(lanes)
-    traced = math.fsum((0.0 if name in CHILD_WAITS else c.kernel_ns) + (c.gap_ns or 0.0)
-                       for name, group in cycles.items() for c in group)
+    tables = [CallTable.of(lane) for lane in lanes]
+    programs = max(1, sum(int(np.count_nonzero((t.name == CALL_CODE["execve"]) & (t.ret == 0)
+                                                & (t.ret_kind != RET_NONE))) for t in tables))
+    cycles = _Cycles.of(tables)
+    del tables
+    traced = cycles.traced_ns
     scale = span_ns / traced if traced > 0 else 0.0
     delta = _delta(cycles)
-    programs = max(1, sum(c.ret == 0 for lane in lanes for c in lane if c.name == "execve"))
     wall, low, high = (_wall(scale, _native_sum(cycles, delta, a), span_ns, programs, a)
                        for a in (POINT, LOW, HIGH))
     wall = min(wall, span_ns)  # strace only adds time: the point estimate is at most the span
     low, high = min(low, wall), max(high, wall)
-    stop = _quantile([c.kernel_ns for group in cycles.values() for c in group], 0.5)
+    stop = _quantile(cycles.kernel, 0.5)
     note = (f"untraced run time estimated from the trace alone: {wall / 1e9:.6f} s (range "
             f"{low / 1e9:.6f}-{high / 1e9:.6f} s); strace's stop {stop / 1e3:.1f} us (median -T), its "
             f"printing {delta / 1e3:.1f} us per call (veilperf.trace.blind); record the program with "

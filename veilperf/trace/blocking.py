@@ -23,9 +23,13 @@ times in the trace, but at most the median corrected time of the trace's non-blo
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from veilperf.trace.correction import Timeline
+import numpy as np
+
+from veilperf.trace.correction import Timeline, joined
+from veilperf.trace.events import CALL_CODE, CALL_NAMES
 
 BLOCKING = frozenset({
     "wait4", "waitid", "poll", "ppoll", "select", "pselect6", "epoll_wait", "epoll_pwait",
@@ -37,11 +41,12 @@ BLOCKING = frozenset({
 CPU_QUANTILE = 0.05
 
 
-def low_quantile(values: list[float], q: float = CPU_QUANTILE) -> float:
+def low_quantile(values: Sequence[float] | np.ndarray, q: float = CPU_QUANTILE) -> float:
     """The nearest-rank ``q`` quantile of ``values``: the smallest value with at least ``q`` of
     them at or below it (the minimum when ``len(values) <= 1 / q``)."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+    values = np.asarray(values, dtype=float)
+    rank = max(0, math.ceil(q * len(values)) - 1)
+    return float(np.partition(values, rank)[rank])
 
 
 @dataclass(frozen=True)
@@ -54,37 +59,35 @@ class CpuEstimate:
     capped: bool  # the quantile exceeded the median non-blocking call: every call waited
 
 
+BLOCKING_CODES = np.array(sorted(CALL_CODE[name] for name in BLOCKING))
+"""The codes of :data:`BLOCKING` in a :class:`~veilperf.trace.events.CallTable`'s name column."""
+
+
 def cpu_estimates(timelines: list[Timeline]) -> dict[str, CpuEstimate]:
     """Per blocking system-call name in ``timelines``: its estimated non-blocking cost."""
-    by_name: dict[str, list[float]] = {}
-    plain = []
-    for timeline in timelines:
-        for c in timeline.calls:
-            if c.call.name in BLOCKING:
-                by_name.setdefault(c.call.name, []).append(c.kernel_ns)
-            else:
-                plain.append(c.kernel_ns)
-    ceiling = low_quantile(plain, 0.5) if plain else math.inf
+    names = joined([t.table.name for t in timelines])
+    kernel = joined([t.kernel for t in timelines])
+    blocking = np.isin(names, BLOCKING_CODES)
+    plain = kernel[~blocking]
+    ceiling = low_quantile(plain, 0.5) if len(plain) else math.inf
+    del plain
     estimates = {}
-    for name, times in sorted(by_name.items()):
+    for code in sorted(set(names[blocking].tolist()), key=lambda c: CALL_NAMES[c]):
+        times = kernel[names == code]
         own = low_quantile(times)
-        estimates[name] = CpuEstimate(min(own, ceiling), own, len(times), own > ceiling)
+        estimates[CALL_NAMES[code]] = CpuEstimate(min(own, ceiling), own, len(times), own > ceiling)
     return estimates
 
 
 def split_blocking(timelines: list[Timeline]) -> tuple[list[Timeline], dict[str, CpuEstimate]]:
-    """``timelines`` with each blocking call's time split into ``kernel_ns`` (CPU) and
-    ``blocked_ns`` (the rest), and the per-name estimates used."""
+    """``timelines`` with each blocking call's time split into ``kernel`` (CPU) and ``blocked``
+    (the rest), and the per-name estimates used."""
     estimates = cpu_estimates(timelines)
+    cpu_of = np.full(len(CALL_NAMES), np.inf)  # a name without an estimate keeps all of its time
+    for name, estimate in estimates.items():
+        cpu_of[CALL_CODE[name]] = estimate.cpu_ns
     split = []
     for timeline in timelines:
-        calls = []
-        for c in timeline.calls:
-            estimate = estimates.get(c.call.name)
-            if estimate is None:
-                calls.append(c)
-            else:
-                cpu = min(c.kernel_ns, estimate.cpu_ns)
-                calls.append(replace(c, kernel_ns=cpu, blocked_ns=c.kernel_ns - cpu))
-        split.append(Timeline(calls))
+        cpu = np.minimum(timeline.kernel, cpu_of[timeline.table.name])
+        split.append(Timeline(timeline.table, timeline.gap, cpu, timeline.kernel - cpu))
     return split, estimates

@@ -27,9 +27,14 @@ everything runs out (``unremoved_ns``).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import chain
+from typing import overload
 
-from veilperf.trace.events import ParsedTrace, SyscallEvent
+import numpy as np
+
+from veilperf.trace.events import CallTable, ParsedTrace, SyscallEvent
 
 
 @dataclass(frozen=True)
@@ -58,22 +63,71 @@ class TimedCall:
     blocked_ns: float = 0.0
 
 
-@dataclass(frozen=True)
 class Timeline:
-    """One thread's (or lane's) corrected calls."""
+    """One thread's (or lane's) corrected calls, as columns over its :class:`CallTable`: the
+    compute ``gap`` before each call, its kernel CPU time and its time ``blocked``. ``calls`` shows
+    them as :class:`TimedCall` objects, built on access."""
 
-    calls: list[TimedCall]
+    def __init__(self, table: CallTable, gap: np.ndarray, kernel: np.ndarray,
+                 blocked: np.ndarray | None = None) -> None:
+        self.table, self.gap, self.kernel = table, gap, kernel
+        self.blocked = np.zeros(len(gap)) if blocked is None else blocked
+
+    def __len__(self) -> int:
+        return len(self.gap)
+
+    @property
+    def calls(self) -> Sequence[TimedCall]:
+        return _TimedCalls(self)
 
     @property
     def total_ns(self) -> float:
-        return math.fsum(c.gap_ns + c.kernel_ns + c.blocked_ns for c in self.calls)
+        return math.fsum((math.fsum(self.gap), math.fsum(self.kernel), math.fsum(self.blocked)))
 
 
-def raw_gaps(calls: list[SyscallEvent]) -> list[float | None]:
-    """Compute time before each call of a thread (or lane); ``None`` before a thread's first call
+class _TimedCalls(Sequence[TimedCall]):
+    def __init__(self, timeline: Timeline) -> None:
+        self._t = timeline
+
+    def __len__(self) -> int:
+        return len(self._t)
+
+    @overload
+    def __getitem__(self, index: int) -> TimedCall: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[TimedCall]: ...
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(len(self))[index]]
+        t = self._t
+        return TimedCall(float(t.gap[index]), float(t.kernel[index]), t.table[index], float(t.blocked[index]))
+
+
+def fsum_all(arrays: Iterable[np.ndarray]) -> float:
+    """The exactly rounded sum of every value of ``arrays`` (``math.fsum``, without a list of them)."""
+    return math.fsum(chain.from_iterable(arrays))
+
+
+def joined(arrays: Sequence[np.ndarray]) -> np.ndarray:
+    """The arrays one after the other (the array itself, not a copy, when there is one)."""
+    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+
+
+def raw_gaps(calls: CallTable | Sequence[SyscallEvent]) -> np.ndarray:
+    """Compute time before each call of a thread (or lane); NaN before a thread's first call
     (nothing is known there: in a lane, that is idle time between two threads)."""
-    return [None] + [max(0.0, b.start_ns - a.end_ns) if a.tid == b.tid else None
-                     for a, b in zip(calls, calls[1:])]
+    calls = CallTable.of(calls)
+    gaps = np.empty(len(calls))
+    gaps[:1] = np.nan
+    if len(calls) > 1:  # in place: one temporary column, not four (a trace may hold millions of calls)
+        between = gaps[1:]
+        np.add(calls.start[:-1], calls.kernel[:-1], out=between)
+        np.subtract(calls.start[1:], between, out=between)
+        np.maximum(between, 0.0, out=between)
+        between[calls.tid[1:] != calls.tid[:-1]] = np.nan
+    return gaps
 
 
 def _total_overhead(span_ns: float, fixed_ns: float, calls: int, untraced_wall_ns: float | None,
@@ -96,7 +150,7 @@ def _total_overhead(span_ns: float, fixed_ns: float, calls: int, untraced_wall_n
 
 
 def estimate(trace: ParsedTrace, untraced_wall_ns: float | None, overhead_ns: float | None = None,
-             threads: list[list[SyscallEvent]] | None = None,
+             threads: Sequence[CallTable | Sequence[SyscallEvent]] | None = None,
              user_ns: float | None = None,
              wall_label: str = "untraced wall time") -> tuple[Correction, list[str]]:
     """The correction for ``trace``, and notes on how it was obtained.
@@ -107,21 +161,23 @@ def estimate(trace: ParsedTrace, untraced_wall_ns: float | None, overhead_ns: fl
     untraced run's user CPU time, sets the compute total (gaps), the rest going to kernel times;
     without it, the remainder is taken off gaps and kernel times in proportion. ``wall_label`` says
     where ``untraced_wall_ns`` came from (measured, or estimated by :mod:`veilperf.trace.blind`)."""
-    if threads is None:
-        threads = list(trace.calls.values())
-    kernels = [c.kernel_ns for calls in threads for c in calls]
-    gaps = [g for calls in threads for g in raw_gaps(calls) if g is not None]
-    min_kernel, min_gap = min(kernels), min(gaps, default=0.0)
-    fixed = len(kernels) * min_kernel + len(gaps) * min_gap
-    total, method, note = _total_overhead(trace.span_ns, fixed, len(kernels), untraced_wall_ns,
+    tables = [CallTable.of(t) for t in (trace.calls.values() if threads is None else threads)]
+    kernels = [t.kernel for t in tables]
+    gaps = [g[~np.isnan(g)] for g in map(raw_gaps, tables)]
+    calls, between = sum(map(len, kernels)), sum(map(len, gaps))
+    min_kernel = min(float(k.min()) for k in kernels if len(k))
+    min_gap = min((float(g.min()) for g in gaps if len(g)), default=0.0)
+    fixed = calls * min_kernel + between * min_gap
+    total, method, note = _total_overhead(trace.span_ns, fixed, calls, untraced_wall_ns,
                                           overhead_ns, wall_label)
     notes = [note]
     share = min(1.0, max(0.0, total / fixed)) if fixed > 0 else 0.0
     if total < 0:
         user_ns = None  # stretched: keep the trace's own split
     kernel_ns, gap_ns = share * min_kernel, share * min_gap
-    gap_left = math.fsum(gaps) - len(gaps) * gap_ns
-    kernel_left = math.fsum(kernels) - len(kernels) * kernel_ns
+    gap_left = fsum_all(gaps) - between * gap_ns
+    kernel_left = fsum_all(kernels) - calls * kernel_ns
+    del gaps
     target = max(0.0, gap_left + kernel_left - (total - share * fixed))  # what the lanes keep
     unremoved = max(0.0, total - share * fixed - gap_left - kernel_left)
     if user_ns is None:
@@ -138,31 +194,35 @@ def estimate(trace: ParsedTrace, untraced_wall_ns: float | None, overhead_ns: fl
                  f"gap; {how} (gaps x{gap_scale:.4f}, kernel x{kernel_scale:.4f})")
     if unremoved > 0:
         notes.append(f"{unremoved / 1e9:.6f} s of overhead could not be removed (nothing left)")
-    correction = Correction(total - unremoved, total / len(kernels), kernel_ns, gap_ns, gap_scale,
+    correction = Correction(total - unremoved, total / calls, kernel_ns, gap_ns, gap_scale,
                             kernel_scale, unremoved, method)
     return correction, notes
 
 
-def corrected_timeline(calls: list[SyscallEvent], correction: Correction) -> Timeline:
+def corrected_timeline(calls: CallTable | Sequence[SyscallEvent], correction: Correction) -> Timeline:
     """Apply ``correction`` to one thread's (or lane's) calls."""
-    timed = []
-    for gap, call in zip(raw_gaps(calls), calls):
-        kernel = max(0.0, call.kernel_ns - correction.kernel_ns) * correction.kernel_scale
-        gap = 0.0 if gap is None else max(0.0, gap - correction.gap_ns) * correction.gap_scale
-        timed.append(TimedCall(gap, kernel, call))
-    return Timeline(timed)
+    calls = CallTable.of(calls)
+    kernel = np.maximum(0.0, calls.kernel - correction.kernel_ns) * correction.kernel_scale
+    gap = raw_gaps(calls)
+    known = ~np.isnan(gap)
+    gap[known] = np.maximum(0.0, gap[known] - correction.gap_ns) * correction.gap_scale
+    gap[~known] = 0.0
+    return Timeline(calls, gap, kernel)
 
 
-def lanes(trace: ParsedTrace) -> list[list[SyscallEvent]]:
+def lanes(trace: ParsedTrace) -> list[CallTable]:
     """Fold threads whose lifetimes do not overlap into one lane each (first fit by start time),
     so a server that spawns one short thread per request becomes as many lanes as ran at once."""
-    threads = sorted(trace.calls.values(), key=lambda calls: calls[0].start_ns)
-    folded: list[list[SyscallEvent]] = []
+    threads = sorted(trace.calls.values(), key=lambda calls: float(calls.start[0]))
+    folded: list[list[CallTable]] = []
+    ends: list[float] = []
     for calls in threads:
-        for lane in folded:
-            if lane[-1].end_ns <= calls[0].start_ns:
-                lane.extend(calls)
+        for number, end in enumerate(ends):
+            if end <= calls.start[0]:
+                folded[number].append(calls)
+                ends[number] = float(calls.start[-1] + calls.kernel[-1])
                 break
         else:
-            folded.append(list(calls))
-    return folded
+            folded.append([calls])
+            ends.append(float(calls.start[-1] + calls.kernel[-1]))
+    return [CallTable.concat(parts) for parts in folded]

@@ -12,19 +12,20 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 from pydantic import ValidationError
 
 from veilperf.config.workload import WorkloadSpec
 from veilperf.errors import ConfigError
 from veilperf.trace.blind import NativeEstimate, estimate_native
-from veilperf.trace.blocking import BLOCKING, CPU_QUANTILE, CpuEstimate, split_blocking
-from veilperf.trace.correction import Correction, TimedCall, Timeline, corrected_timeline, estimate, lanes
-from veilperf.trace.events import ParsedTrace, SummaryTable
+from veilperf.trace.blocking import BLOCKING_CODES, CPU_QUANTILE, CpuEstimate, split_blocking
+from veilperf.trace.correction import (Correction, Timeline, corrected_timeline, estimate, fsum_all, joined,
+                                       lanes)
+from veilperf.trace.events import CALL_NAMES, ParsedTrace, SummaryTable
 from veilperf.trace.fit import MAX_GAP_SAMPLES, MAX_KERNEL_SAMPLES, fmt_bytes, fmt_ns, time_spec
 from veilperf.trace.reader import expand_folders, read_trace, sha256_of
 from veilperf.trace.strace_parser import TraceError
@@ -142,7 +143,7 @@ def _from_trace(trace: ParsedTrace, options: ImportOptions):
     notes = _describe(trace, len(folded), timelines, correction, estimates) + notes
     if len(kept) < len(folded):
         dropped = [lane for lane in folded if len(lane) < MIN_LANE_SHARE * trace.call_count]
-        waiting = math.fsum(c.kernel_ns for lane in dropped for c in lane if c.name in BLOCKING)
+        waiting = fsum_all(lane.kernel[np.isin(lane.name, BLOCKING_CODES)] for lane in dropped)
         notes.append(f"{len(dropped)} lanes with under {MIN_LANE_SHARE:.0%} of the calls each dropped "
                      f"(idle helper threads: {sum(map(len, dropped))} calls, {waiting / 1e9:.3f} s "
                      "in calls that can block)")
@@ -157,14 +158,13 @@ def _from_trace(trace: ParsedTrace, options: ImportOptions):
 
 def _describe(trace: ParsedTrace, lane_count: int, timelines: list[Timeline],
               correction: Correction, estimates: dict[str, CpuEstimate]) -> list[str]:
-    calls = [c for t in timelines for c in t.calls]
-    failed = sum(c.call.failed for c in calls)
+    failed = sum(int(np.count_nonzero(t.table.failed)) for t in timelines)
     notes = [
         f"{trace.call_count} system calls in {len(trace.calls)} threads/processes over a traced span "
         f"of {trace.span_ns / 1e9:.6f} s; {failed} failed calls kept (their kernel time counts)",
         f"threads whose lifetimes do not overlap share a lane: {len(trace.calls)} threads -> "
         f"{lane_count} lanes (idle time between threads of a lane is not simulated)",
-        *_split_notes(calls, estimates),
+        *_split_notes(timelines, estimates),
         VDSO_NOTE,
         f"strace overhead per call {correction.per_call_ns:.0f} ns, estimated by {correction.method}",
     ]
@@ -175,11 +175,13 @@ def _describe(trace: ParsedTrace, lane_count: int, timelines: list[Timeline],
     return notes
 
 
-def _split_notes(calls: list[TimedCall], estimates: dict[str, CpuEstimate]) -> list[str]:
+def _split_notes(timelines: list[Timeline], estimates: dict[str, CpuEstimate]) -> list[str]:
     """How the corrected kernel time was split into kernel CPU and blocked."""
-    kernel = math.fsum(c.kernel_ns for c in calls)
-    blocked = math.fsum(c.blocked_ns for c in calls)
-    blocking = math.fsum(c.kernel_ns + c.blocked_ns for c in calls if c.call.name in BLOCKING)
+    kernel = fsum_all(t.kernel for t in timelines)
+    blocked = fsum_all(t.blocked for t in timelines)
+    blocking_rows = [np.isin(t.table.name, BLOCKING_CODES) for t in timelines]
+    blocking = fsum_all([*(t.kernel[rows] for t, rows in zip(timelines, blocking_rows)),
+                         *(t.blocked[rows] for t, rows in zip(timelines, blocking_rows))])
     notes = [f"corrected kernel time {(kernel + blocked) / 1e9:.6f} s, of which {blocking / 1e9:.6f} s "
              "in calls that can block (wait4, poll, epoll_wait, futex, accept, ...); split into kernel "
              f"CPU {kernel / 1e9:.6f} s and blocked (asleep, VCPU free) {blocked / 1e9:.6f} s "
@@ -230,23 +232,21 @@ def _replay_steps(timeline: Timeline, coalesce: bool) -> list[dict]:
     """Exact steps; with ``coalesce``, a run of calls with equal name and bytes becomes one step
     with ``repeat`` and their mean kernel and blocked times, followed by the run's inner gaps as one compute."""
     steps: list[dict] = []
-    calls = timeline.calls
+    names, gaps = timeline.table.names(), timeline.gap.tolist()
+    kernels, blockeds = timeline.kernel.tolist(), timeline.blocked.tolist()
+    b_ins, b_outs = timeline.table.bytes_in.tolist(), timeline.table.bytes_out.tolist()
     i = 0
-    while i < len(calls):
-        first = calls[i].call
+    while i < len(names):
         j = i + 1
         if coalesce:
-            while j < len(calls) and (calls[j].call.name, calls[j].call.bytes_in, calls[j].call.bytes_out) == \
-                    (first.name, first.bytes_in, first.bytes_out):
+            while j < len(names) and (names[j], b_ins[j], b_outs[j]) == (names[i], b_ins[i], b_outs[i]):
                 j += 1
-        run = calls[i:j]
-        if run[0].gap_ns > 0:
-            steps.append({"compute": fmt_ns(run[0].gap_ns)})
-        kernel = math.fsum(c.kernel_ns for c in run) / len(run)
-        blocked = math.fsum(c.blocked_ns for c in run) / len(run)
-        steps.append({"syscall": _syscall(first.name, kernel, blocked, first.bytes_in, first.bytes_out,
-                                          len(run))})
-        inner = math.fsum(c.gap_ns for c in run[1:])
+        if gaps[i] > 0:
+            steps.append({"compute": fmt_ns(gaps[i])})
+        kernel = math.fsum(kernels[i:j]) / (j - i)
+        blocked = math.fsum(blockeds[i:j]) / (j - i)
+        steps.append({"syscall": _syscall(names[i], kernel, blocked, b_ins[i], b_outs[i], j - i)})
+        inner = math.fsum(gaps[i + 1:j])
         if inner > 0:
             steps.append({"compute": fmt_ns(inner)})
         i = j
@@ -254,24 +254,27 @@ def _replay_steps(timeline: Timeline, coalesce: bool) -> list[dict]:
 
 
 def _sample_mix(timelines: list[Timeline], length: int | None) -> tuple[dict, float]:
-    calls = [c for t in timelines for c in t.calls]
-    by_name: dict[str, list] = defaultdict(list)
-    for c in calls:
-        by_name[c.call.name].append(c)
+    names = joined([t.table.name for t in timelines])
+    kernel = joined([t.kernel for t in timelines])
+    blocked = joined([t.blocked for t in timelines])
+    counts = np.bincount(names, minlength=len(CALL_NAMES))
     entries = []
-    for name, group in sorted(by_name.items(), key=lambda kv: (-len(kv[1]), kv[0])):
-        kernel = time_spec([c.kernel_ns for c in group], MAX_KERNEL_SAMPLES)
-        blocked = time_spec([c.blocked_ns for c in group], MAX_KERNEL_SAMPLES)
-        b_in = math.fsum(c.call.bytes_in for c in group) / len(group)
-        b_out = math.fsum(c.call.bytes_out for c in group) / len(group)
-        entries.append(Flow(name=name, weight=len(group), kernel=_compact(kernel),
-                            **_blocked_field(blocked), **_bytes_fields(b_in, b_out)))
-    gap = time_spec([c.gap_ns for c in calls], MAX_GAP_SAMPLES)
+    for code in sorted(np.flatnonzero(counts).tolist(), key=lambda c: (-counts[c], CALL_NAMES[c])):
+        rows = names == code
+        kernel_spec = time_spec(kernel[rows], MAX_KERNEL_SAMPLES)
+        blocked_spec = time_spec(blocked[rows], MAX_KERNEL_SAMPLES)
+        b_in = fsum_all(t.table.bytes_in[t.table.name == code] for t in timelines) / counts[code]
+        b_out = fsum_all(t.table.bytes_out[t.table.name == code] for t in timelines) / counts[code]
+        entries.append(Flow(name=CALL_NAMES[code], weight=int(counts[code]), kernel=_compact(kernel_spec),
+                            **_blocked_field(blocked_spec), **_bytes_fields(b_in, b_out)))
+    calls = len(names)
+    del names
+    gap = time_spec(joined([t.gap for t in timelines]), MAX_GAP_SAMPLES)
     if isinstance(gap, dict):
         gap["samples"] = FlowList(gap["samples"])
     threads = len(timelines)
-    iterations = length or max(1, round(len(calls) / threads))
-    per_call = math.fsum(c.gap_ns + c.kernel_ns + c.blocked_ns for c in calls) / len(calls)
+    iterations = length or max(1, round(calls / threads))
+    per_call = fsum_all([*(t.gap for t in timelines), kernel, blocked]) / calls
     body = {"threads": threads, "loop": "closed", "iterations": iterations,
             "mix": {"gap": gap, "calls": entries}}
     return body, per_call * iterations * threads

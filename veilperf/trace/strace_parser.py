@@ -11,7 +11,9 @@ required to carry a ``-tt`` (``HH:MM:SS.ffffff``) or ``-ttt`` (``1700000000.1234
     +++ exited with 0 +++  /  +++ killed by SIGKILL +++     a thread's end
 
 Lines that cannot be read are skipped with a warning naming the file and line; a trace without any
-usable call raises :class:`TraceError`.
+usable call raises :class:`TraceError`. Lines are read one at a time (:class:`TraceParser` takes
+any iterable of lines) and calls are appended to columns (:class:`~veilperf.trace.events.CallBuilder`),
+so memory grows by about 55 bytes a call, whatever the lines' length.
 
 Lines whose values are impossible (an hour 99, a pid beyond the kernel's limit of 2^22, a return value
 beyond 64 bits, a timestamp earlier than the file's previous one, a call lasting longer than a day or
@@ -23,11 +25,14 @@ warnings and counted; beyond that the trace is refused, naming the first bad lin
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+
+import numpy as np
 
 from veilperf.errors import ConfigError
 from veilperf.syscalls import NAMES as SYSCALL_NAMES
-from veilperf.trace.events import ParsedTrace, SyscallEvent
+from veilperf.trace.events import CALL_CODE, CALL_NAMES, RET_NONE, CallBuilder, ParsedTrace
 from veilperf.trace.syscall_bytes import bytes_moved
 
 
@@ -76,12 +81,63 @@ class _Bad(Exception):
     """An impossible value on a line: the line is skipped and counted (see the module doc)."""
 
 
+class TraceParser:
+    """Reads the files of one run (:meth:`parse_file` for each) into one :class:`ParsedTrace`
+    (:meth:`finish`)."""
+
+    def __init__(self, files: list[str]) -> None:
+        self.trace = ParsedTrace(files=files)
+        self.builder = CallBuilder()
+        self.last_call: dict[int, tuple[float, int]] = {}  # tid -> (end, row) of its latest call
+        self.removed: list[int] = []  # rows dropped after their file was read
+
+    def parse_file(self, path: str, lines: Iterable[tuple[int, str]], default_tid: int) -> None:
+        """Add the events of one file's ``(number, line)`` pairs (lines without newlines; empty ones
+        may be left out); ``default_tid`` for lines without a pid."""
+        parser = _FileParser(self, path, default_tid)
+        for number, text, is_last in _with_last(lines):
+            parser.feed(number, text, is_last)
+        parser.finish()
+
+    def finish(self) -> ParsedTrace:
+        """The trace: calls grouped by thread and sorted by start, checked (see :func:`_finish`)."""
+        trace = self.trace
+        table = self.builder.table()
+        self.builder = CallBuilder()
+        keep = np.ones(len(table), dtype=bool)
+        keep[self.removed] = False
+        order = np.flatnonzero(keep)
+        order = order[np.argsort(table.start[order], kind="stable")]
+        order = order[np.argsort(table.tid[order], kind="stable")]
+        for name in list(table.columns):  # one column at a time: the peak is one column more
+            table.columns[name] = table.columns[name][order]
+        del order
+        tids, firsts = np.unique(table.tid, return_index=True)
+        bounds = [*firsts.tolist(), len(table)]
+        trace.calls = {int(tid): table[a:b] for tid, a, b in zip(tids, bounds, bounds[1:])}
+        return _finish(trace)
+
+
+def _with_last(lines: Iterable[tuple[int, str]]) -> Iterator[tuple[int, str, bool]]:
+    """``(number, line, is_last)`` for each numbered line."""
+    iterator = iter(lines)
+    current = next(iterator, None)
+    if current is None:
+        return
+    for following in iterator:
+        yield *current, False
+        current = following
+    yield *current, True
+
+
 class _FileParser:
     """State for reading one file: pending unfinished calls, day wrap, last line read."""
 
-    def __init__(self, trace: ParsedTrace, path: str, default_tid: int) -> None:
-        self.trace = trace
+    def __init__(self, run: TraceParser, path: str, default_tid: int) -> None:
+        self.run = run
+        self.trace = run.trace
         self.path = path
+        self.file = run.builder.file_code(path)
         self.default_tid = default_tid
         self.pending: dict[int, _Pending] = {}
         self.day_offset = 0.0
@@ -89,7 +145,7 @@ class _FileParser:
         self.last_ts: float | None = None  # latest timestamp of this file so far
         self.last_line = 0
         self.lines = 0  # lines with a timestamp
-        self.calls_here: list[tuple[SyscallEvent, int]] = []  # (call, line) completed in this file
+        self.first_row = len(run.builder)  # rows from here on completed in this file
 
     def bad(self, line: int, message: str) -> None:
         self.trace.bad[message.split(":")[0]] += 1
@@ -207,15 +263,14 @@ class _FileParser:
         errno = ret_match["errno"] if ret is None or ret < 0 else None
         if ret is not None and ret < 0 and errno is None:
             errno = "E?"
-        calls = self.trace.calls.setdefault(tid, [])
-        if calls and start < calls[-1].end_ns - OVERLAP_TOLERANCE_NS:
+        previous = self.run.last_call.get(tid)
+        if previous is not None and start < previous[0] - OVERLAP_TOLERANCE_NS:
             self.warn(number, f"thread {tid}: {name} starts before its previous call "
-                      f"({calls[-1].source}) ended; skipped")
+                      f"({self.run.builder.source(previous[1])}) ended; skipped")
             return True
         b_in, b_out = bytes_moved(name, ret if errno is None else None)
-        call = SyscallEvent(tid, name, start, kernel, ret, errno, b_in, b_out, f"{self.path}:{number}")
-        calls.append(call)
-        self.calls_here.append((call, number))
+        row = self.run.builder.add(tid, name, start, kernel, ret, errno, b_in, b_out, self.file, number)
+        self.run.last_call[tid] = (start + kernel, row)
         if errno is None:
             self.trace.memory.feed(tid, name, before + tail["args"], ret)
         if self.trace.last_ns is None or start + kernel > self.trace.last_ns:
@@ -229,20 +284,24 @@ class _FileParser:
         self.trace.lines += self.lines
         if self.last_ts is None:
             return
-        late = [(c, n) for c, n in self.calls_here if c.end_ns > self.last_ts + END_TOLERANCE_NS]
-        for call, number in late:  # its -T reaches past everything else in the file
-            self.trace.calls[call.tid].remove(call)
-            self.bad(number, f"impossible duration of {call.name}: {call.kernel_ns / 1e9:.6g} s, ending "
-                     f"{(call.end_ns - self.last_ts) / 1e9:.6g} s after the file's last timestamp")
-
-
-def parse_strace(trace: ParsedTrace, path: str, lines: list[str], default_tid: int) -> None:
-    """Add the events of one file's ``lines`` to ``trace``; ``default_tid`` for lines without a pid."""
-    parser = _FileParser(trace, path, default_tid)
-    last = len(lines)
-    for number, text in enumerate(lines, start=1):
-        parser.feed(number, text, is_last=number == last)
-    parser.finish()
+        builder = self.run.builder
+        here = builder.columns(self.first_row)
+        late = np.flatnonzero(here["start"] + here["kernel"] > self.last_ts + END_TOLERANCE_NS)
+        for index in late.tolist():  # its -T reaches past everything else in the file
+            row = self.first_row + index
+            self.run.removed.append(row)
+            kernel = here["kernel"][index]
+            self.bad(int(here["line"][index]), f"impossible duration of {CALL_NAMES[here['name'][index]]}: "
+                     f"{kernel / 1e9:.6g} s, ending {(here['start'][index] + kernel - self.last_ts) / 1e9:.6g} s "
+                     "after the file's last timestamp")
+        for tid in {int(here["tid"][i]) for i in late.tolist()}:
+            self.run.last_call.pop(tid, None)
+            rows = np.flatnonzero(builder.columns()["tid"] == tid)
+            rows = rows[~np.isin(rows, self.run.removed)]
+            if len(rows):
+                last = int(rows[-1])
+                self.run.last_call[tid] = (float(builder.columns()["start"][last] + builder.columns()["kernel"][last]),
+                                           last)
 
 
 def _check_bad(trace: ParsedTrace) -> None:
@@ -259,7 +318,7 @@ def _check_bad(trace: ParsedTrace) -> None:
     trace.warnings.insert(0, f"{bad} of {trace.lines} lines with impossible values skipped ({kinds})")
 
 
-def finish_trace(trace: ParsedTrace) -> ParsedTrace:
+def _finish(trace: ParsedTrace) -> ParsedTrace:
     """Refuse a trace that is empty or has many impossible lines, give calls that never return
     (``exit_group``) the time until their thread's exit line, drop empty threads, cap the warning
     list, and refuse a trace without usable calls."""
@@ -267,16 +326,21 @@ def finish_trace(trace: ParsedTrace) -> ParsedTrace:
         raise TraceError(", ".join(trace.files), None, "empty trace: no strace output line in it")
     _check_bad(trace)
     for tid, calls in trace.calls.items():
-        last = calls[-1]
-        if last.ret is None and last.kernel_ns == 0.0 and tid in trace.exit_ns:
-            end = max(trace.exit_ns[tid], last.start_ns)
-            calls[-1] = SyscallEvent(last.tid, last.name, last.start_ns, end - last.start_ns,
-                                     None, None, 0, 0, last.source)
-    trace.calls = {tid: calls for tid, calls in sorted(trace.calls.items()) if calls}
-    created = {c.ret for calls in trace.calls.values() for c in calls if c.name in _SPAWNS and c.ret}
-    roots = sorted((calls[0].start_ns, tid) for tid, calls in trace.calls.items() if tid not in created)
+        last = len(calls) - 1
+        c = calls.columns
+        if c["ret_kind"][last] == RET_NONE and c["kernel"][last] == 0.0 and tid in trace.exit_ns:
+            end = max(trace.exit_ns[tid], float(c["start"][last]))
+            c["kernel"][last] = end - c["start"][last]
+            c["errno"][last] = 0
+            c["bytes_in"][last] = c["bytes_out"][last] = 0
+    spawns = [CALL_CODE[name] for name in sorted(_SPAWNS)]
+    created = set()
+    for calls in trace.calls.values():
+        rows = np.isin(calls.name, spawns) & (calls.ret_kind != RET_NONE) & (calls.ret != 0)
+        created.update(calls.ret[rows].tolist())
+    roots = sorted((float(calls.start[0]), tid) for tid, calls in trace.calls.items() if tid not in created)
     for _, tid in roots[1:]:
-        trace.warnings.append(f"thread {tid} ({trace.calls[tid][0].source}) was not created by a "
+        trace.warnings.append(f"thread {tid} ({trace.calls[tid].source(0)}) was not created by a "
                               "traced clone/fork: attached later, or a corrupt pid")
     if not trace.calls:
         detail = f" ({len(trace.warnings)} lines skipped; first: {trace.warnings[0]})" if trace.warnings else ""

@@ -14,6 +14,7 @@ no time between calls.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from veilperf.syscalls import NAMES as SYSCALL_NAMES
 from veilperf.trace.events import SummaryRow, SummaryTable
@@ -27,9 +28,14 @@ _ROW = re.compile(
 _RULE = re.compile(r"^[-\s]+$")
 
 
+HEADER_LINES = 50
+"""A table's header is within its first lines (strace may print a few lines before it)."""
+
+
 def is_summary(lines: list[str]) -> bool:
-    """True when the text looks like an ``strace -c`` table (its header line is present)."""
-    return any(HEADER.match(line) for line in lines[:50])
+    """True when the text looks like an ``strace -c`` table (its header line is in its first
+    :data:`HEADER_LINES` lines)."""
+    return any(HEADER.match(line) for line in lines[:HEADER_LINES])
 
 
 PCT_TOLERANCE = 0.0075  # % time is printed with 2 decimals from 6-decimal seconds
@@ -42,14 +48,14 @@ def _consistent(pct: float, usecs: int, row: SummaryRow, total_seconds: float) -
     return pct_ok and abs(1e6 * row.seconds / row.calls - usecs) <= USEC_TOLERANCE
 
 
-def parse_summary(path: str, lines: list[str]) -> SummaryTable:
-    """Read the table; unreadable or self-contradictory rows are skipped with a warning, a missing
-    total is an error."""
+def parse_summary(path: str, lines: Iterable[tuple[int, str]]) -> SummaryTable:
+    """Read the table from its ``(number, line)`` pairs; unreadable or self-contradictory rows are
+    skipped with a warning, a missing total is an error."""
     rows: list[tuple[int, float, int, SummaryRow]] = []
     warnings: list[str] = []
     total: SummaryRow | None = None
     in_table = False
-    for number, text in enumerate(lines, start=1):
+    for number, text in lines:
         if HEADER.match(text):
             in_table = True
             continue

@@ -35,10 +35,19 @@ _Dumper.add_representer(FlowList, lambda d, v: d.represent_sequence("tag:yaml.or
 _Dumper.add_representer(str, _text)
 
 
-def dump(data: dict) -> str:
-    """YAML text for ``data``, keys in insertion order."""
-    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=100,
-                     allow_unicode=True)
+def dump(data: dict, *, encoding: str = "utf-8") -> str:
+    """YAML text for ``data``, keys in insertion order, encodable in ``encoding`` (characters it
+    lacks are written as YAML escapes, e.g. for an ASCII standard output)."""
+    def text(unicode: bool) -> str:
+        return yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=100,
+                         allow_unicode=unicode)
+
+    readable = text(True)
+    try:
+        readable.encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return text(False)
+    return readable
 
 
 def check_out(path: str | Path, option: str = "--out") -> Path:

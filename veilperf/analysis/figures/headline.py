@@ -10,16 +10,20 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from veilperf.analysis.claims import (ACCEPTANCE, BOOT_CLAIM_S, DEFAULT_GUEST, MEMORY, NORMAL_TOLERANCE_PCT,
+from veilperf.analysis.claims.verdicts import (ACCEPTANCE, BOOT_CLAIM_S, DEFAULT_GUEST, MEMORY, NORMAL_TOLERANCE_PCT,
                                       SERVICE_CLAIM_PCT, VCPUS, as_designed, oneoff_flagged, service_points)
-from veilperf.analysis.crossings import crossing_models, crossing_points
-from veilperf.analysis.figdata import FigureData, distinguishing_settings
-from veilperf.analysis.plotting import (CLAIM_BAND_COLOR, CLAIM_LINE_COLOR, LOG_FLOOR_PCT, ci_errors, log_axis, pct_text,
+from veilperf.analysis.claims.crossings import crossing_models, crossing_points, rows_of
+from veilperf.analysis.tables.figdata import FigureData, distinguishing_settings
+from veilperf.analysis.figures.names import GLOBAL_FIGURES
+from veilperf.analysis.figures.style import (CLAIM_BAND_COLOR, CLAIM_LINE_COLOR, LOG_FLOOR_PCT, ci_errors, log_axis, pct_text,
                                         new_figure, service_color)
-from veilperf.analysis.profile import at_calibration
+from veilperf.analysis.tables.profile import at_calibration
 from veilperf.units import format_duration
 
 RANGE_COLOR = "#bbbbbb"
+SPREAD_SHOWN = 1.25
+"""The crossings figure draws the lowest and highest point cost of a service beside its median
+when they are further apart than this factor."""
 def _sensitivity_rows(data: FigureData, metric: str) -> pd.DataFrame:
     frame = data.sensitivity
     if frame is None or frame.empty:
@@ -187,28 +191,37 @@ def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
 
 def crossings(data: FigureData) -> Figure | str:
     """Predicted overhead against Veil crossings per second of native run time, per service, with
-    overhead = rate x cost per crossing at calibration and at the ends of the switch-cost range."""
+    the count x cost curve at the median cost per crossing the model charged and, where the
+    profile gives the switch's range, at the range's ends."""
     points = service_points(data.over, data.calibration)
     models = crossing_models(points, data.manifests)
     table = crossing_points(points, models)
     if table.empty:
-        return "no service points with crossing counts (enc.ocalls, log.calls, kci.calls) and a platform profile"
-    models = [m for m in models if (table["service"] == m.service).any()]
+        return "no service points with crossing counts and their recorded costs (costs.*)"
+    models = [m for m in models if len(rows_of(table, m))]
     figure = new_figure(6.0 * len(models), 6.0)
     axes = figure.subplots(1, len(models), sharey=True, squeeze=False)[0]
     low, high = SERVICE_CLAIM_PCT
     values = table["simulated_pct"].clip(lower=LOG_FLOOR_PCT)
     y_low, y_high = min(values.min(), low) / 3, max(values.max(), high) * 3
     for ax, model in zip(axes, models):
-        rows = table[table["service"] == model.service]
+        rows = rows_of(table, model)
         rates = np.geomspace(model.rate_at(y_low, model.cost_high_ns), model.rate_at(y_high, model.cost_low_ns), 50)
         color = service_color(model.service)
         ax.axhspan(low, high, color=CLAIM_BAND_COLOR, alpha=0.15, label=f"paper's claim: {low:g}–{high:g}%")
-        ax.fill_between(rates, rates * model.cost_low_ns * 1e-7, rates * model.cost_high_ns * 1e-7, color=color,
-                        alpha=0.12, label=f"switch {format_duration(model.switch_ns[1])}–"
-                                          f"{format_duration(model.switch_ns[2])} (range ends)")
-        ax.plot(rates, rates * model.cost_ns * 1e-7, color=color,
-                label=f"count × {format_duration(model.cost_ns)} per crossing (calibrated)")
+        if model.has_range:
+            ax.fill_between(rates, model.overhead_pct(rates, model.cost_low_ns),
+                            model.overhead_pct(rates, model.cost_high_ns), color=color, alpha=0.12,
+                            label=f"switch {format_duration(model.switch_ns[1])}–"
+                                  f"{format_duration(model.switch_ns[2])} (range ends)")
+        ax.plot(rates, model.overhead_pct(rates, model.cost_ns), color=color,
+                label=f"count × {format_duration(model.cost_ns)} per crossing (median charged)")
+        cheapest, dearest = model.cost_spread
+        if dearest > SPREAD_SHOWN * cheapest:  # points charged far from the median sit on their own lines
+            for cost in model.cost_spread:
+                ax.plot(rates, model.overhead_pct(rates, cost), color=color, linestyle="--", linewidth=0.8)
+            ax.plot([], [], color=color, linestyle="--", linewidth=0.8,
+                    label=f"count × {format_duration(cheapest)}–{format_duration(dearest)} (points' own costs)")
         for pct in (low, high):
             ax.axvline(model.rate_at(pct), color=color, linestyle=":", linewidth=1)
             ax.annotate(f"{pct:g}% at {model.rate_at(pct):,.0f}/s", (model.rate_at(pct), y_low * 1.3), rotation=90,
@@ -224,8 +237,9 @@ def crossings(data: FigureData) -> Figure | str:
         ax.set_xlim(rates[0], rates[-1])
         log_axis(ax, "x")
         log_axis(ax, "y")
-        ax.set_xlabel(f"{model.service} {model.what} per second of native run time")
-        ax.set_title(textwrap.fill(f"{model.service} crossing = {model.formula}", 75), loc="left", fontsize=8)
+        ax.set_xlabel(f"{model.title}: {model.spec.crossing.what} per second of native run time", fontsize=9)
+        ax.set_title(textwrap.fill(f"{model.spec.display_name}: {model.spec.crossing.explains}", 80), loc="left",
+                     fontsize=7)
         ax.legend(loc="upper left", fontsize=7)
     axes[0].set_ylabel("overhead vs SNP CVM (%)")
     figure.suptitle("Why a program lands inside or outside 2–64%: overhead ≈ crossing rate × cost per crossing "
@@ -233,5 +247,5 @@ def crossings(data: FigureData) -> Figure | str:
     return figure
 
 
-GLOBAL = {"claims": claims, "crossings": crossings}
+GLOBAL = {name: globals()[name] for name in GLOBAL_FIGURES}
 """Figure name -> builder of the figures over all experiments, in report order."""

@@ -1,6 +1,6 @@
 """Draw figures with matplotlib: every builder by name, one figure per task on forked processes.
 
-Loaded only when a figure must be drawn (:func:`veilperf.analysis.figures.render_figures`), so that
+Loaded only when a figure must be drawn (:func:`veilperf.analysis.figures.index.render_figures`), so that
 reusing current figures and writing the report never import matplotlib.
 """
 
@@ -18,15 +18,16 @@ import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from veilperf.analysis.figdata import FigureData
-from veilperf.analysis.figs_claims import GLOBAL
-from veilperf.analysis.figs_experiment import PER_EXPERIMENT
-from veilperf.analysis.figures import GLOBAL_UNIT
-from veilperf.analysis.plotting import STYLE, save_figure
+from veilperf.analysis.tables.figdata import FigureData
+from veilperf.analysis.figures.headline import GLOBAL
+from veilperf.analysis.figures.experiment import PER_EXPERIMENT
+from veilperf.analysis.figures.names import GLOBAL_UNIT
+from veilperf.analysis.figures.style import STYLE, save_figure
+from veilperf.interrupts import stop_pool, worker_signals
 
 FIGURES = {**GLOBAL, **PER_EXPERIMENT}
 """Every figure builder by name (global ones take all results, the others one experiment's); the
-names are those of :data:`~veilperf.analysis.figures.GLOBAL_FIGURES` and ``EXPERIMENT_FIGURES``."""
+names are those of :data:`~veilperf.analysis.figures.names.GLOBAL_FIGURES` and ``EXPERIMENT_FIGURES``."""
 
 
 def builders(unit: str) -> dict[str, Callable[[FigureData], object]]:
@@ -55,7 +56,13 @@ def _draw_one(unit: str, name: str, data: FigureData, out_dir: Path, fmt: str, k
         result = builders(unit)[name](subset)
     if result is None or isinstance(result, str):
         return None, f"{name}: omitted, {result}" if result else ""
-    return save_figure(result, out_dir / f"{name}.{fmt}", fmt, key).name, ""
+    path = out_dir / f"{name}.{fmt}"
+    try:
+        return save_figure(result, path, fmt, key).name, ""
+    except OSError as exc:
+        if exc.filename is not None:
+            raise
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from None  # a failed write names no file
 
 
 _SHARED: dict = {}
@@ -94,9 +101,15 @@ def draw_units(stale: dict[str, str], data: FigureData, out_dir: Path, fmt: str)
             order = sorted(range(len(tasks)), key=lambda i: -size.sum() if tasks[i][0] == GLOBAL_UNIT
                            else -size.get(tasks[i][0], 0))
             gc.freeze()  # the inherited objects: never scanned (nor copied on write) by the children's GC
-            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                                       initializer=worker_signals)
+            try:
                 futures = {i: pool.submit(_draw_shared, *tasks[i], out_dir, fmt, stale[tasks[i][0]]) for i in order}
                 results = [futures[i].result() for i in range(len(tasks))]
+            except BaseException:  # Ctrl-C, SIGTERM, a failed figure: no drawing process outlives it
+                stop_pool(pool)
+                raise
+            pool.shutdown(wait=True)
     finally:
         gc.unfreeze()
         _SHARED.clear()

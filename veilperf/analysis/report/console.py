@@ -10,10 +10,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from veilperf.analysis.claims import (NORMAL_TOLERANCE_PCT, SERVICE_CLAIM_PCT, Claim, check_claims, oneoff_text,
+from veilperf.analysis.claims.verdicts import (NORMAL_TOLERANCE_PCT, SERVICE_CLAIM_PCT, Claim, check_claims, oneoff_text,
                                       steady_text)
-from veilperf.analysis.figdata import FigureData, distinguishing_settings, sort_points
-from veilperf.analysis.profile import at_calibration
+from veilperf.analysis.tables.figdata import FigureData, distinguishing_settings, sort_points
+from veilperf.analysis.tables.profile import at_calibration
 
 
 def claims_table(claims: list[Claim]) -> Table:
@@ -82,8 +82,8 @@ def after_sweep(results_dir: str | Path, experiments: Sequence[str], plots: bool
     """The end of `veilperf sweep`: bring figures, ``overheads.csv`` and REPORT.md up to date with
     everything stored (unless ``plots`` is false), then print the summary of the experiments swept
     (cached points included) and the claims."""
-    from veilperf.analysis.load import ResultsError
-    from veilperf.analysis.outputs import Inputs, refresh
+    from veilperf.analysis.tables.load import ResultsError
+    from veilperf.analysis.report.outputs import Inputs, refresh
 
     root = Path(results_dir)
     try:
@@ -92,10 +92,10 @@ def after_sweep(results_dir: str | Path, experiments: Sequence[str], plots: bool
             inputs, claims = outcome.inputs, outcome.claims
         else:
             inputs, claims = Inputs.of([root]), []
+        data = inputs.data  # read here, so a bad stored file is reported alike with and without plots
     except ResultsError as exc:
         print(f"no summary: {exc}")
         return
-    data = inputs.data
     claims = claims or check_claims(data.over, data.calibration, data.runs, data.sensitivity)
     stored = set(data.runs["experiment"])
     print_summary(data, [e for e in experiments if e in stored], claims)

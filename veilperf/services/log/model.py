@@ -1,4 +1,4 @@
-"""VeilS-Log: tamper-proof audit log kept by DomSer.
+"""VeilS-Log's model: tamper-proof audit log kept by DomSer (spec: :mod:`veilperf.services.log`).
 
 Per audit record (prototype, docs/references.md): the kernel's audit hook copies the record into a
 per-CPU transit buffer (<= 1 KiB, longer records truncated) and makes one service call; the
@@ -24,51 +24,20 @@ reader's calls are served by the DomSer VCPUs (no switch), like the appends.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from functools import cache, partial
+from typing import TYPE_CHECKING
 
 from veilperf.model import charges
 from veilperf.model.charges import Charge
 from veilperf.model.domains import SER, UNT
-from veilperf.model.thread import PATHS_TAKEN
-from veilperf.model.vcpu import QUEUE, SERVICE
+from veilperf.model.vcpu import QUEUE
+from veilperf.services.log import LogSettings
 from veilperf.services.log_ring import LogRing
 from veilperf.services.syscall_classes import names_path, syscall_class
 
 if TYPE_CHECKING:
     from veilperf.model.system import System
     from veilperf.model.thread import Gen, ThreadRunner
-
-
-@dataclass(frozen=True, slots=True)
-class LogSettings:
-    """Audit rules (``select`` all / names / classes), the record model and sizes in bytes, the
-    prototype's transit buffer, ring and alignment, the reader (period in ns, None: never read;
-    bytes per read call) and records per service call (batching what-if)."""
-
-    select: str = "all"
-    names: tuple[str, ...] = ()
-    classes: tuple[str, ...] = ()
-    record_model: str = "event"
-    record_sizes: tuple[tuple[str, float], ...] = (("syscall", 349.0), ("cwd", 51.0), ("path", 215.0),
-                                                  ("proctitle", 88.0), ("eoe", 29.0))
-    record_size: float = 256.0
-    transit_buffer: float = 1024.0
-    ring_size: float = 40 * 1024.0
-    record_align: float = 64.0
-    reader_period: float | None = 10e6
-    read_chunk: float = 128.0
-    records_per_call: int = 1
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "LogSettings":
-        """From plain settings data (``rules`` and ``record_sizes`` nested, as in the YAML)."""
-        data = dict(data)
-        rules = data.pop("rules", {})
-        sizes = data.pop("record_sizes", None)
-        extra = {"record_sizes": tuple(sizes.items())} if sizes else {}
-        return cls(select=rules.get("select", "all"), names=tuple(rules.get("names", ())),
-                   classes=tuple(rules.get("classes", ())), **extra, **data)
 
 
 class LogService:
@@ -82,15 +51,15 @@ class LogService:
         self.costs = system.ctx.costs
         self.ring = LogRing(settings.ring_size, settings.record_align)
         self.ring_free_at = 0.0  # when the last append reserved on the ring ends
-        self._sizes = dict(settings.record_sizes)
-        self._plans: dict[str, tuple[tuple[float, Charge, float], ...]] = {}
+        self._plan = cache(self._make_plan)
+        self._append_charges = cache(partial(charges.log_append, self.costs))
         self._batches: dict[int, list[float]] = {}
-        self._appends: dict[tuple[int, tuple[float, ...]], tuple[Charge, Charge]] = {}
         workload = system.workload
         self.shared = workload.open_loop or workload.threads > 1  # appenders may meet at the ring
         self.events = 0
         self.records = 0
         self.record_bytes = 0.0
+        self.ring_bytes = 0.0  # the records' aligned sizes (for the mean call whose cost is recorded)
         self.calls = 0
         self.read_calls = 0
 
@@ -101,12 +70,12 @@ class LogService:
 
     def audited(self, name: str) -> bool:
         """Whether the audit rules produce records for system call ``name``."""
-        settings = self.settings
-        if settings.select == "all":
+        rules = self.settings.rules
+        if rules.select == "all":
             return True
-        if settings.select == "names":
-            return name in settings.names
-        return syscall_class(name) in settings.classes
+        if rules.select == "names":
+            return name in rules.names
+        return syscall_class(name) in rules.classes
 
     def records_for(self, name: str) -> tuple[float, ...]:
         """Sizes in bytes (after truncation to the transit buffer) of the records system call
@@ -117,19 +86,16 @@ class LogService:
         if settings.record_model == "single":
             sizes: tuple[float, ...] = (settings.record_size,)
         else:
-            r = self._sizes
-            named = (r["cwd"], r["path"]) if names_path(name) else ()
-            sizes = (r["syscall"], *named, r["proctitle"], r["eoe"])
+            r = settings.record_sizes
+            named = (r.cwd, r.path) if names_path(name) else ()
+            sizes = (r.syscall, *named, r.proctitle, r.eoe)
         return tuple(min(size, settings.transit_buffer) for size in sizes)
 
-    def _plan(self, name: str) -> tuple[tuple[float, Charge, float], ...]:
-        """Per record of ``name``: (bytes, transit copy charge, size in the ring), computed once."""
-        plan = self._plans.get(name)
-        if plan is None:
-            plan = tuple((size, charges.audit_transit(self.costs, size), self.ring.aligned(size))
-                         for size in self.records_for(name))
-            self._plans[name] = plan
-        return plan
+    def _make_plan(self, name: str) -> tuple[tuple[float, Charge, float], ...]:
+        """Per record of ``name``: (bytes, transit copy charge, size in the ring); cached per name
+        as ``_plan``."""
+        return tuple((size, charges.audit_transit(self.costs, size), self.ring.aligned(size))
+                     for size in self.records_for(name))
 
     def on_syscall(self, runner: "ThreadRunner", name: str) -> "Gen":
         """The audit hook after a system call: per record a transit copy, then (per batch of
@@ -144,6 +110,7 @@ class LogService:
             runner.apply(transit)
             self.records += 1
             self.record_bytes += size
+            self.ring_bytes += aligned
             batch.append(aligned)
             if len(batch) >= per_call:
                 yield from self._append(runner, tuple(batch))
@@ -154,12 +121,11 @@ class LogService:
         for the ring, copy the records in, return. Under static partitioning a DomSer VCPU serves
         the whole call (the pool is the serialisation point)."""
         ctx = runner.ctx
-        origin = runner.vcpu.domain
-        base, handler = self._append_charges(origin, ring_sizes)
+        base, handler = self._append_charges(runner.vcpu.domain, ring_sizes)
         if ctx.service_pool is not None:
             yield from runner.call(base + handler)
         elif not self.shared:  # one appender: the ring is always free when it arrives
-            PATHS_TAKEN["single_appender"] += 1
+            ctx.paths["single_appender"] += 1
             runner.apply(base)
             runner.apply(handler)
         else:
@@ -175,17 +141,6 @@ class LogService:
         for size in ring_sizes:
             self.ring.append(size)
         self.calls += 1
-
-    def _append_charges(self, origin: int, ring_sizes: tuple[float, ...]) -> tuple[Charge, Charge]:
-        """(the domain call into DomSer, its handler copying the records into the ring), apart so
-        that only the copy holds the ring; cached per origin and sizes."""
-        key = (origin, ring_sizes)
-        pair = self._appends.get(key)
-        if pair is None:
-            handler_ns = charges.ring_copy_ns(self.costs, ring_sizes)
-            pair = self._appends[key] = (charges.domain_call(self.costs, origin, SER),
-                                         charges.work(SER, handler_ns, SERVICE))
-        return pair
 
     def _reserve_ring(self, now: float, hold_ns: float) -> float:
         """The ring is one FIFO server (as a capacity-1 SimPy resource, without its events):
@@ -203,8 +158,8 @@ class LogService:
         the reads. Otherwise the reads' cost is stolen from the workload's VCPUs in turn and paid
         by the thread running there at its next flush. Under static partitioning the calls are
         served by the DomSer VCPUs while the reader waits for them."""
-        PATHS_TAKEN["reader"] += 1
         system = self.system
+        system.ctx.paths["reader"] += 1
         env, ledger, pool = system.ctx.env, system.ctx.ledger, system.ctx.service_pool
         period, chunk = self.settings.reader_period, self.settings.read_chunk
         read = charges.log_read(self.costs, UNT, chunk)
@@ -233,8 +188,14 @@ class LogService:
                 vcpu.steal += cost
 
     def metrics(self) -> dict[str, float]:
-        """Counters for the run record (``log.*``)."""
-        ring = self.ring
+        """Counters and resolved costs for the run record (columns in ``services.log.COLUMNS``; the
+        audit hook and the reader call from DomUnt, an enclave's ocall having left it)."""
+        ring, pool = self.ring, self.system.ctx.service_pool
+        message = pool.message if pool is not None else None
+        per_call = 1.0 / self.calls if self.calls else 0.0
+        call = charges.log_call(self.costs, UNT, self.records * per_call, self.record_bytes * per_call,
+                                self.ring_bytes * per_call)
+        read = charges.log_read(self.costs, UNT, self.settings.read_chunk)
         return {
             "log.events": self.events,
             "log.records": self.records,
@@ -246,4 +207,8 @@ class LogService:
             "log.read_bytes": ring.read_bytes,
             "log.read_calls": self.read_calls,
             "log.ring_high_water_bytes": ring.high_water,
+            "costs.log.call_ns": charges.paid_ns(call, message),
+            "costs.log.call_switching_ns": charges.paid_switching_ns(call, message),
+            "costs.log.read_call_ns": charges.paid_ns(read, message),
+            "costs.log.read_call_switching_ns": charges.paid_switching_ns(read, message),
         }

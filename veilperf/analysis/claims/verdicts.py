@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from veilperf.analysis.pairing import ONEOFF_FLAG_SHARE
-from veilperf.analysis.profile import PLATFORM, at_calibration, describe_point
-from veilperf.config.services import LogService
+from veilperf.analysis.tables.pairing import ONEOFF_FLAG_SHARE
+from veilperf.analysis.tables.columns import ACCEPTANCE, FIRST_TOUCH, MEMORY, PLATFORM, VCPU_MODEL, VCPUS
+from veilperf.analysis.tables.profile import at_calibration, describe_point
+from veilperf.services.log import DEFAULTS as _LOG_DEFAULTS
 
 SERVICE_CLAIM_PCT = (2.0, 64.0)
 """Paper's abstract: protected services cost 2-64% across real-world use cases (claim checked)."""
@@ -29,11 +30,7 @@ DEFAULT_GUEST = (1, 2**30)
 """The prototype's default guest: 1 VCPU, 1 GiB (docs/references.md, the released prototype)."""
 
 GIB = 2**30
-MEMORY, VCPUS, ACCEPTANCE = "cfg.boot.memory", "cfg.setup.vcpus", "cfg.boot.acceptance"
-FIRST_TOUCH = "boot.first_touch_ns"
-VCPU_MODEL = "cfg.setup.vcpu_model"
 
-_LOG_DEFAULTS = LogService()
 
 WHAT_IFS = {
     VCPU_MODEL: lambda v: v == "static",

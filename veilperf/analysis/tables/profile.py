@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from veilperf.analysis.tables.columns import PLATFORM
 from veilperf.config.boot import BootPlatform
 from veilperf.config.params import BandwidthParam, CountParam, DurationParam, FrequencyParam, SizeParam
 from veilperf.config.platform import PlatformParams
@@ -27,8 +28,6 @@ SECTIONS = {"params": PlatformParams, "boot": BootPlatform}
 _COLUMN = re.compile(r"^cfg\.platform\.(?:(params|boot)\.)?(\w+)\.value$")
 CLOCK = "clock"
 """The profile's top-level clock, a parameter with provenance like the others."""
-PLATFORM = "cfg.platform.name"
-"""The results column saying which platform profile a run used."""
 _PLATFORM_SETTINGS = ("cfg.platform.switch_model",)
 """``cfg.platform`` columns besides parameter values and the name that change what is simulated."""
 

@@ -10,13 +10,17 @@ pandas, pyarrow and PyYAML load on first read: finding the results files needs n
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
+from veilperf.encoding import is_utf8, shown
 from veilperf.errors import VeilperfError
+from veilperf.files import NotRegularFile, TooLarge, check_regular, read_limited, size_limit
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
 
 RUNS_FILE = "runs.parquet"
 MANIFEST_FILE = "manifest.yaml"
@@ -56,6 +60,9 @@ def results_files(path: str | Path) -> list[Path]:
     if (path / RUNS_FILE).is_file():
         return [path / RUNS_FILE]
     files = sorted(path.glob(f"*/{RUNS_FILE}"))
+    for file in files:
+        if not is_utf8(file.parent.name):  # experiment names are UTF-8: this folder is not one of them
+            raise ResultsError(shown(file.parent), "folder name is not UTF-8 text (experiment names are); rename it")
     if not files:
         raise ResultsError(
             path, f"holds no {RUNS_FILE} (expected {path}/{RUNS_FILE} or {path}/<experiment>/{RUNS_FILE})"
@@ -64,22 +71,15 @@ def results_files(path: str | Path) -> list[Path]:
 
 
 def read_runs(file: Path, columns: list[str] | None = None) -> pd.DataFrame:
-    """One results table with the provenance its rows leave out put back from the manifest
-    beside it, checked for the identity columns and at least one metric; ``columns``: only these
-    (those the table has)."""
-    import pyarrow
-    import pyarrow.parquet as pq
-
+    """One results table with the provenance its rows leave out put back from the manifest beside
+    it (``columns``: only these, those the table has), checked for the identity columns, at least
+    one metric, and the metric column each row's basis needs
+    (:func:`veilperf.analysis.tables.pairing.basis`)."""
+    from veilperf.analysis.tables.pairing import BASIS_COLUMN, basis
     from veilperf.sweep.provenance import PROVENANCE_ID, Provenance, ProvenanceError, restore
 
-    try:
-        if columns is not None:
-            names = set(pq.read_schema(file).names)
-            read = [c for c in dict.fromkeys([*columns, *IDENTITY_COLUMNS, *METRIC_COLUMNS, PROVENANCE_ID,
-                                              "cfg.platform.name"]) if c in names]
-        table = pq.read_table(file, columns=None if columns is None else read)
-    except (OSError, ValueError, pyarrow.ArrowException) as exc:
-        raise ResultsError(file, f"not a readable Parquet results table ({exc})") from None
+    keys = [*IDENTITY_COLUMNS, *METRIC_COLUMNS, PROVENANCE_ID, "cfg.platform.name"]
+    table = read_table(file, "Parquet results table", columns=None if columns is None else [*columns, *keys])
     manifest = file.parent / MANIFEST_FILE
     lean = PROVENANCE_ID in table.column_names and manifest.is_file()
     try:
@@ -95,8 +95,61 @@ def read_runs(file: Path, columns: list[str] | None = None) -> pd.DataFrame:
         raise ResultsError(file, f"has none of the metric columns {', '.join(METRIC_COLUMNS)}")
     bad_roles = sorted(set(df["role"].astype(str)) - set(ROLES))
     if bad_roles:
-        raise ResultsError(file, f"column role has value(s) {bad_roles}; expected treatment or baseline")
+        raise ResultsError(file, f"column role has value(s) {_listed(bad_roles)}; expected treatment or baseline")
+    for how in sorted(set(basis(df))):
+        if BASIS_COLUMN[how] not in df.columns:
+            raise ResultsError(file, f"runs measured by {how} need column {BASIS_COLUMN[how]}, which is missing")
     return df
+
+
+def read_parquet(file: Path, what: str, advice: str = "") -> pd.DataFrame:
+    """A Parquet file as a DataFrame; ResultsError ("not a readable <what>", then ``advice``) naming
+    the file when it is not a regular file or not Parquet."""
+    import pandas as pd
+
+    with _reading(file, what, advice):
+        return pd.read_parquet(file)
+
+
+def read_table(file: Path, what: str, advice: str = "", columns: list[str] | None = None) -> pa.Table:
+    """A Parquet file as an Arrow table (``columns``: those of them it has), with
+    :func:`read_parquet`'s errors."""
+    import pyarrow.parquet as pq
+
+    with _reading(file, what, advice):
+        names = None if columns is None else set(pq.read_schema(file).names)
+        return pq.read_table(file, columns=None if names is None else [c for c in dict.fromkeys(columns)
+                                                                         if c in names])
+
+
+@contextlib.contextmanager
+def _reading(file: Path, what: str, advice: str) -> Iterator[None]:
+    import pyarrow
+
+    advice = f"; {advice}" if advice else ""
+    try:
+        check_regular(file)
+        yield
+    except NotRegularFile as exc:
+        raise ResultsError(file, f"not a readable {what}: it is {exc.kind}{advice}") from None
+    except (OSError, ValueError, pyarrow.ArrowException) as exc:
+        raise ResultsError(file, f"not a readable {what} ({short_error(exc)}){advice}") from None
+
+
+MAX_SHOWN = 5
+"""Values listed in an error line; the rest are counted (a bad table may have thousands)."""
+
+
+def _listed(values: list) -> str:
+    listed = [str(v)[:40] for v in values[:MAX_SHOWN]]
+    return f"{listed}" + (f" and {len(values) - MAX_SHOWN:,} more" if len(values) > MAX_SHOWN else "")
+
+
+def short_error(exc: BaseException, limit: int = 200) -> str:
+    """A library's error message on one line, at most ``limit`` characters (pyarrow's may list a
+    whole schema)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def load_results(path: str | Path) -> pd.DataFrame:
@@ -131,13 +184,22 @@ def load_manifests(path: str | Path) -> dict[str, dict[str, Any]]:
 
 
 def _read_manifest(file: Path) -> dict[str, Any]:
+    """A manifest's mapping; ResultsError naming the file when it is not one."""
     import yaml
+
+    from veilperf.config.yaml_file import MAX_YAML_BYTES, YAML_SIZE_VARIABLE
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when built with it: 10x faster
     try:
-        data = yaml.load(file.read_text(), Loader=loader)
+        text = read_limited(file, size_limit(YAML_SIZE_VARIABLE, MAX_YAML_BYTES), YAML_SIZE_VARIABLE)
+        data = yaml.load(text.decode("utf-8"), Loader=loader)
+    except (NotRegularFile, TooLarge) as exc:
+        raise ResultsError(file, f"not a readable manifest: {str(exc).split(': ', 1)[1]}") from None
+    except UnicodeDecodeError as exc:
+        raise ResultsError(file, f"not a readable manifest: not UTF-8 text ({exc.reason} at byte "
+                                 f"{exc.start})") from None
     except yaml.YAMLError as exc:
-        raise ResultsError(file, f"not valid YAML ({exc})") from None
+        raise ResultsError(file, f"not valid YAML ({short_error(exc)})") from None
     if not isinstance(data, dict):
         raise ResultsError(file, "expected a mapping at the top level")
     return data

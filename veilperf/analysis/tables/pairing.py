@@ -13,16 +13,19 @@ import hashlib
 import numpy as np
 import pandas as pd
 
-from veilperf.analysis.load import IDENTITY_COLUMNS, ResultsError
-from veilperf.analysis.labels import describe_setting, setting_axes
-from veilperf.analysis.profile import PLATFORM, describes_platform
-from veilperf.analysis.stats import ci_half_width
+from veilperf.analysis.tables.load import IDENTITY_COLUMNS, ResultsError
+from veilperf.analysis.tables.labels import describe_setting, point_label, setting_axes
+from veilperf.analysis.tables.columns import KIND, LOOP, NATIVE_ESTIMATED, ONEOFF, PLATFORM
+from veilperf.analysis.tables.profile import describes_platform
+from veilperf.analysis.tables.stats import ci_half_width
+from veilperf.services.registry import SPECS
 
 PAIR_KEY = ["experiment", "pair_key", "replication"]
 POINT_KEY = ["experiment", "pair_key", "point"]
 
-COUNT_PREFIXES = ("completed", "switches_total", "switches.", "cause.", "enc.", "log.", "kci.")
-"""Treatment metrics averaged over replications into the overhead table (the counts behind it)."""
+COUNT_PREFIXES = ("completed", "switches_total", "switches.", "cause.", "costs.", *(f"{s.name}." for s in SPECS))
+"""Treatment metrics averaged over replications into the overhead table (the counts behind it, and
+the costs the model charged)."""
 
 DESCRIPTOR_COLUMNS = (
     "cfg.setup.vcpus",
@@ -36,12 +39,8 @@ DESCRIPTOR_COLUMNS = (
 )
 """Config columns carried into the overhead table even when they do not vary (figures use them)."""
 
-_NOT_AXES = ("cfg.seed", "cfg.name", "cfg.description", "cfg.kind")
+_NOT_AXES = ("cfg.seed", "cfg.name", "cfg.description", KIND)
 
-ONEOFF = "oneoff_ns"
-"""Simulated time a run spent on Veil's one-off set-up on its critical path (run record contract)."""
-NATIVE_ESTIMATED = "native_estimated"
-"""True when the workload's native time was estimated from its trace alone (run record contract)."""
 ONEOFF_FLAG_SHARE = 0.25
 """Points whose one-off set-up is more than this share of Veil's added time are marked: their
 whole-run overhead says more about the run's length than about the service's steady cost."""
@@ -53,7 +52,7 @@ BASIS_COLUMN = {
     "sim_time": "sim_time_ns",
 }
 """How a run's cost per unit of work is measured, and the column it needs."""
-_LENGTH = ("cfg.run.duration", "cfg.run.iterations", "cfg.workload.duration", "cfg.workload.loop", "cfg.kind")
+_LENGTH = ("cfg.run.duration", "cfg.run.iterations", "cfg.workload.duration", LOOP, KIND)
 COST_COLUMNS = ("workload", "error", "completed", *_LENGTH, *BASIS_COLUMN.values())
 """Every column :func:`failed`, :func:`basis` and :func:`cost_per_unit` read."""
 
@@ -87,7 +86,7 @@ def _hashable(series: pd.Series) -> pd.Series:
 
 def is_boot(df: pd.DataFrame) -> pd.Series:
     """Rows of boot experiments (workload ``boot`` or ``cfg.kind == boot``)."""
-    return (df["workload"] == "boot") | (_column(df, "cfg.kind") == "boot")
+    return (df["workload"] == "boot") | (_column(df, KIND) == "boot")
 
 
 def failed(df: pd.DataFrame) -> pd.Series:
@@ -262,6 +261,22 @@ def _settings(points: pd.DataFrame, axes_of: dict[str, list[str]]) -> pd.Series:
     return setting
 
 
+def _labels(paired: pd.DataFrame, points: pd.DataFrame, axes_of: dict[str, list[str]]) -> pd.Series:
+    """Per overhead row, :func:`~veilperf.analysis.tables.labels.point_label` of its first treatment
+    run: what was simulated, read from the record (services' settings and the experiment's axes)."""
+    label = pd.Series("", index=points.index, dtype=object)
+    first = paired.groupby(POINT_KEY, sort=True).head(1)
+    read = [c for c in first.columns if c == "service" or c.startswith("cfg.setup.services.")
+            or any(c in axes for axes in axes_of.values())]
+    by_point = {tuple(row[k] for k in POINT_KEY): row
+                for row in first[list(dict.fromkeys(POINT_KEY + read))].to_dict("records")}
+    for index, key in zip(points.index, points[POINT_KEY].itertuples(index=False, name=None)):
+        row = by_point.get(key)
+        if row is not None:
+            label[index] = point_label(row, axes_of.get(key[0], []))
+    return label
+
+
 def _aggregate(paired: pd.DataFrame, carried: list[str], counts: list[str]) -> pd.DataFrame:
     """Per treatment point: mean overhead and increment with 95% t-intervals, first config values,
     mean counts."""
@@ -297,7 +312,8 @@ def overheads(df: pd.DataFrame, ok: pd.DataFrame | None = None) -> pd.DataFrame:
     Per replication, overhead_pct = (treatment cost per unit of work / baseline's - 1) * 100, the
     baseline being the run with the same pair_key and replication (same seed). Columns:
     experiment, pair_key, point, workload, service, mode, setting (the experiment's non-platform axis
-    values, e.g. ``vcpu_model=static``), kind (workload|boot), basis, n, overhead_pct (whole-run
+    values, e.g. ``vcpu_model=static``), label (what the point simulated in a few words, read from its
+    record: ``log file+net 4 VCPUs``), kind (workload|boot), basis, n, overhead_pct (whole-run
     overhead, mean), ci_low, ci_high (95% t-interval), steady_pct with steady_ci_low/high (the same
     with the treatment's one-off set-up ``oneoff_ns`` taken out of its elapsed time; NaN when
     unknown), oneoff_share ((whole - steady) / whole of the added time), native_estimated (the
@@ -325,6 +341,7 @@ def overheads(df: pd.DataFrame, ok: pd.DataFrame | None = None) -> pd.DataFrame:
                "increment_ci_high", "treatment_cost_ns", "baseline_cost_ns", *carried, *counts]
     result = _aggregate(paired, carried, counts)[columns] if len(paired) else pd.DataFrame(columns=columns)
     result.insert(6, "setting", _settings(result, axes_of) if len(result) else pd.Series(dtype=object))
+    result.insert(7, "label", _labels(paired, result, axes_of) if len(result) else pd.Series(dtype=object))
     result.attrs["axes"] = SharedList(axes)
     result.attrs["steady_known"] = ONEOFF in df.columns
     result.attrs["failed_runs"] = int(failed(df).sum())

@@ -12,9 +12,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from veilperf.analysis.formats import FORMATS
+from veilperf.analysis.figures.formats import FORMATS
 from veilperf.analysis.freshness import KEY_PREFIX
-from veilperf.analysis.png import write_png
+from veilperf.analysis.figures.png import write_png
+from veilperf.services.registry import SPECS
 
 STYLE = {
     "font.size": 11,
@@ -43,7 +44,9 @@ MIN_CI_REPLICATIONS = 3
 LOG_FLOOR_PCT = 0.01
 """Overheads below this are drawn at it (marked) on logarithmic axes, which cannot show 0."""
 PLAIN = FuncFormatter(lambda value, _: f"{value:.4g}")
-SERVICE_COLORS = {"enc": "#1f77b4", "log": "#d62728", "kci": "#2ca02c", "none": "#7f7f7f"}
+SERVICE_COLORS = {**{spec.name: spec.color for spec in SPECS}, "none": "#7f7f7f"}
+"""Each registered service's colour (its spec's), and no service's."""
+OTHER_COLOR = "#9467bd"
 
 _KEY_FIELD = {"png": "Description", "pdf": "Subject", "svg": "Description"}
 _METADATA = {
@@ -66,7 +69,7 @@ def new_figure(width: float, height: float) -> Figure:
 
 def service_color(service: str) -> str:
     """A fixed colour per service (combinations get the first service's)."""
-    return SERVICE_COLORS.get(str(service).split("+")[0], "#9467bd")
+    return SERVICE_COLORS.get(str(service).split("+")[0], OTHER_COLOR)
 
 
 def _plain_number(value: float, _=None) -> str:
@@ -130,7 +133,7 @@ def save_figure(figure: Figure, path: Path, fmt: str, key: str | None = None) ->
 def _save_png(figure: Figure, path: Path, metadata: dict[str, str | None]) -> None:
     """The PNG ``savefig`` would write, drawn once instead of twice (``savefig`` runs the layout in
     a draw of its own before the one it renders), stored as RGB (the figure is opaque) by
-    :mod:`veilperf.analysis.png` (a quarter of Pillow's encoding time)."""
+    :mod:`veilperf.analysis.figures.png` (a quarter of Pillow's encoding time)."""
     dpi = STYLE["savefig.dpi"]
     figure.set_dpi(dpi)
     canvas = FigureCanvasAgg(figure)

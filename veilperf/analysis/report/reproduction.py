@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from veilperf.analysis.claims import Claim, oneoff_flagged, service_points
-from veilperf.analysis.crossings import crossing_models, explain
-from veilperf.analysis.figdata import FigureData
-from veilperf.analysis.figures import EXPERIMENT_FIGURES, GLOBAL_UNIT, Rendered
-from veilperf.analysis.profile import describe_point, param_name, parameter_table
+from veilperf.analysis.claims.verdicts import Claim, oneoff_flagged, service_points
+from veilperf.analysis.claims.crossings import crossing_models, explain
+from veilperf.analysis.tables.figdata import FigureData
+from veilperf.analysis.figures.index import Rendered
+from veilperf.analysis.figures.names import EXPERIMENT_FIGURES, GLOBAL_UNIT
+from veilperf.analysis.tables.profile import describe_point, param_name, parameter_table
 
 METHOD = [
     "## Method",

@@ -25,15 +25,16 @@ from typing import Any
 
 from typing import TYPE_CHECKING
 
-from veilperf.analysis.figures import GLOBAL_UNIT, Rendered, render_figures, unit_keys
+from veilperf.analysis.figures.index import Rendered, render_figures, unit_keys
+from veilperf.analysis.figures.names import GLOBAL_UNIT
 from veilperf.analysis.freshness import (MANIFEST_FILE, SENSITIVITY_GLOB, combine, experiment_digests,
                                          report_is_current, sensitivity_digest)
-from veilperf.analysis.load import ResultsError, results_files
+from veilperf.analysis.tables.load import ResultsError, results_files
 from veilperf.sweep.paths import inside, refuse_inputs, remove_leftovers, write_atomic
 
 if TYPE_CHECKING:
-    from veilperf.analysis.claims import Claim
-    from veilperf.analysis.figdata import FigureData
+    from veilperf.analysis.claims.verdicts import Claim
+    from veilperf.analysis.tables.figdata import FigureData
 
 OVERHEADS_CSV = "overheads.csv"
 
@@ -92,8 +93,8 @@ class Inputs:
         """Runs, overheads and calibration of every path (loaded on first use)."""
         import pandas as pd
 
-        from veilperf.analysis.figdata import FigureData, load_sensitivity
-        from veilperf.analysis.load import SORT_KEY, load_manifests, load_results
+        from veilperf.analysis.tables.figdata import FigureData, load_sensitivity
+        from veilperf.analysis.tables.load import SORT_KEY, load_manifests, load_results
 
         frames = [load_results(p) for p in self.paths]
         runs = frames[0]  # sorted already
@@ -154,8 +155,8 @@ def write_report(paths: Sequence[str | Path], out: str | Path, fmt: str = "png",
     outcome = Outcome(inputs, rendered, written=list(rendered.files.values()))
     key = inputs.report_key()
     if force or not (csv.is_file() and report_is_current(out, key)):
-        from veilperf.analysis.claims import check_claims
-        from veilperf.analysis.reproduction import overhead_table, render_report
+        from veilperf.analysis.claims.verdicts import check_claims
+        from veilperf.analysis.report.reproduction import overhead_table, render_report
 
         data = inputs.data
         outcome.claims = check_claims(data.over, data.calibration, data.runs, data.sensitivity)

@@ -1,6 +1,6 @@
 """Figures of one experiment each (file ``<experiment>-<name>.<fmt>``): one question per figure.
 
-Each builder takes the experiment's :class:`~veilperf.analysis.figdata.FigureData` and returns a
+Each builder takes the experiment's :class:`~veilperf.analysis.tables.figdata.FigureData` and returns a
 Figure; a string saying why the figure is omitted although the experiment has data of its kind;
 or None when the figure does not apply to the experiment at all.
 """
@@ -16,12 +16,16 @@ import pandas as pd
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 
-from veilperf.analysis.claims import (ACCEPTANCE, BOOT_CLAIM_S, GIB, MEMORY, SERVICE_CLAIM_PCT, VCPU_MODEL,
+from veilperf.analysis.claims.verdicts import (ACCEPTANCE, BOOT_CLAIM_S, GIB, MEMORY, SERVICE_CLAIM_PCT, VCPU_MODEL,
                                       VCPUS)
-from veilperf.analysis.figdata import SWITCH, FigureData, distinguishing_settings, sort_points
-from veilperf.analysis.plotting import (CLAIM_BAND_COLOR, CLAIM_LINE_COLOR, LOG_FLOOR_PCT, PLAIN, ci_errors, pct_text,
+from veilperf.analysis.claims.crossings import recorded_switch_ns
+from veilperf.analysis.tables.columns import ARRIVAL, LOOP, SWITCH_COSTS
+from veilperf.analysis.tables.figdata import FigureData, distinguishing_settings, sort_points
+from veilperf.analysis.figures.names import EXPERIMENT_FIGURES
+from veilperf.analysis.figures.style import (CLAIM_BAND_COLOR, CLAIM_LINE_COLOR, LOG_FLOOR_PCT, PLAIN, ci_errors, pct_text,
                                         log_axis, new_figure, service_color)
-from veilperf.analysis.profile import at_calibration
+from veilperf.analysis.tables.profile import at_calibration, param_column
+from veilperf.model.charges import SWITCH_MODELS
 
 DOMAIN_COLORS = {"mon": "#264653", "ser": "#2a9d8f", "enc": "#e9c46a", "unt": "#8ab17d",
                  "switching": "#e76f51", "idle": "#d9d9d9"}
@@ -31,7 +35,9 @@ MAX_VCPUS_SHOWN = 4
 ROW_INCHES = 0.22
 SATURATED = 0.95
 """An open-loop point is saturated when it completes less than this share of the offered load."""
-ARRIVAL = "cfg.workload.arrival_rate"
+SWITCH_PARAMS = tuple(param_column(name) for names in SWITCH_MODELS.values() for name in names)
+"""The platform parameters a switch is made of, whichever the switch model."""
+_SWITCH = "_switch_ns"
 
 
 def _wrap(text: str, width: int = 48) -> str:
@@ -128,23 +134,30 @@ def overhead(data: FigureData) -> Figure | str | None:
 
 
 def switch_cost(data: FigureData) -> Figure | str | None:
-    """Overhead against the one-way domain-switch cost, one line per workload and setting."""
+    """Overhead against the one-way domain-switch cost the runs were charged (the record's
+    ``costs.switch.*``, whether the profile gives one figure or its parts), one line per workload
+    and setting."""
     frame = data.over[(data.over["kind"] == "workload") & (data.over["service"] != "none")]
-    if SWITCH not in frame or frame[SWITCH].nunique() < 2:
+    if not any(c.startswith(SWITCH_COSTS) for c in frame.columns):
+        swept = [c for c in SWITCH_PARAMS if c in frame and frame[c].nunique() > 1]
+        return (f"no recorded switch costs (costs.switch.*) in results sweeping {', '.join(swept)}: rerun "
+                f"`veilperf sweep --force`") if swept else None
+    frame = frame.assign(**{_SWITCH: recorded_switch_ns(frame)})
+    if frame[_SWITCH].nunique() < 2:
         return None
-    caption = data.caption(frame, keep=(SWITCH,))
-    frame = at_calibration(frame, data.calibration, keep=(SWITCH,))
-    frame = frame[frame.groupby(["workload", "service", "setting"])[SWITCH].transform("nunique") > 1]
+    caption = data.caption(frame, keep=SWITCH_PARAMS)
+    frame = at_calibration(frame, data.calibration, keep=SWITCH_PARAMS)
+    frame = frame[frame.groupby(["workload", "service", "setting"])[_SWITCH].transform("nunique") > 1]
     if frame.empty:
-        return "no service results over switch_one_way"
+        return "no service results over the switch cost"
     figure = new_figure(11.0, 6.0 + 0.12 * frame["workload"].nunique())
     ax = figure.subplots()
     settings = distinguishing_settings(frame)
     keys = frame["workload"] + " — " + frame["service"] + settings.map(lambda x: f", {x}" if x else "")
     cmap = matplotlib.colormaps["tab20"]
     for i, key in enumerate(sorted(keys.unique())):
-        line = frame[keys == key].sort_values(SWITCH)
-        ax.errorbar(line[SWITCH] / 1e3, line["overhead_pct"].clip(lower=LOG_FLOOR_PCT), yerr=ci_errors(line),
+        line = frame[keys == key].sort_values(_SWITCH)
+        ax.errorbar(line[_SWITCH] / 1e3, line["overhead_pct"].clip(lower=LOG_FLOOR_PCT), yerr=ci_errors(line),
                     marker="o", markersize=4, capsize=2, label=_wrap(key, 40), color=cmap(i % 20))
     if frame["overhead_pct"].max() / max(frame["overhead_pct"].min(), LOG_FLOOR_PCT) > 3:
         log_axis(ax, "y")
@@ -283,10 +296,10 @@ def time_per_domain(data: FigureData) -> Figure | str | None:
 def latency(data: FigureData) -> Figure | str | None:
     """Open-loop servers: latency p50 and p99 against the offered load, per mode and service;
     saturated points (completing less than 95% of the offered load) marked."""
-    needed = ("cfg.workload.loop", ARRIVAL, "throughput_per_s", "latency_p50_ns", "latency_p99_ns")
+    needed = (LOOP, ARRIVAL, "throughput_per_s", "latency_p50_ns", "latency_p99_ns")
     if any(c not in data.runs for c in needed):
         return None
-    runs = data.runs[data.runs["cfg.workload.loop"] == "open"]
+    runs = data.runs[data.runs[LOOP] == "open"]
     caption = data.caption(runs)
     runs = at_calibration(runs, data.calibration)
     if runs.empty:
@@ -329,13 +342,5 @@ def replicas_vs_static(data: FigureData) -> Figure | str | None:
                        f"VCPU replicas vs static partitioning, experiment {data.experiment}\n{data.caption(frame)}")
 
 
-PER_EXPERIMENT = {
-    "overhead": overhead,
-    "switch_cost": switch_cost,
-    "replicas_vs_static": replicas_vs_static,
-    "latency": latency,
-    "causes": causes,
-    "time_per_domain": time_per_domain,
-    "boot_time": boot_time,
-}
+PER_EXPERIMENT = {name: globals()[name] for name in EXPERIMENT_FIGURES}
 """Figure name -> builder, in the order the report shows an experiment's figures."""

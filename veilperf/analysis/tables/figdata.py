@@ -10,8 +10,9 @@ from typing import Any
 
 import pandas as pd
 
-from veilperf.analysis.pairing import overheads, successful_runs
-from veilperf.analysis.profile import calibration_point, describe_point, param_column
+from veilperf.analysis.tables.pairing import overheads, successful_runs
+from veilperf.analysis.tables.profile import calibration_point, describe_point, param_column
+from veilperf.analysis.tables.sensitivity_summaries import load_summaries
 
 SWITCH = param_column("switch_one_way")
 _SETTING_PART = re.compile(r", (?=[\w.]+=)")
@@ -43,12 +44,8 @@ def sort_points(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def load_sensitivity(roots: list) -> pd.DataFrame | None:
-    """The sensitivity study's summaries (``veilperf.sensitivity.load_summaries``) of every results
-    root, or None when that package is absent or nothing is stored."""
-    try:
-        from veilperf.sensitivity import load_summaries
-    except ImportError:
-        return None
+    """The sensitivity studies' summaries (:func:`load_summaries`) of every results root, or None
+    when nothing is stored."""
     frames = [load_summaries(root) for root in roots]
     frames = [f for f in frames if len(f)]
     return pd.concat(frames, ignore_index=True) if frames else None

@@ -1,4 +1,4 @@
-"""Which figures are current, and drawing the stale ones (:mod:`veilperf.analysis.drawing`).
+"""Which figures are current, and drawing the stale ones (:mod:`veilperf.analysis.figures.drawing`).
 
 Figures come in *units*: the figures over all experiments (``claims``, ``crossings``; unit ``""``)
 and each experiment's own (``<experiment>-<name>``). A unit's key hashes the analysis code, the
@@ -11,7 +11,7 @@ Ownership: a figure folder may be the user's (``--out``). The index is veilperf'
 it wrote there; an entry is used only if it is a plain file name with the format's suffix (an index
 holding anything else is ignored whole, and said). A figure a unit no longer has is deleted only
 if it is such a file, a regular file in the folder, and carries a veilperf key; figure names of
-earlier versions (:data:`LEGACY`) are deleted only in a results root's own ``figures/`` folder.
+earlier versions (:data:`~veilperf.analysis.figures.names.LEGACY`) are deleted only in a results root's own ``figures/`` folder.
 """
 
 from __future__ import annotations
@@ -24,29 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from veilperf.analysis.freshness import code_digest, combine, embedded_key
-from veilperf.lazy import lazy_exports
+from veilperf.files import NotRegularFile, open_regular
+from veilperf.analysis.figures.names import GLOBAL_UNIT, LEGACY
 from veilperf.sweep.paths import plain_name, remove_leftovers, remove_owned, write_atomic
 
-__all__ = ["FIGURES", "GLOBAL", "PER_EXPERIMENT", "SWITCH", "FigureData", "Rendered", "render_figures",
-           "unit_keys", "draw_all", "GLOBAL_FIGURES", "EXPERIMENT_FIGURES"]
-
-GLOBAL_UNIT = ""
-GLOBAL_FIGURES = ("claims", "crossings")
-"""Names of the figures over all experiments, in report order."""
-EXPERIMENT_FIGURES = ("overhead", "switch_cost", "replicas_vs_static", "latency", "causes", "time_per_domain",
-                      "boot_time")
-"""Names of each experiment's figures, in the order of the questions they answer (report order)."""
-LEGACY = ("overhead_by_service", "overhead_vs_switch_cost", "overhead_by_cause", "boot_time", "time_per_domain",
-          "latency_vs_throughput", "replicas_vs_static")
-"""Figure files of earlier versions (one file stacking every experiment), removed when found in a
-results root's own ``figures/`` folder (never in a folder given with ``--out``)."""
-_DRAWING = {"FIGURES": "drawing", "GLOBAL": "figs_claims", "PER_EXPERIMENT": "figs_experiment",
-            "draw_all": "drawing", "SWITCH": "figdata", "FigureData": "figdata"}
-
-
-__getattr__ = lazy_exports("veilperf.analysis", _DRAWING, __name__)
-"""The builders and :func:`draw_all` (for notebooks), imported with matplotlib on first use."""
-
+__all__ = ["Rendered", "render_figures", "unit_keys"]
 
 @dataclass
 class Rendered:
@@ -77,8 +59,9 @@ def _read_index(out_dir: Path, fmt: str) -> tuple[dict, str]:
     entry veilperf would not have written (then it is ignored whole: nothing it lists is trusted)."""
     path = _index_path(out_dir, fmt)
     try:
-        index = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        with open_regular(path) as handle:  # never a FIFO: it would block
+            index = json.loads(handle.read())
+    except (OSError, ValueError, NotRegularFile):
         return {}, ""
     if not isinstance(index, dict):
         return {}, ""
@@ -131,7 +114,7 @@ def render_figures(digests: dict[str, str], sensitivity: str, out_dir: Path, fmt
     if stale:
         data = load()  # bad results raise here, before anything is written
         out_dir.mkdir(parents=True, exist_ok=True)
-        from veilperf.analysis.drawing import draw_units  # matplotlib loads only here
+        from veilperf.analysis.figures.drawing import draw_units  # matplotlib loads only here
 
         drawn = draw_units(stale, data, out_dir, fmt)
     for unit in keys:

@@ -1,0 +1,28 @@
+"""Figures: which are current (:mod:`.index`, no matplotlib), drawing the stale ones
+(:mod:`.drawing`), the builders (:mod:`.headline`: over all experiments; :mod:`.experiment`: one
+experiment each), their style (:mod:`.style`), the PNG writer (:mod:`.png`) and every figure's name
+(:mod:`.names`).
+
+Names are imported on first use: reusing current figures never loads matplotlib.
+"""
+
+from __future__ import annotations
+
+from veilperf.lazy import lazy_exports
+
+_EXPORTS = {
+    "FIGURES": "figures.drawing",
+    "draw_all": "figures.drawing",
+    "GLOBAL": "figures.headline",
+    "PER_EXPERIMENT": "figures.experiment",
+    "Rendered": "figures.index",
+    "render_figures": "figures.index",
+    "GLOBAL_FIGURES": "figures.names",
+    "EXPERIMENT_FIGURES": "figures.names",
+    "SWITCH": "tables.figdata",
+    "FigureData": "tables.figdata",
+}
+
+__all__ = sorted(_EXPORTS)
+
+__getattr__ = lazy_exports("veilperf.analysis", _EXPORTS, __name__)
