@@ -1,11 +1,12 @@
 """Plan and run sweeps: load every experiment, expand and validate its points on the executor,
-skip finished points, run the rest in batches on the same executor, store each finished batch at
-once, compact, summarise.
+skip finished points, run the rest in batches on the same executor, store finished batches as they
+come, compact, summarise.
 
-The driver's memory does not grow with what runs: a plan holds one small
-:class:`~veilperf.sweep.points.Point` per point (no config: workers rebuild and validate them,
-:mod:`veilperf.sweep.configs`), batches carry axis values rather than configs, and each finished
-batch is written to a part file and released.
+The driver holds no config and no record: a plan holds one small
+:class:`~veilperf.sweep.points.Point` per point (workers rebuild and validate configs,
+:mod:`veilperf.sweep.configs`), batches carry axis values, finished batches go to part files
+(:mod:`veilperf.sweep.parts`) and are released, and compaction merges a chunk of rows at a time
+(:mod:`veilperf.sweep.merge`).
 
 Library entry points: :func:`plan` (no side effects; what ``--dry-run`` shows) and
 :func:`run_sweep`. After a sweep (not a shard), ``runs.parquet`` holds exactly the experiment's
