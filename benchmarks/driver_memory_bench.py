@@ -6,7 +6,10 @@ Each study runs in a fresh interpreter (``veilperf.sensitivity.run_sensitivity``
 entry point of ``veilperf sensitivity``, into an empty results folder) on local worker processes
 or on a Dask ``LocalCluster`` (whose scheduler runs in the driving process, so it is counted);
 that interpreter reports its own peak RSS (``ru_maxrss``: the driver only, never its workers)
-after building the study, after the sweep (plan, run, compaction) and after the outcomes.
+and the wall time of each phase: building the study, planning (expanding and validating every
+point on the workers; for Dask this includes starting the cluster), running, compacting (and
+closing the workers), the outcomes. It also counts the part files the driver wrote: their bytes
+per row.
 
 What is measured, exactly: every point is planned, validated on the workers, batched, run on a
 worker, written to part files, compacted into ``runs.parquet`` and read back for the outcomes, as
@@ -54,40 +57,55 @@ def _peak_mib() -> float:
 
 
 def child(samples: int, executor: str, jobs: int, simulate: bool) -> dict:
-    """One study in this interpreter; returns what it measured."""
+    """One study in this interpreter; returns what it measured: per phase, the driver's peak RSS
+    (MiB) when it ended and its seconds; and the part files the driver wrote."""
     from functools import partial
 
     from veilperf.sensitivity import runner as study_runner
-    from veilperf.sensitivity.study import build_study
     from veilperf.sweep import engine
-
-    phases = {}
-    build = study_runner.build_study
-
-    def timed_build(*args, **kwargs):
-        study = build(*args, **kwargs)
-        phases["study built"] = _peak_mib()
-        return study
-
-    sweep = engine.run_sweep
-
-    def timed_sweep(*args, **kwargs):
-        summary = sweep(*args, **kwargs)
-        phases["sweep done"] = _peak_mib()
-        return summary
+    from veilperf.sweep.store import ResultsStore
 
     import driver_memory_bench  # by module name, so that Dask workers import the stand-in rather than copy it
 
-    study_runner.build_study = timed_build if build is build_study else build
-    engine.run_sweep = timed_sweep if simulate else partial(timed_sweep, runner=driver_memory_bench.stand_in)
+    start = last = time.perf_counter()
+    phases: list[tuple[str, float, float]] = []
+    parts = {"files": 0, "bytes": 0, "rows": 0}
+
+    def mark(name: str) -> None:
+        nonlocal last
+        now = time.perf_counter()
+        phases.append((name, _peak_mib(), now - last))
+        last = now
+
+    def marked(function, name: str):
+        def wrapped(*args, **kwargs):
+            result = function(*args, **kwargs)
+            mark(name)
+            return result
+        return wrapped
+
+    write_part = ResultsStore.write_part
+
+    def counted_write_part(store, table):
+        path = write_part(store, table)
+        parts["files"] += 1
+        parts["bytes"] += path.stat().st_size
+        parts["rows"] += table.num_rows
+        return path
+
+    study_runner.build_study = marked(study_runner.build_study, "study built")
+    engine.plan_loaded = marked(engine.plan_loaded, "planned")
+    engine._execute = marked(engine._execute, "run")
+    sweep = marked(engine.run_sweep, "compacted")
+    engine.run_sweep = sweep if simulate else partial(sweep, runner=driver_memory_bench.stand_in)
+    ResultsStore.write_part = counted_write_part
     warnings.simplefilter("ignore")  # SALib divides by the stand-in's zero variance
-    start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="veilperf-driver-bench-") as tmp:
         result = study_runner.run_sensitivity(CONFIG, method="sobol", samples=samples, results_dir=tmp,
                                               jobs=jobs, executor=executor, force_large=True)
-    phases["outcomes done"] = _peak_mib()
+        mark("outcomes")
     return {"points": result.sweep.experiments[0].points, "failed": result.sweep.failed,
-            "wall_s": time.perf_counter() - start, "phases": phases}
+            "wall_s": time.perf_counter() - start, "phases": phases, "parts": parts}
 
 
 def main() -> None:
@@ -116,9 +134,12 @@ def main() -> None:
                 print(f"  samples {samples}, {executor}: failed ({done.returncode}): {done.stderr.strip()[-600:]}")
                 continue
             measured = json.loads(done.stdout.strip().splitlines()[-1])
-            phases = ", ".join(f"{name} {mib:,.0f}" for name, mib in measured["phases"].items())
-            print(f"  {measured['points']:>7,} points, {executor:<5}: peak RSS {phases} MiB; "
-                  f"{measured['wall_s']:.0f} s wall, {measured['failed']} failed", flush=True)
+            phases = ", ".join(f"{name} {mib:,.0f} MiB / {seconds:,.0f} s" for name, mib, seconds in measured["phases"])
+            parts = measured["parts"]
+            per_row = f"{parts['bytes'] / parts['rows']:,.0f} B/row" if parts["rows"] else "none"
+            print(f"  {measured['points']:>7,} points, {executor:<5}: {measured['wall_s']:,.0f} s wall, "
+                  f"{measured['failed']} failed; per phase, driver peak RSS at its end / its wall time: {phases}; "
+                  f"part files: {parts['files']:,}, {parts['bytes'] / 2**20:,.1f} MiB, {per_row}", flush=True)
 
 
 if __name__ == "__main__":
