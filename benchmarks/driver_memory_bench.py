@@ -1,7 +1,7 @@
 """Benchmark: peak memory (RSS) and wall time of the process that drives a sensitivity study.
 
-A Sobol study of ``configs/enclave.yaml`` over its 11 assumed costs: ``--samples 128`` plans
-11,655 points, ``--samples 1024`` plans 93,191 (7 workloads x samples x 13, plus 7 baselines).
+A Sobol study of ``configs/enclave.yaml`` over its 12 assumed costs: ``--samples 128`` plans
+12,551 points, ``--samples 1024`` plans 100,359 (7 workloads x samples x 14, plus 7 baselines).
 Each study runs in a fresh interpreter (``veilperf.sensitivity.run_sensitivity``, the library
 entry point of ``veilperf sensitivity``, into an empty results folder) on local worker processes
 or on a Dask ``LocalCluster`` (whose scheduler runs in the driving process, so it is counted);
@@ -13,11 +13,11 @@ per row.
 
 What is measured, exactly: every point is planned, validated on the workers, batched, run on a
 worker, written to part files, compacted into ``runs.parquet`` and read back for the outcomes, as
-in a real study; only the simulation is replaced by a stand-in runner (simulating 93,191 enclave
-points takes about 1.5 h on 2 cores). The stand-in returns the point's own labels and config
-columns and the metrics of one real simulation of its workload and mode (simulated once per
-worker), so rows have their real width, but the study's indices are meaningless. ``--simulate``
-runs the real simulation instead.
+in a real study; only the simulation is replaced by a stand-in runner (issue 23's 46,599 simulated
+enclave points took 2,810 s on 2 workers: 100,359 would take about 1.7 h). The stand-in returns the
+point's own labels and config columns and the metrics of one real simulation of its workload and
+mode (simulated once per worker), so rows have their real width, but the study's indices are
+meaningless. ``--simulate`` runs the real simulation instead.
 
 Run: ``python benchmarks/driver_memory_bench.py [--samples 128 1024] [--executor local dask]
 [--jobs 2] [--simulate]``. It asserts nothing. The same script measures another checkout with
