@@ -35,7 +35,8 @@ from veilperf.config.loader import load_experiment, validate_point
 from veilperf.errors import ConfigError
 from veilperf.run import run_config
 from veilperf.sensitivity.assumptions import assumptions_of
-from veilperf.sweep.points import BASELINE, combinations, expand, expand_combinations, raw_point
+from veilperf.sweep.configs import Configs
+from veilperf.sweep.points import BASELINE, combinations, expand, raw_point, workload_name
 from veilperf.units import parse_rate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -143,11 +144,17 @@ def test_set_platform_list_gives_the_same_points_as_writing_it(tmp_path):
 def test_parameter_axes_and_set_apply_to_every_platform(tmp_path):
     body = "sweep: {grid: {platform.params.switch_one_way: [1.6us, 6us]}}\n"
     exp = load_experiment(experiment(tmp_path, "[milan, genoa]", body), ["platform.params.channel_fixed=50ns"])
-    points = expand_combinations(exp, combinations(exp), validate_if=lambda _: True)
-    seen = {(p.config.platform.name, p.config.platform.params.switch_one_way.value) for p in points}
+    configs = _configs(exp)
+    seen = {(c.platform.name, c.platform.params.switch_one_way.value) for c in configs}
     assert seen == {(name, s) for name in ("milan", "genoa") for s in (1600.0, 6000.0)}
-    assert {p.config.platform.params.channel_fixed.value for p in points} == {50.0}
-    assert {p.config.platform.clock.value for p in points if p.config.platform.name == "genoa"} == {2.7e9}
+    assert {c.platform.params.channel_fixed.value for c in configs} == {50.0}
+    assert {c.platform.clock.value for c in configs if c.platform.name == "genoa"} == {2.7e9}
+
+
+def _configs(exp) -> list:
+    """The validated config of every point of ``exp``."""
+    configs, combos = Configs(exp), combinations(exp)
+    return [configs.build(point, combos[point.combination]) for point in expand(exp)]
 
 
 def test_an_error_in_a_listed_profile_names_that_profile(tmp_path):
@@ -155,7 +162,7 @@ def test_an_error_in_a_listed_profile_names_that_profile(tmp_path):
     broken.write_text(GENOA.read_text().replace("value: 0.5us", "value: 0.5", 1))
     exp = load_experiment(experiment(tmp_path, f"[milan, {broken.name}]"))
     with pytest.raises(ConfigError) as caught:
-        expand_combinations(exp, combinations(exp), validate_if=lambda _: True)
+        _configs(exp)
     assert Path(caught.value.file) == broken and caught.value.key_path == "params.rmpadjust.value"
 
 
@@ -187,7 +194,9 @@ def test_shipped_platforms_experiment_runs_each_workload_and_service_on_both():
     single = load_experiment(ROOT / "configs" / "platforms.yaml", ["platform=milan"])
     points = expand(exp)
     assert len(points) == 2 * len(expand(single))
-    treatments = {(p.workload, _platform(exp, p), json.dumps(p.assignments, sort_keys=True, default=str))
+    combos = combinations(exp)
+    treatments = {(workload_name(exp, combos[p.combination][0]), _platform(exp, p),
+                   json.dumps(combos[p.combination][1], sort_keys=True, default=str))
                   for p in points if p.role == "treatment"}
     assert len(treatments) == len(exp.workloads) * 2 * 3  # enclave + two log rule breadths, per platform
 

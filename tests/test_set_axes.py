@@ -13,7 +13,7 @@ from veilperf.config.loader import load_experiment
 from veilperf.config.set_axes import fold_overrides
 from veilperf.errors import ConfigError
 from veilperf.sweep.engine import describe_points, plan
-from veilperf.sweep.points import axis_values, expand, raw_point
+from veilperf.sweep.points import axis_values, combinations, expand, raw_point
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sweep"
 EXPERIMENT = FIXTURES / "experiment.yaml"  # grid switch_one_way [1.6us, 6us] x zip (iterations, memcpy) x 2 reps
@@ -62,13 +62,14 @@ def test_every_treatment_of_a_set_on_a_grid_axis_runs_and_is_listed_at_that_valu
     assert len(points) == 8
     for point in points:
         assert raw_point(exp, point)["platform"]["params"]["switch_one_way"]["value"] == "3us"
-        assert axis_values(exp, point)["platform.params.switch_one_way"] == "3us"
+        assignments = combinations(exp)[point.combination][1]
+        assert axis_values(exp, point, assignments)["platform.params.switch_one_way"] == "3us"
 
 
 def test_the_dry_run_lists_what_each_point_runs_with(tmp_path):
     """enclave.yaml's baseline runs at 2.07 us whatever its treatment's switch: the listing said 1.6 us."""
-    lines = describe_points(plan([ROOT / "configs" / "enclave.yaml"], ["platform.params.switch_one_way=3us"],
-                                 results_dir=tmp_path))
+    lines = list(describe_points(plan([ROOT / "configs" / "enclave.yaml"], ["platform.params.switch_one_way=3us"],
+                                      results_dir=tmp_path)))
     assert lines[1] == ("  note: --set platform.params.switch_one_way=3us replaces the sweep axis [1.6us, 2.07us, "
                         "6us] (sweep.zip.0, with setup.services.enc.enclave_size, setup.services.enc.page_tables, "
                         "setup.services.enc.touched_share: 8 rows -> 6)")

@@ -72,6 +72,9 @@ def test_no_path_the_schema_knows_is_refused(path):
 def test_every_set_error_has_one_wording(text):
     with pytest.raises(ConfigError) as caught:
         exp = load_experiment(EXAMPLE, [text])
-        from veilperf.sweep.points import combinations, expand_combinations
-        expand_combinations(exp, combinations(exp), validate_if=lambda _: True)
+        from veilperf.sweep.configs import Configs
+        from veilperf.sweep.points import combinations, expand
+        configs, combos = Configs(exp), combinations(exp)
+        for point in expand(exp):
+            configs.build(point, combos[point.combination])
     assert ONE_WORDING.match(str(caught.value)), str(caught.value)

@@ -13,7 +13,7 @@ from veilperf.config.loader import load_experiment
 from veilperf.errors import ConfigError
 from veilperf.sweep.identity import derive_seed
 from veilperf.sweep.options import SweepError, parse_shard
-from veilperf.sweep.points import expand, raw_point
+from veilperf.sweep.points import combinations, expand, raw_point, workload_name
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sweep"
 EXPERIMENT = FIXTURES / "experiment.yaml"
@@ -116,9 +116,9 @@ def test_treatment_identical_to_its_baseline_is_one_baseline_point(tmp_path):
 def test_boot_experiment_points_have_no_workload():
     exp = load_experiment(Path(__file__).parents[1] / "configs" / "boot.yaml",
                           ["sweep={grid: {setup.vcpus: [1, 2]}}"])
-    points = expand(exp)
-    assert len(points) == 4 and {p.workload for p in points} == {"boot"}
-    assert all(p.workload_index is None for p in points)
+    points, combos = expand(exp), combinations(exp)
+    assert len(points) == 4 and {workload_name(exp, combos[p.combination][0]) for p in points} == {"boot"}
+    assert all(combos[p.combination][0] is None for p in points)
 
 
 def test_shards_partition_the_points():
@@ -140,3 +140,23 @@ def test_unsettable_axis_path_names_the_experiment_file(tmp_path):
     with pytest.raises(ConfigError) as info:
         expand(load_experiment(path))
     assert info.value.file == str(path)
+
+
+def test_configs_validate_shared_models_once_and_equal_a_full_validation(monkeypatch):
+    """Configs rebuilds a point's config around the platform and workload models of points that
+    share them: in full once per role here (every point has the workload of the role's first
+    point), and every config equals the point validated on its own."""
+    from veilperf.config.loader import validate_point
+    from veilperf.sweep import configs as configs_module
+    from veilperf.sweep.configs import Configs
+
+    exp = load_experiment(EXPERIMENT)
+    full = []
+    monkeypatch.setattr(configs_module, "validate_point", lambda *a, **k: full.append(1) or validate_point(*a, **k))
+    configs, combos = Configs(exp), combinations(exp)
+    points = expand(exp)
+    built = [configs.build(p, combos[p.combination]) for p in points]
+    assert len(full) == 2  # the first treatment and the first baseline
+    for point, config in zip(points, built):
+        alone = validate_point(exp, raw_point(exp, point), workload_index=0, baseline=point.role == "baseline")
+        assert config == alone

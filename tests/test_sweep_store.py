@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+import numpy as np
+
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -129,3 +131,27 @@ def test_finished_ids_read_again_when_a_part_is_merged_away_meanwhile(tmp_path, 
 
     monkeypatch.setattr(store_module, "_read", vanishing_once)
     assert store.finished_ids() == {"a", "b"} and len(calls) == 2
+
+
+def test_compaction_a_chunk_at_a_time_equals_merging_every_table_at_once(tmp_path, monkeypatch):
+    """runs.parquet and the superseded set written a few rows at a time (CHUNK_ROWS = 3) equal the
+    in-memory merge of every stored table: last row of a point wins, types promoted (an int column
+    becoming float in a later part, a column only some parts have), rows sorted by point id."""
+    from veilperf.sweep import merge
+
+    monkeypatch.setattr(merge, "CHUNK_ROWS", 3)
+    rng = np.random.default_rng(5)
+    store = ResultsStore(tmp_path / "exp")
+    ids = [f"{i:016x}" for i in rng.permutation(40)]
+    store.write_part(records_to_table([{"point_id": p, "error": "", "n": i} for i, p in enumerate(ids[:15])]))
+    store.compact(keep=set(ids))  # an earlier runs.parquet, read back by row group
+    for start, stop, extra in ((10, 25, "text"), (20, 40, None)):
+        store.write_part(records_to_table([{"point_id": p, "error": "", "n": i + 0.5, **({"extra": extra} if extra else {})}
+                                           for i, p in enumerate(ids[start:stop], start)]))
+    everything = merge_tables(store.read_all())
+    keep = set(ids[5:33])
+    done = store.compact(keep)
+    assert pq.read_table(store.runs_path).equals(merge_tables([everything], keep=keep))
+    assert pq.read_table(store.runs_path).num_rows == len(keep) and done.dropped == 40 - len(keep)
+    assert pq.read_table(done.superseded).equals(merge_tables([everything], keep=set(ids) - keep))
+    assert pq.ParquetFile(store.runs_path).num_row_groups == -(-len(keep) // 3)

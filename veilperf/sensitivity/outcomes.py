@@ -26,12 +26,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from veilperf.analysis.tables.pairing import basis, cost_per_unit, failed
+from veilperf.analysis.tables.load import read_runs
+from veilperf.analysis.tables.pairing import COST_COLUMNS, basis, cost_per_unit, failed
 from veilperf.errors import VeilperfError
 from veilperf.sensitivity.sampling import SamplingPlan, analyze
 from veilperf.sensitivity.study import Study
 
-__all__ = ["BAND", "sample_metrics", "outcomes", "write_outcomes", "TOP"]
+__all__ = ["BAND", "read_study_runs", "sample_metrics", "outcomes", "write_outcomes", "TOP"]
 
 TOP = 3  # parameters named per workload
 NEGLIGIBLE = 1e-9  # an influence below this fraction of the largest is float rounding, not an effect
@@ -52,6 +53,17 @@ def _paired(runs: pd.DataFrame) -> pd.DataFrame:
     return treatment.merge(base, on=["pair_key", "replication"], how="inner", validate="many_to_one")
 
 
+def read_study_runs(study: Study, path: Path) -> pd.DataFrame:
+    """The columns of the study's ``runs.parquet`` that its outcomes read (pairing, basis, the
+    sampled parameters, the settings' axes): a study of 10^5 points stays small in memory."""
+    return read_runs(path, columns=[*COST_COLUMNS, *_assumption_columns(study), *{c for s in study.settings
+                                                                                 for c in s.cfg}])
+
+
+def _assumption_columns(study: Study) -> list[str]:
+    return [f"cfg.{a.path}.value" for a in study.plan.assumptions]
+
+
 def sample_metrics(study: Study, runs: pd.DataFrame) -> pd.DataFrame:
     """One row per (setting, sample): workload, service, setting, metric, sample, value."""
     paired = _paired(runs)
@@ -60,7 +72,7 @@ def sample_metrics(study: Study, runs: pd.DataFrame) -> pd.DataFrame:
     paired["value"] = ((paired["cost_ns"] - paired["baseline_cost_ns"]) / 1e9 if boot
                        else (paired["cost_ns"] / paired["baseline_cost_ns"] - 1.0) * 100.0)
     plan = study.plan
-    columns = [f"cfg.{a.path}.value" for a in plan.assumptions]
+    columns = _assumption_columns(study)
     missing = [c for c in columns if c not in paired.columns]
     if missing:
         raise StudyError(f"the study's runs lack column(s) {', '.join(missing)}")

@@ -17,7 +17,7 @@ import pandas as pd
 from veilperf.config.loader import load_experiment
 from veilperf.errors import ConfigError
 from veilperf.sensitivity.assumptions import assumptions_of
-from veilperf.sensitivity.outcomes import outcomes, sample_metrics, write_outcomes
+from veilperf.sensitivity.outcomes import outcomes, read_study_runs, sample_metrics, write_outcomes
 from veilperf.sensitivity.sampling import DEFAULT_SAMPLES, METHODS, make_plan
 from veilperf.sensitivity.study import Study, build_study, remove_created, replaced_study, study_dir, write_study
 from veilperf.sweep.lock import results_lock
@@ -89,8 +89,7 @@ def _run(study: Study, directory: Path, overrides: Sequence[str], *, shard: Shar
         raise
     result = StudyResult(study, directory, summary)
     if shard is None and not summary.failed:
-        runs = pd.read_parquet(directory / "runs.parquet")
-        metrics = sample_metrics(study, runs)
+        metrics = sample_metrics(study, read_study_runs(study, directory / "runs.parquet"))
         result.indices, result.summary = outcomes(study, metrics)
         result.written = write_outcomes(directory, study, metrics, result.indices, result.summary)
     return result

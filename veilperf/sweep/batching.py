@@ -4,7 +4,10 @@ Points cost anything from a fraction of a millisecond (a boot model) to seconds 
 run). Each batch has a fixed cost (shipping it, writing its part file), so cheap points go in
 large batches and expensive ones in small batches, which also keeps the end of the sweep balanced
 and bounds what a killed sweep loses to the batches in flight. Each experiment starts with a small
-probe batch; its cost per point is then learnt from the batches that finish.
+probe batch; its cost per point is then learnt from the last :data:`RECENT` batches that finished
+(a worker's first batch also pays for starting up: 0.5 s for two 3 ms points on this machine, and
+averaged over every batch it kept batches of cheap points small, and part files many, for
+hundreds of points).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ __all__ = ["Batcher"]
 TARGET_BATCH_S = 0.5  # work per batch: per-batch costs (~10 ms) stay a few percent of it
 FIRST_BATCH = 2  # points in an experiment's batches until one of them has finished
 MAX_BATCH = 512
+RECENT = 4  # finished batches the cost per point is learnt from
 
 
 class Batcher:
@@ -31,7 +35,7 @@ class Batcher:
     def __init__(self, plans: list[ExperimentPlan], workers: int) -> None:
         self._queues = deque((planned, deque(planned.todo)) for planned in plans if planned.todo)
         self._workers = workers
-        self._cost: dict[int, tuple[int, float]] = {}  # id(plan) -> (points, seconds) finished
+        self._cost: dict[int, deque[tuple[int, float]]] = {}  # id(plan) -> recent (points, seconds)
 
     def next(self) -> tuple[ExperimentPlan, list[Point]] | None:
         """The next batch, or None when every point has been handed out."""
@@ -46,12 +50,11 @@ class Batcher:
 
     def record(self, planned: ExperimentPlan, points: int, seconds: float) -> None:
         """A batch of ``points`` of ``planned`` took ``seconds`` on its worker."""
-        done, spent = self._cost.get(id(planned), (0, 0.0))
-        self._cost[id(planned)] = (done + points, spent + seconds)
+        self._cost.setdefault(id(planned), deque(maxlen=RECENT)).append((points, seconds))
 
     def _size(self, planned: ExperimentPlan) -> int:
         if id(planned) not in self._cost:
             return FIRST_BATCH
-        done, spent = self._cost[id(planned)]
-        per_point = spent / done
+        recent = self._cost[id(planned)]
+        per_point = sum(seconds for _, seconds in recent) / sum(points for points, _ in recent)
         return MAX_BATCH if per_point <= 0 else max(1, min(MAX_BATCH, int(TARGET_BATCH_S / per_point)))

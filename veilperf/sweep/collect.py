@@ -1,8 +1,9 @@
 """Merge the outputs of sharded sweeps (``veilperf sweep --shard K/N``) into one results store.
 
 Each source is an experiment directory (it holds ``manifest.yaml``) or a results root holding
-such directories. Sources of one experiment must come from the same experiment text, overrides
-and point count; their ``runs.parquet`` and part files are merged (last row per point id wins)
+such directories. Sources of one experiment must come from the same experiment text, overrides,
+point count and provenance (the manifest's sources, kinds, ranges and descriptions, which its
+rows leave out); their ``runs.parquet`` and part files are merged (last row per point id wins)
 into ``<dest>/<experiment>/runs.parquet``, which is replaced: list the destination among the
 sources to keep what it already holds. Points it held that no source has are moved to its
 ``superseded/`` folder (and said), never just deleted.
@@ -27,7 +28,7 @@ from veilperf.sweep.table import merge_tables
 
 __all__ = ["CollectSummary", "collect"]
 
-_SAME_RUN_KEYS = ("experiment_text", "overrides", "points")
+_SAME_RUN_KEYS = ("experiment_text", "overrides", "points", "provenance")
 
 
 @dataclass

@@ -1,6 +1,12 @@
 """Plan and run sweeps: load every experiment, expand and validate its points on the executor,
-skip finished points, run the rest in batches on the same executor, store each finished batch at
-once, compact, summarise.
+skip finished points, run the rest in batches on the same executor, store finished batches as they
+come, compact, summarise.
+
+The driver holds no config and no record: a plan holds one small
+:class:`~veilperf.sweep.points.Point` per point (workers rebuild and validate configs,
+:mod:`veilperf.sweep.configs`), batches carry axis values, finished batches go to part files
+(:mod:`veilperf.sweep.parts`) and are released, and compaction merges a chunk of rows at a time
+(:mod:`veilperf.sweep.merge`).
 
 Library entry points: :func:`plan` (no side effects; what ``--dry-run`` shows) and
 :func:`run_sweep`. After a sweep (not a shard), ``runs.parquet`` holds exactly the experiment's
@@ -23,7 +29,7 @@ import time
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 from veilperf.config.bounds import check_sweep_size
 from veilperf.config.loader import Experiment, load_experiment
@@ -32,16 +38,19 @@ from veilperf.config.yaml_file import read_text
 from veilperf.errors import ConfigError
 from veilperf.interrupts import signal_word
 from veilperf.sweep.batching import Batcher
+from veilperf.sweep.configs import Configs
 from veilperf.sweep.executors import InProcessExecutor, open_executor, result_of, wait_first
 from veilperf.sweep.lock import results_lock
 from veilperf.sweep.manifest import git_commit, manifest_data, manifest_text
 from veilperf.sweep.options import ClusterOptions, Shard, SweepError, check_executor, default_jobs
+from veilperf.sweep.parts import PartWriter
 from veilperf.sweep.paths import ResultsIOError, refuse_inputs
-from veilperf.sweep.points import Point, axis_values, combinations, distinct
+from veilperf.sweep.points import TREATMENT, Combinations, Point, axis_values, combinations, distinct, workload_name
 from veilperf.sweep.progress import progress_bar
+from veilperf.sweep.provenance import Provenance
 from veilperf.sweep.store import ResultsStore
 from veilperf.sweep.supersede import StoreCheck, check_store, raise_refusals
-from veilperf.sweep.worker import Runner, expand_chunk, run_batch
+from veilperf.sweep.worker import Batch, Runner, plan_chunk, run_batch, without_axes
 
 __all__ = ["ExperimentPlan", "ExperimentSummary", "SweepSummary", "SweepInterrupted", "load_experiments", "plan",
            "plan_loaded", "check_plans", "run_sweep", "describe_points", "summary_lines"]
@@ -59,6 +68,11 @@ class ExperimentPlan:
     points: list[Point]
     selected: list[Point]
     todo: list[Point]
+    combos: Combinations = field(init=False, repr=False)
+    provenance: Provenance | None = field(default=None, repr=False)  # set when its manifest is written
+
+    def __post_init__(self) -> None:
+        self.combos = combinations(self.exp)
 
 
 class SweepInterrupted(KeyboardInterrupt):
@@ -122,17 +136,17 @@ def plan_loaded(loaded: list[tuple[Experiment, str]], *, results_dir: str | Path
                 force: bool = False, pool: Executor | None = None, workers: int = 1) -> list[ExperimentPlan]:
     """Expand every experiment, read what is cached, and validate every point that will run (cached
     points were validated when they ran) -- all before anything runs. The work is spread over
-    ``pool`` in chunks of combinations. Raises ConfigError (naming file and key) for the first bad
-    point in experiment order. Writes nothing."""
+    ``pool`` in chunks of combinations, which return only the points' identities. Raises
+    ConfigError (naming file and key) for the first bad point in experiment order. Writes nothing."""
     pool = pool or InProcessExecutor()
     submitted = []
     for exp, text in loaded:
         store = ResultsStore.of(results_dir, exp.name)
         finished = frozenset() if force else frozenset(store.finished_ids())
-        combos = combinations(exp)
-        size = max(1, math.ceil(len(combos) / (workers * CHUNKS_PER_WORKER)))
-        futures = [pool.submit(expand_chunk, exp, combos[i:i + size], finished, shard)
-                   for i in range(0, len(combos), size)]
+        count = len(combinations(exp))
+        size = max(1, math.ceil(count / (workers * CHUNKS_PER_WORKER)))
+        futures = [pool.submit(plan_chunk, exp, start, min(start + size, count), finished, shard)
+                   for start in range(0, count, size)]
         submitted.append((exp, text, store, finished, futures))
     plans = []
     try:
@@ -169,28 +183,29 @@ def check_plans(plans: list[ExperimentPlan], *, shard: Shard | None = None, repl
     return checks
 
 
-def describe_points(plans: list[ExperimentPlan], checks: dict[str, StoreCheck] | None = None) -> list[str]:
+def describe_points(plans: list[ExperimentPlan], checks: dict[str, StoreCheck] | None = None) -> Iterator[str]:
     """Lines listing every selected point: id, role, status, workload, replication, the values it runs
     with at the axes (read from its resolved config: a baseline's own, a ``--set``'s); the ``--set``s
     that replaced a sweep axis; with ``checks``, what would happen to stored points the sweep no
     longer has."""
-    lines = []
     for planned in plans:
         todo = {p.point_id for p in planned.todo}
         roles = [p.role for p in planned.selected]
-        lines.append(f"{planned.exp.name}: {len(planned.selected)} points ({roles.count('treatment')} treatment, "
-                     f"{roles.count('baseline')} baseline), {len(todo)} to run -> {planned.store.directory}")
-        lines += [f"  note: {note}" for note in planned.exp.notes]
+        yield (f"{planned.exp.name}: {len(planned.selected)} points ({roles.count('treatment')} treatment, "
+               f"{roles.count('baseline')} baseline), {len(todo)} to run -> {planned.store.directory}")
+        yield from (f"  note: {note}" for note in planned.exp.notes)
         check = (checks or {}).get(planned.exp.name)
         if check is not None and (check.refused or check.note()):
-            lines.append(f"  refused without --replace: {check.refused}" if check.refused
-                         else f"  would be said: {check.note()}")
+            yield (f"  refused without --replace: {check.refused}" if check.refused
+                   else f"  would be said: {check.note()}")
         for p in planned.selected:
-            axes = " ".join(f"{path}={value_text(value)}" for path, value in axis_values(planned.exp, p).items())
+            workload_index, assignments = planned.combos[p.combination]
+            values = axis_values(planned.exp, p, assignments)
+            axes = " ".join(f"{path}={value_text(value)}" for path, value in values.items())
             status = "new" if p.point_id in todo else "cached"
-            line = f"  {p.point_id}  {p.role:<9}  {status:<6}  {p.workload}  rep={p.replication}  {axes}"
-            lines.append(line.rstrip())
-    return lines
+            line = (f"  {p.point_id}  {p.role:<9}  {status:<6}  {workload_name(planned.exp, workload_index)}  "
+                    f"rep={p.replication}  {axes}")
+            yield line.rstrip()
 
 
 def run_sweep(files: Sequence[str | Path], overrides: Sequence[str] = (), *, results_dir: str | Path = "results",
@@ -251,16 +266,43 @@ def _keep(planned: ExperimentPlan) -> set[str]:
 
 def _write_manifests(plans: list[ExperimentPlan], shard: Shard | None, commit: str) -> None:
     for planned in plans:
+        planned.provenance = experiment_provenance(planned.exp, planned.combos)
         planned.store.write_manifest(manifest_text(planned.exp, planned.text, points=len(planned.points),
-                                                   shard=str(shard) if shard else None, commit=commit))
+                                                   shard=str(shard) if shard else None, commit=commit,
+                                                   provenance=planned.provenance))
+
+
+def experiment_provenance(exp: Experiment, combos: Combinations) -> Provenance:
+    """The provenance of an experiment's points (:mod:`veilperf.sweep.provenance`): that of the
+    first treatment point of each workload on each platform. ConfigError for a bad point."""
+    from veilperf.run import config_columns
+
+    provenance = Provenance()
+    configs = Configs(exp)
+    for indices in combos.of_workloads():
+        platforms = set(exp.platforms)
+        for index in indices:
+            workload_index, assignments = combination = combos[index]
+            raw = exp.resolve(workload_index, assignments)
+            name = exp.platform_of(raw)
+            if name in platforms:
+                platforms.discard(name)
+                provenance.add(config_columns(configs.validate(raw, TREATMENT, combination)),
+                               workload_name(exp, workload_index))
+            if not platforms:
+                break
+    return provenance
 
 
 def _execute(pool: Executor, workers: int, plans: list[ExperimentPlan], summaries: dict[str, ExperimentSummary],
              runner: Runner | None, commit: str) -> None:
-    """Keep up to two batches per worker in flight; store each finished batch at once."""
+    """Keep up to two batches per worker in flight; store finished batches as they come
+    (:class:`~veilperf.sweep.parts.PartWriter`), and what waits when the loop ends or stops."""
     batcher = Batcher(plans, workers)
     window = 1 if isinstance(pool, InProcessExecutor) else 2 * workers
+    shipped_exp = {p.exp.name: without_axes(p.exp) for p in plans}
     pending: dict[Future, ExperimentPlan] = {}
+    parts = {p.exp.name: PartWriter(p.store) for p in plans}
 
     def refill() -> None:
         while len(pending) < window:
@@ -268,19 +310,26 @@ def _execute(pool: Executor, workers: int, plans: list[ExperimentPlan], summarie
             if batch is None:
                 return
             planned, points = batch
-            pending[pool.submit(run_batch, runner, points, commit)] = planned
+            shipped = Batch(shipped_exp[planned.exp.name], planned.provenance or Provenance(),
+                            [(p, planned.combos[p.combination]) for p in points])
+            pending[pool.submit(run_batch, runner, shipped, commit)] = planned
 
     with progress_bar(sum(len(p.todo) for p in plans)) as progress:
         try:
-            refill()
-            while pending:
-                done = wait_first(pool, pending)
-                for future in done:
-                    planned = pending.pop(future)
-                    rows, seconds = _store_batch(planned, future, summaries[planned.exp.name])
-                    batcher.record(planned, rows, seconds)
-                    progress.advance(rows)
+            try:
                 refill()
+                while pending:
+                    done = wait_first(pool, pending)
+                    for future in done:
+                        planned = pending.pop(future)
+                        rows, seconds = _store_batch(planned, future, summaries[planned.exp.name],
+                                                     parts[planned.exp.name])
+                        batcher.record(planned, rows, seconds)
+                        progress.advance(rows)
+                    refill()
+            finally:
+                for name, writer in parts.items():
+                    summaries[name].stored += writer.flush()
         except KeyboardInterrupt as exc:
             raise SweepInterrupted(_saved_note(plans, summaries, signal_word(exc)),
                                    getattr(exc, "signum", signal.SIGINT)) from None
@@ -295,15 +344,16 @@ def _saved_note(plans: list[ExperimentPlan], summaries: dict[str, ExperimentSumm
     return f"{how}: saved {', '.join(saved)}; run the same command again to resume"
 
 
-def _store_batch(planned: ExperimentPlan, future: Future, summary: ExperimentSummary) -> tuple[int, float]:
-    """Write a finished batch's part file; returns its rows and the seconds its worker spent."""
+def _store_batch(planned: ExperimentPlan, future: Future, summary: ExperimentSummary,
+                 writer: PartWriter) -> tuple[int, float]:
+    """Hand a finished batch to its experiment's part writer; returns its rows and the seconds its
+    worker spent."""
     try:
         table, seconds = future.result()
     except Exception as exc:
         raise SweepError(f"a worker failed while running {planned.exp.name} ({type(exc).__name__}: {exc}); "
                          "finished points are saved: run the sweep again to resume") from exc
-    planned.store.write_part(table)
-    summary.stored += table.num_rows
+    summary.stored += writer.add(table)
     for point_id, error in zip(table.column("point_id").to_pylist(), table.column("error").to_pylist()):
         if error:
             summary.failures.append((point_id, error))

@@ -18,6 +18,7 @@ import yaml
 
 from veilperf import __version__
 from veilperf.config.loader import Experiment
+from veilperf.sweep.provenance import Provenance
 
 __all__ = ["git_commit", "manifest_data", "manifest_text", "dump_manifest", "manifest_state", "INTACT", "EDITED",
            "UNVERIFIED"]
@@ -53,9 +54,11 @@ def _str(dumper: yaml.SafeDumper, text: str) -> yaml.Node:
 _Dumper.add_representer(str, _str)
 
 
-def manifest_data(exp: Experiment, experiment_text: str, *, points: int, shard: str | None, commit: str) -> dict:
+def manifest_data(exp: Experiment, experiment_text: str, *, points: int, shard: str | None, commit: str,
+                  provenance: Provenance | None = None) -> dict:
     """The manifest as a mapping: what was run (``file_path``: the experiment file resolved, which
-    tells two files of one name apart), with which overrides, platform and code."""
+    tells two files of one name apart), with which overrides, platform and code, and the
+    provenance its rows leave out (:mod:`veilperf.sweep.provenance`)."""
     data = {
         "experiment": exp.name,
         "file": str(exp.file),
@@ -73,12 +76,16 @@ def manifest_data(exp: Experiment, experiment_text: str, *, points: int, shard: 
     # takes the first for all of them (analysis.profile.find_profiles reads both shapes).
     profiles = list(exp.platforms.values())
     data.update({"platform": profiles[0]} if len(profiles) == 1 else {"platforms": profiles})
+    if provenance is not None:
+        data["provenance"] = provenance.to_manifest()
     return data
 
 
-def manifest_text(exp: Experiment, experiment_text: str, *, points: int, shard: str | None, commit: str) -> str:
+def manifest_text(exp: Experiment, experiment_text: str, *, points: int, shard: str | None, commit: str,
+                  provenance: Provenance | None = None) -> str:
     """YAML text of the manifest (:func:`manifest_data`), with its checksum."""
-    return dump_manifest(manifest_data(exp, experiment_text, points=points, shard=shard, commit=commit))
+    return dump_manifest(manifest_data(exp, experiment_text, points=points, shard=shard, commit=commit,
+                                       provenance=provenance))
 
 
 def dump_manifest(data: dict) -> str:

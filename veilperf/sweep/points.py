@@ -19,76 +19,103 @@ Identity, chosen so that pairing and caching follow from content alone:
 - ``point_id`` = digest of the raw config with that seed set. Identical points (for example two
   treatments' identical baselines) are one point, listed once; when a treatment is identical to its
   own baseline the single point keeps the role ``baseline``.
+
+A :class:`Point` is small (its identity and the index of its combination), so a plan of 10^5
+points stays small: combinations are computed from their index (:class:`Combinations`), and a
+point's raw config and validated :class:`~veilperf.config.run_config.RunConfig` are rebuilt where
+they are needed (:mod:`veilperf.sweep.configs`).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import itertools
-from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+import math
+from dataclasses import dataclass
+from typing import Any, Iterator, Sequence
 
-from veilperf.config.loader import PLATFORM_AXIS, Experiment, validate_point
+from veilperf.config.loader import PLATFORM_AXIS, Experiment
 from veilperf.config.overrides import get_path, is_parameter
-from veilperf.config.run_config import RunConfig
 from veilperf.errors import ConfigError
-from veilperf.sweep.identity import canonical_json, derive_seed, digest
+from veilperf.sweep.identity import derive_seed, digest
 
-__all__ = ["Point", "Combination", "expand", "combinations", "expand_combinations", "distinct", "raw_point",
-           "axis_combinations", "axis_values"]
+__all__ = ["Point", "Combination", "Combinations", "expand", "combinations", "points_of", "distinct", "raw_point",
+           "workload_name", "TREATMENT", "BASELINE", "axis_values"]
 
 TREATMENT = "treatment"
 BASELINE = "baseline"
 
+Combination = tuple[int | None, dict[str, Any]]
+"""One workload (its index, None for boot experiments) with one grid x zip assignment."""
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, slots=True)
 class Point:
-    """One run of a sweep, small enough to ship to a worker (the raw config is rebuilt there)."""
+    """One run of a sweep: its identity and the index of its combination in :func:`combinations`
+    (the assignments and the raw config follow from it)."""
 
-    experiment: str
     point_id: str
     pair_key: str
     role: str  # "treatment" | "baseline"
     replication: int
     seed: int
-    workload_index: int | None  # index into Experiment.workloads; None for boot experiments
-    workload: str  # workload name, or "boot"
-    assignments: dict[str, Any] = field(default_factory=dict)  # axis path -> value
-    # The validated config, set when planning validated the point (points that will run): workers
-    # run it as it is, so every point is resolved and validated once.
-    config: RunConfig | None = field(default=None, compare=False, repr=False)
+    combination: int
 
 
-def axis_combinations(exp: Experiment) -> list[dict[str, Any]]:
-    """Assignments for every grid x zip combination, in declaration order (one empty dict if none)."""
-    axes: list[list[dict[str, Any]]] = []
-    for path, values in exp.grid.items():
-        axes.append([{path: value} for value in values])
-    for group in exp.zip:  # equal lengths are checked by the config layer
-        axes.append([dict(zip(group.keys(), row)) for row in zip(*group.values())])
-    return [_merge(combo) for combo in itertools.product(*axes)]
+class Combinations(Sequence[Combination]):
+    """Every combination of an experiment in order (workloads, then grid axes, then zip groups,
+    the last varying fastest), each computed from its index: a plan never lists them."""
+
+    def __init__(self, exp: Experiment) -> None:
+        self._workloads: list[int | None] = list(range(len(exp.workloads))) if exp.workloads else [None]
+        # each axis: (paths, rows): a grid axis has one path, a zip group several in lock-step
+        self._axes: list[tuple[list[str], list[tuple]]] = [([path], [(v,) for v in values])
+                                                           for path, values in exp.grid.items()]
+        self._axes += [(list(group), list(zip(*group.values()))) for group in exp.zip]
+        self._per_workload = math.prod(len(rows) for _, rows in self._axes)
+
+    def __len__(self) -> int:
+        return len(self._workloads) * self._per_workload
+
+    def __getitem__(self, index: int) -> Combination:  # type: ignore[override]
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        workload, rest = divmod(index, self._per_workload)
+        positions = []
+        for _, rows in reversed(self._axes):
+            rest, position = divmod(rest, len(rows))
+            positions.append(position)
+        assignments: dict[str, Any] = {}
+        for (paths, rows), position in zip(self._axes, reversed(positions)):
+            assignments.update(zip(paths, rows[position]))
+        return self._workloads[workload], assignments
+
+    def __iter__(self) -> Iterator[Combination]:
+        return (self[i] for i in range(len(self)))
+
+    def of_workloads(self) -> list[range]:
+        """The indices of each workload's combinations, in workload order."""
+        return [range(i * self._per_workload, (i + 1) * self._per_workload) for i in range(len(self._workloads))]
 
 
-def _merge(parts: tuple[dict[str, Any], ...]) -> dict[str, Any]:
-    merged: dict[str, Any] = {}
-    for part in parts:
-        merged.update(part)
-    return merged
+def combinations(exp: Experiment) -> Combinations:
+    """Every combination of ``exp``, in order: workloads, then axis values."""
+    return Combinations(exp)
 
 
-def raw_point(exp: Experiment, point: Point) -> dict:
+def raw_point(exp: Experiment, point: Point, combination: Combination | None = None) -> dict:
     """The raw config of ``point``: resolved axes, baseline overrides for a baseline, its seed."""
-    raw = exp.resolve(point.workload_index, point.assignments, baseline=point.role == BASELINE)
+    workload_index, assignments = combination or combinations(exp)[point.combination]
+    raw = exp.resolve(workload_index, assignments, baseline=point.role == BASELINE)
     raw["seed"] = point.seed
     return raw
 
 
-def axis_values(exp: Experiment, point: Point) -> dict[str, Any]:
-    """The values ``point`` runs with at each of its axes, read from its resolved config (a baseline's
-    overrides and ``--set`` included), not from the sweep's assignments; the platform axis by name."""
-    raw = exp.resolve(None, point.assignments, baseline=point.role == BASELINE)  # the workload is not read
+def axis_values(exp: Experiment, point: Point, assignments: dict[str, Any]) -> dict[str, Any]:
+    """The values ``point`` (of the combination with ``assignments``) runs with at each of its axes,
+    read from its resolved config (a baseline's overrides and ``--set`` included), not from the sweep's
+    assignments; the platform axis by name."""
+    raw = exp.resolve(None, assignments, baseline=point.role == BASELINE)  # the workload is not read
     values = {}
-    for path, value in point.assignments.items():
+    for path, value in assignments.items():
         node = value if path == PLATFORM_AXIS else get_path(raw, path)
         values[path] = node["value"] if is_parameter(node) else node
     return values
@@ -101,18 +128,17 @@ def _root_seed(exp: Experiment, raw: dict) -> int:
     return root
 
 
-def _workload_indices(exp: Experiment) -> list[int | None]:
-    return list(range(len(exp.workloads))) if exp.workloads else [None]
-
-
-def _workload_name(exp: Experiment, workload_index: int | None) -> str:
+def workload_name(exp: Experiment, workload_index: int | None) -> str:
+    """A workload's name as records give it (``boot`` for boot experiments)."""
     if workload_index is None:
         return "boot"
     return str(exp.workloads[workload_index].get("name", f"workload{workload_index}"))
 
 
-def _points_of(exp: Experiment, workload_index: int | None,
-               assignments: dict[str, Any]) -> Iterator[tuple[Point, dict]]:
+def points_of(exp: Experiment, index: int, combination: Combination) -> Iterator[tuple[Point, dict]]:
+    """The treatment and baseline points of combination ``index`` with their raw configs, per
+    replication (the raw dict is reused: read it before taking the next point)."""
+    workload_index, assignments = combination
     treatment = exp.resolve(workload_index, assignments, baseline=False)
     paired = bool(exp.baseline)
     baseline = exp.resolve(workload_index, assignments, baseline=True) if paired else None
@@ -123,62 +149,8 @@ def _points_of(exp: Experiment, workload_index: int | None,
         seed = derive_seed(root, pair_key, replication)
         for role, raw in roles:
             raw["seed"] = seed
-            yield Point(
-                experiment=exp.name, point_id=digest(raw), pair_key=pair_key, role=role,
-                replication=replication, seed=seed, workload_index=workload_index,
-                workload=_workload_name(exp, workload_index), assignments=assignments,
-            ), raw
-
-
-Combination = tuple[int | None, dict[str, Any]]
-"""One workload (its index, None for boot experiments) with one grid x zip assignment."""
-
-
-def combinations(exp: Experiment) -> list[Combination]:
-    """Every combination of ``exp``, in order: workloads, then axis values."""
-    return [(index, assignments) for index in _workload_indices(exp) for assignments in axis_combinations(exp)]
-
-
-class _Shared:
-    """Makes validated points share equal platform and workload models, so a batch of points holds
-    (and pickles, which keeps shared objects shared) each platform and workload once. Within one
-    experiment a point's platform depends only on its role and the axis values under ``platform``
-    (the platform axis included);
-    its workload also on the workload index and the axis values under ``workload``."""
-
-    def __init__(self) -> None:
-        self._models: dict[tuple, Any] = {}
-
-    def __call__(self, config: RunConfig, point: Point) -> RunConfig:
-        platform_key = ("platform", point.role, _values_under(point.assignments, "platform"))
-        updates: dict[str, Any] = {"platform": self._models.setdefault(platform_key, config.platform)}
-        if config.workload is not None:  # cycles convert with the clock: keyed by the platform too
-            key = ("workload", platform_key, point.workload_index, _values_under(point.assignments, "workload"))
-            updates["workload"] = self._models.setdefault(key, config.workload)
-        if all(getattr(config, name) is model for name, model in updates.items()):
-            return config
-        return config.model_copy(update=updates)
-
-
-def _values_under(assignments: dict[str, Any], head: str) -> str:
-    return canonical_json(sorted((path, value) for path, value in assignments.items()
-                                 if path == head or path.startswith(head + ".")))
-
-
-def expand_combinations(exp: Experiment, combos: list[Combination],
-                        validate_if: Callable[[str], bool] = lambda point_id: False) -> list[Point]:
-    """The treatment and baseline points of ``combos`` in order (duplicates kept). Each point whose
-    id passes ``validate_if`` is validated (ConfigError for a bad one) and carries its config."""
-    points = []
-    shared = _Shared()
-    for workload_index, assignments in combos:
-        for point, raw in _points_of(exp, workload_index, assignments):
-            if validate_if(point.point_id):
-                config = validate_point(exp, raw, workload_index=point.workload_index,
-                                        baseline=point.role == BASELINE)
-                point = dataclasses.replace(point, config=shared(config, point))
-            points.append(point)
-    return points
+            yield Point(point_id=digest(raw), pair_key=pair_key, role=role, replication=replication, seed=seed,
+                        combination=index), raw
 
 
 def distinct(points: list[Point]) -> list[Point]:
@@ -193,4 +165,6 @@ def distinct(points: list[Point]) -> list[Point]:
 
 def expand(exp: Experiment) -> list[Point]:
     """All points of ``exp`` in a stable order, each point id once (see the module docstring)."""
-    return distinct(expand_combinations(exp, combinations(exp)))
+    combos = combinations(exp)
+    return distinct([point for index, combination in enumerate(combos)
+                     for point, _ in points_of(exp, index, combination)])

@@ -6,7 +6,8 @@ exactly as a sweep's (``analysis.tables.pairing``)."""
 from __future__ import annotations
 
 from veilperf.config.loader import Experiment
-from veilperf.sweep.points import BASELINE, TREATMENT, distinct, expand_combinations
+from veilperf.sweep.configs import Configs
+from veilperf.sweep.points import BASELINE, TREATMENT, Combination, distinct, points_of
 from veilperf.sweep.worker import identity_columns
 
 __all__ = ["run_workloads"]
@@ -19,14 +20,18 @@ def run_workloads(exp: Experiment, workloads: list[int | None], *, baseline: boo
     treatment when there is no baseline to show."""
     from veilperf.run import run_config  # the simulator loads only here
 
-    points = distinct(expand_combinations(exp, [(index, {}) for index in workloads], lambda _: True))
+    combos: list[Combination] = [(index, {}) for index in workloads]
+    # a point's `combination` indexes `combos` here
+    points = distinct([point for position, combination in enumerate(combos)
+                       for point, _ in points_of(exp, position, combination)])
     if not baseline:
         treated = {p.pair_key for p in points if p.role == TREATMENT}
         points = [p for p in points if p.role == TREATMENT or p.pair_key not in treated]
+    configs = Configs(exp)
     records = []
     for point in points:
-        record = run_config(point.config)
-        record.update(identity_columns(point, ""))
+        record = run_config(configs.build(point, combos[point.combination]))
+        record.update(identity_columns(exp.name, point, ""))
         if not baseline and point.role == BASELINE:
             record["role"] = TREATMENT
         records.append(record)

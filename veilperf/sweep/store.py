@@ -32,20 +32,23 @@ from pathlib import Path
 from typing import Callable
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.feather as feather
-import pyarrow.parquet as pq
 import yaml
 
 from veilperf.config.yaml_file import MAX_YAML_BYTES, YAML_SIZE_VARIABLE
 from veilperf.encoding import is_utf8, shown
-from veilperf.files import NotRegularFile, TooLarge, check_regular, read_limited, size_limit
+from veilperf.files import NotRegularFile, TooLarge, read_limited, size_limit
+from veilperf.sweep.merge import StoredRows
+from veilperf.sweep.merge import read_file as _read
 from veilperf.sweep.paths import ResultsIOError, inside, remove_leftovers, remove_owned, results_io, write_atomic
-from veilperf.sweep.table import SOURCE_KEY, merge_tables, write_table_atomic
+from veilperf.sweep.table import write_table_atomic
 
 __all__ = ["ResultsStore", "Compaction", "KEEP_SUPERSEDED", "MISSING"]
 
 _READ_ATTEMPTS = 3
+PART_COMPRESSION = "zstd"
+"""Part files' buffer compression: a part of a few hundred rows shrinks about 4x (most config
+columns hold one value per batch), at the cost of a few ms per part."""
 MISSING = "missing"
 """State of an experiment folder's manifest when there is none (see :meth:`ResultsStore.manifest_status`)."""
 KEEP_SUPERSEDED = 3
@@ -54,45 +57,6 @@ ones are deleted when a new one is written."""
 _PART = re.compile(r"[0-9]{20}-[0-9a-f]{1,64}\.arrow")
 _OWN_FILES = re.compile(r"runs\.parquet|manifest\.yaml")
 _SUPERSEDED = re.compile(r"[0-9]{8}T[0-9]{6}\.[0-9]{6}Z\.parquet")
-
-
-def _read(path: Path, columns: list[str] | None = None) -> pa.Table:
-    """A results table (``columns`` only, when given), its source named in its schema metadata."""
-    try:
-        check_regular(path)
-        if path.suffix == ".arrow":
-            table = feather.read_table(path, columns=columns, memory_map=False)
-        else:
-            table = pq.read_table(path, columns=columns)
-    except FileNotFoundError:
-        raise  # a part merged away by a sweep running beside an unlocked reader (--dry-run)
-    except OSError as exc:
-        raise ResultsIOError(f"{path}: cannot read results: {exc.strerror or exc}") from None
-    except NotRegularFile as exc:
-        raise ResultsIOError(f"{path}: cannot read results: it is {exc.kind}, not a regular file") from None
-    except (pa.ArrowInvalid, KeyError) as exc:
-        missing = _missing_columns(path, columns)
-        if missing:
-            raise ResultsIOError(f"{path}: not a results file veilperf wrote: no column {', '.join(missing)}; "
-                                 "move it away and rerun") from None
-        raise ResultsIOError(f"{path}: not a readable results file ({exc}); move it away and rerun") from None
-    if "point_id" not in table.column_names:
-        raise ResultsIOError(f"{path}: not a results file veilperf wrote: no column point_id; move it away and rerun")
-    if not pa.types.is_string(table.schema.field("point_id").type):
-        raise ResultsIOError(f"{path}: column point_id is {table.schema.field('point_id').type}, not the text "
-                             "veilperf writes: not a results file veilperf wrote; move it away and rerun")
-    return table.replace_schema_metadata({**(table.schema.metadata or {}), SOURCE_KEY: str(path).encode()})
-
-
-def _missing_columns(path: Path, columns: list[str] | None) -> list[str]:
-    """Which of ``columns`` the file's schema lacks (none when it cannot be read at all)."""
-    if not columns:
-        return []
-    try:
-        names = set(pa.ipc.open_file(path).schema.names if path.suffix == ".arrow" else pq.read_schema(path).names)
-    except (OSError, pa.ArrowInvalid):
-        return []
-    return [c for c in columns if c not in names]
 
 
 @dataclass
@@ -170,7 +134,7 @@ class ResultsStore:
         ids = "".join(sorted(table.column("point_id").to_pylist()))
         path = self.parts_dir / f"{time.time_ns():020d}-{hashlib.sha256(ids.encode()).hexdigest()[:12]}.arrow"
         return write_atomic(self._inside(path),
-                            lambda tmp: feather.write_feather(table, tmp, compression="uncompressed"),
+                            lambda tmp: feather.write_feather(table, tmp, compression=PART_COMPRESSION),
                             "write results")
 
     @staticmethod
@@ -184,15 +148,17 @@ class ResultsStore:
 
     def compact(self, keep: set[str]) -> Compaction:
         """Merge ``runs.parquet`` and the parts into ``runs.parquet``, keeping the last row of each
-        point in ``keep``; rows of other points are moved to ``superseded/<time>.parquet`` (the last
-        :data:`KEEP_SUPERSEDED` sets are kept), never just deleted. Then delete the merged parts and
-        the temporary files a killed sweep left under the store's own names."""
+        point in ``keep``, a chunk of rows at a time (:mod:`veilperf.sweep.merge`); rows of other
+        points are moved to ``superseded/<time>.parquet`` (the last :data:`KEEP_SUPERSEDED` sets are
+        kept), never just deleted. Then delete the merged parts and the temporary files a killed
+        sweep left under the store's own names."""
         parts = self.part_paths()
         result = Compaction(False)
         if self.needs_compaction(keep):
             self._mkdir(self._inside(self.directory))
-            kept, result = self._set_aside(merge_tables(self.read_all()), keep)
-            write_table_atomic(kept, self._inside(self.runs_path))
+            stored = StoredRows.of(self._sources())
+            result = self._set_aside(stored, keep)
+            stored.write(self._inside(self.runs_path), sorted(p for p in stored.where if p in keep))
         with results_io(self.directory, "tidy the results folder"):
             for path in parts:
                 path.unlink()
@@ -207,35 +173,28 @@ class ResultsStore:
         """Make ``table`` the whole of ``runs.parquet`` (``collect``): stored points it lacks are
         moved to ``superseded/``; the part files, now merged or replaced, are deleted."""
         ids = set(table.column("point_id").to_pylist()) if table.num_rows else set()
-        _, result = self._set_aside(merge_tables(self.read_all()), ids)
+        result = self._set_aside(StoredRows.of(self._sources()), ids)
         write_table_atomic(table, self._inside(self.runs_path))
         with results_io(self.parts_dir, "remove merged part files"):
             for part in self.part_paths():
                 part.unlink()
         return result
 
-    def _set_aside(self, table: pa.Table, keep: set[str]) -> tuple[pa.Table, Compaction]:
-        """The rows of ``table`` whose point is in ``keep``; the others are written to a new
-        superseded file (the compaction says how many and where)."""
+    def _set_aside(self, stored: StoredRows, keep: set[str]) -> Compaction:
+        """Write the stored rows of points not in ``keep`` to a new superseded file (deleting all
+        but the newest :data:`KEEP_SUPERSEDED`); the compaction says how many and where."""
         result = Compaction(True)
-        if not table.num_rows:
-            return table, result
-        kept = pc.is_in(table.column("point_id"), value_set=pa.array(sorted(keep), pa.string()))
-        dropped = table.filter(pc.invert(kept))
-        if dropped.num_rows:
-            result.dropped, result.superseded = dropped.num_rows, self._supersede(dropped)
-        return table.filter(kept), result
-
-    def _supersede(self, table: pa.Table) -> Path:
-        """Write rows dropped from ``runs.parquet`` to a new superseded file; delete all but the
-        newest :data:`KEEP_SUPERSEDED` superseded files."""
+        dropped = sorted(p for p in stored.where if p not in keep)
+        if not dropped:
+            return result
         self._mkdir(self._inside(self.superseded_dir))
         stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
         path = self._inside(self.superseded_dir / f"{stamp}.parquet")
-        write_table_atomic(table, path)
+        stored.write(path, dropped)
         for old in self.superseded_paths()[:-KEEP_SUPERSEDED]:
             remove_owned(self.superseded_dir, old.name)
-        return path
+        result.dropped, result.superseded = len(dropped), path
+        return result
 
     def superseded_paths(self) -> list[Path]:
         """Superseded sets, oldest first."""

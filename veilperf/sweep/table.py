@@ -15,7 +15,8 @@ import pyarrow.parquet as pq
 from veilperf.sweep.options import SweepError
 from veilperf.sweep.paths import write_atomic
 
-__all__ = ["IDENTITY_COLUMNS", "SOURCE_KEY", "records_to_table", "merge_tables", "write_table_atomic"]
+__all__ = ["IDENTITY_COLUMNS", "SOURCE_KEY", "ordered_columns", "records_to_table", "concat_tables", "unified_schema",
+           "merge_tables", "write_table_atomic"]
 
 IDENTITY_COLUMNS = (
     "experiment", "point_id", "pair_key", "role", "replication", "seed",
@@ -44,30 +45,50 @@ def merge_tables(tables: list[pa.Table], keep: set[str] | None = None) -> pa.Tab
     tables = [t for t in tables if t.num_rows]
     if not tables:
         return pa.table({})
-    try:
-        table = pa.concat_tables(tables, promote_options="permissive")
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-        raise SweepError(_disagreement(tables) or f"result tables disagree on a column's type: {exc}") from None
-    table = table.replace_schema_metadata(
-        {k: v for k, v in (table.schema.metadata or {}).items() if k != SOURCE_KEY} or None)
+    table = concat_tables(tables)
     last = {point_id: row for row, point_id in enumerate(table.column("point_id").to_pylist())}
     rows = [last[point_id] for point_id in sorted(last) if keep is None or point_id in keep]
     table = table.take(pa.array(rows, type=pa.int64()))
-    identity = [name for name in IDENTITY_COLUMNS if name in table.column_names]
-    rest = sorted(name for name in table.column_names if name not in IDENTITY_COLUMNS)
-    return table.select(identity + rest)
+    return table.select(ordered_columns(table.column_names))
+
+
+def concat_tables(tables: list[pa.Table]) -> pa.Table:
+    """The rows of ``tables`` in order, columns joined with permissive type promotion (SweepError
+    naming the files whose types disagree), without the tables' source metadata."""
+    try:
+        table = pa.concat_tables(tables, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise SweepError(_disagreement([t.schema for t in tables])
+                         or f"result tables disagree on a column's type: {exc}") from None
+    return table.replace_schema_metadata(
+        {k: v for k, v in (table.schema.metadata or {}).items() if k != SOURCE_KEY} or None)
+
+
+def unified_schema(schemas: list[pa.Schema]) -> pa.Schema:
+    """The schema :func:`concat_tables` gives tables of ``schemas`` (their source metadata dropped)."""
+    try:
+        schema = pa.unify_schemas(schemas, promote_options="permissive") if schemas else pa.schema([])
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise SweepError(_disagreement(schemas) or f"result tables disagree on a column's type: {exc}") from None
+    return schema.remove_metadata()
+
+
+def ordered_columns(names: list[str]) -> list[str]:
+    """Results order: the identity columns first, then the others by name."""
+    identity = [name for name in IDENTITY_COLUMNS if name in names]
+    return identity + sorted(name for name in names if name not in IDENTITY_COLUMNS)
 
 
 SOURCE_KEY = b"veilperf:source"
 """Schema metadata naming the file a table was read from (set by the store's reader, for errors)."""
 
 
-def _disagreement(tables: list[pa.Table]) -> str | None:
+def _disagreement(schemas: list[pa.Schema]) -> str | None:
     """``"<file>: column C is T1 there but T2 in <other file>..."`` for the first column whose type differs."""
     first: dict[str, tuple[pa.DataType, str]] = {}
-    for number, table in enumerate(tables, start=1):
-        source = (table.schema.metadata or {}).get(SOURCE_KEY, f"result table {number}".encode()).decode()
-        for field in table.schema:
+    for number, schema in enumerate(schemas, start=1):
+        source = (schema.metadata or {}).get(SOURCE_KEY, f"result table {number}".encode()).decode()
+        for field in schema:
             if pa.types.is_null(field.type):
                 continue
             seen = first.setdefault(field.name, (field.type, source))

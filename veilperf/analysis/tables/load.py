@@ -1,12 +1,18 @@
 """Read the results store: ``results/<experiment>/runs.parquet`` and ``manifest.yaml``.
 
+Rows leave out the provenance their experiment's manifest holds (sources, kinds, ranges, notes,
+descriptions: :mod:`veilperf.sweep.provenance`); :func:`read_runs` puts it back from the
+manifest beside the table, so a table reads as every column of every run. Tables written before
+(every row whole) read as they are.
+
 pandas, pyarrow and PyYAML load on first read: finding the results files needs none of them.
 """
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 from veilperf.encoding import is_utf8, shown
 from veilperf.errors import VeilperfError
@@ -14,6 +20,7 @@ from veilperf.files import NotRegularFile, TooLarge, check_regular, read_limited
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
 
 RUNS_FILE = "runs.parquet"
 MANIFEST_FILE = "manifest.yaml"
@@ -28,6 +35,10 @@ ROLES = ("treatment", "baseline")
 
 SORT_KEY = ["experiment", "pair_key", "role", "replication"]
 """Order of the runs of a results table: everything downstream is deterministic."""
+
+REBUILD = ("rerun the sweep (or sensitivity study) that wrote it: finished points are not run again and the "
+           "manifest is written anew")
+"""How to rebuild a manifest the rows of a table need."""
 
 
 class ResultsError(VeilperfError):
@@ -59,12 +70,24 @@ def results_files(path: str | Path) -> list[Path]:
     return files
 
 
-def read_runs(file: Path) -> pd.DataFrame:
-    """One results table, checked for the identity columns, at least one metric, and the metric
-    column each row's basis needs (:func:`veilperf.analysis.tables.pairing.basis`)."""
+def read_runs(file: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """One results table with the provenance its rows leave out put back from the manifest beside
+    it (``columns``: only these, those the table has), checked for the identity columns, at least
+    one metric, and the metric column each row's basis needs
+    (:func:`veilperf.analysis.tables.pairing.basis`)."""
     from veilperf.analysis.tables.pairing import BASIS_COLUMN, basis
+    from veilperf.sweep.provenance import PROVENANCE_ID, Provenance, ProvenanceError, restore
 
-    df = read_parquet(file, "Parquet results table")
+    keys = [*IDENTITY_COLUMNS, *METRIC_COLUMNS, PROVENANCE_ID, "cfg.platform.name"]
+    table = read_table(file, "Parquet results table", columns=None if columns is None else [*columns, *keys])
+    manifest = file.parent / MANIFEST_FILE
+    lean = PROVENANCE_ID in table.column_names and manifest.is_file()
+    try:
+        table = restore(table, Provenance.from_manifest(_read_manifest(manifest)) if lean else None,
+                        manifest=str(manifest), only=columns, rebuild=REBUILD)
+    except ProvenanceError as exc:
+        raise ResultsError(file, str(exc)) from None
+    df = table.to_pandas()
     missing = [c for c in IDENTITY_COLUMNS if c not in df.columns]
     if missing:
         raise ResultsError(file, f"missing required column(s): {', '.join(missing)}")
@@ -83,12 +106,30 @@ def read_parquet(file: Path, what: str, advice: str = "") -> pd.DataFrame:
     """A Parquet file as a DataFrame; ResultsError ("not a readable <what>", then ``advice``) naming
     the file when it is not a regular file or not Parquet."""
     import pandas as pd
+
+    with _reading(file, what, advice):
+        return pd.read_parquet(file)
+
+
+def read_table(file: Path, what: str, advice: str = "", columns: list[str] | None = None) -> pa.Table:
+    """A Parquet file as an Arrow table (``columns``: those of them it has), with
+    :func:`read_parquet`'s errors."""
+    import pyarrow.parquet as pq
+
+    with _reading(file, what, advice):
+        names = None if columns is None else set(pq.read_schema(file).names)
+        return pq.read_table(file, columns=None if names is None else [c for c in dict.fromkeys(columns)
+                                                                         if c in names])
+
+
+@contextlib.contextmanager
+def _reading(file: Path, what: str, advice: str) -> Iterator[None]:
     import pyarrow
 
     advice = f"; {advice}" if advice else ""
     try:
         check_regular(file)
-        return pd.read_parquet(file)
+        yield
     except NotRegularFile as exc:
         raise ResultsError(file, f"not a readable {what}: it is {exc.kind}{advice}") from None
     except (OSError, ValueError, pyarrow.ArrowException) as exc:
@@ -134,27 +175,31 @@ def load_results(path: str | Path) -> pd.DataFrame:
 
 def load_manifests(path: str | Path) -> dict[str, dict[str, Any]]:
     """``{experiment folder name: manifest}`` for every ``manifest.yaml`` beside a results table."""
+    manifests: dict[str, dict[str, Any]] = {}
+    for runs in results_files(path):
+        file = runs.parent / MANIFEST_FILE
+        if file.is_file():
+            manifests[runs.parent.name] = _read_manifest(file)
+    return manifests
+
+
+def _read_manifest(file: Path) -> dict[str, Any]:
+    """A manifest's mapping; ResultsError naming the file when it is not one."""
     import yaml
 
     from veilperf.config.yaml_file import MAX_YAML_BYTES, YAML_SIZE_VARIABLE
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when built with it: 10x faster
-    manifests: dict[str, dict[str, Any]] = {}
-    for runs in results_files(path):
-        file = runs.parent / MANIFEST_FILE
-        if not file.is_file():
-            continue
-        try:
-            text = read_limited(file, size_limit(YAML_SIZE_VARIABLE, MAX_YAML_BYTES), YAML_SIZE_VARIABLE)
-            data = yaml.load(text.decode("utf-8"), Loader=loader)
-        except (NotRegularFile, TooLarge) as exc:
-            raise ResultsError(file, f"not a readable manifest: {str(exc).split(': ', 1)[1]}") from None
-        except UnicodeDecodeError as exc:
-            raise ResultsError(file, f"not a readable manifest: not UTF-8 text ({exc.reason} at byte "
-                                     f"{exc.start})") from None
-        except yaml.YAMLError as exc:
-            raise ResultsError(file, f"not valid YAML ({short_error(exc)})") from None
-        if not isinstance(data, dict):
-            raise ResultsError(file, "expected a mapping at the top level")
-        manifests[runs.parent.name] = data
-    return manifests
+    try:
+        text = read_limited(file, size_limit(YAML_SIZE_VARIABLE, MAX_YAML_BYTES), YAML_SIZE_VARIABLE)
+        data = yaml.load(text.decode("utf-8"), Loader=loader)
+    except (NotRegularFile, TooLarge) as exc:
+        raise ResultsError(file, f"not a readable manifest: {str(exc).split(': ', 1)[1]}") from None
+    except UnicodeDecodeError as exc:
+        raise ResultsError(file, f"not a readable manifest: not UTF-8 text ({exc.reason} at byte "
+                                 f"{exc.start})") from None
+    except yaml.YAMLError as exc:
+        raise ResultsError(file, f"not valid YAML ({short_error(exc)})") from None
+    if not isinstance(data, dict):
+        raise ResultsError(file, "expected a mapping at the top level")
+    return data

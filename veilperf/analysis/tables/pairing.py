@@ -52,6 +52,9 @@ BASIS_COLUMN = {
     "sim_time": "sim_time_ns",
 }
 """How a run's cost per unit of work is measured, and the column it needs."""
+_LENGTH = ("cfg.run.duration", "cfg.run.iterations", "cfg.workload.duration", LOOP, KIND)
+COST_COLUMNS = ("workload", "error", "completed", *_LENGTH, *BASIS_COLUMN.values())
+"""Every column :func:`failed`, :func:`basis` and :func:`cost_per_unit` read."""
 
 
 class SharedList(list):
@@ -99,11 +102,9 @@ def basis(df: pd.DataFrame) -> pd.Series:
     throughput is set by the arrival rate; ``throughput`` for fixed-duration runs; otherwise
     ``sim_time`` (fixed iterations: simulated time per completed iteration).
     """
-    run_duration = _column(df, "cfg.run.duration").notna()
-    run_iterations = _column(df, "cfg.run.iterations").notna()
-    workload_duration = _column(df, "cfg.workload.duration").notna()
-    fixed_duration = run_duration | (~run_iterations & workload_duration)
-    open_loop = _column(df, LOOP) == "open"
+    run_duration, run_iterations, workload_duration, loop, _ = (_column(df, name) for name in _LENGTH)
+    fixed_duration = run_duration.notna() | (~run_iterations.notna() & workload_duration.notna())
+    open_loop = loop == "open"
     choice = np.select(
         [is_boot(df), open_loop, fixed_duration], ["boot_time", "latency", "throughput"], "sim_time"
     )
