@@ -30,6 +30,7 @@ class Nominal:
     rmpadjust: float
     tlb_flush: float
     ghcb: float
+    pt_update: float
 
     @property
     def monitor(self) -> float:
@@ -40,6 +41,21 @@ class Nominal:
     def round_trip(self) -> float:
         """One call into VeilMon or a service without payload or handler: two switches + monitor."""
         return 2 * self.switch + self.monitor
+
+    @property
+    def page_change(self) -> float:
+        """One page of private enclave page tables changed: two RMPADJUSTs and an entry written."""
+        return 2 * self.rmpadjust + self.pt_update
+
+    def mm_call(self, pages: float) -> float:
+        """One VeilS-Enc call applying a memory-management call: a service round trip, ``pages``
+        pages changed, one global TLB flush."""
+        return self.round_trip + pages * self.page_change + self.tlb_flush
+
+    @property
+    def pt_fault(self) -> float:
+        """One first-touch fault: exit, a service round trip mapping one page, re-entry."""
+        return 2 * self.switch + self.round_trip + self.page_change
 
     def copy(self, nbytes: float) -> float:
         """One shared-memory copy of ``nbytes``."""
@@ -61,6 +77,7 @@ def nominal(milan_raw: dict, **values: str) -> Nominal:
         rmpadjust=d("rmpadjust"),
         tlb_flush=d("tlb_flush_global"),
         ghcb=d("ghcb_roundtrip"),
+        pt_update=d("pt_update"),
     )
 
 

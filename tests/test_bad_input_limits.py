@@ -255,7 +255,7 @@ def test_a_trace_costs_the_same_per_call_whatever_its_lines_length(tmp_path):
         return trace.call_count, sum(a.nbytes for t in trace.calls.values() for a in t.columns.values())
 
     short, long = column_bytes("x" * 10), column_bytes("x" * 1000)
-    assert short == long and short[1] / short[0] <= 60
+    assert short == long and short[1] / short[0] <= 64  # 61: 57 + the pages of memory-management calls
 
 
 def test_local_stops_are_the_window_quantiles_by_definition():

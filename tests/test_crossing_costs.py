@@ -63,6 +63,29 @@ def test_the_reports_cost_per_crossing_is_the_simulated_one(make_cfg, service):
     assert f"x {format_duration(added / crossings)} ->" in "\n".join(text)
 
 
+def test_private_page_tables_mm_calls_and_faults_are_crossings_the_report_prices_as_charged(make_cfg):
+    """With private page tables an enclave's crossings include the VeilS-Enc calls of its
+    memory-management calls and its first-touch faults: the report's cost per crossing is the
+    added time over all four kinds (ocalls, timer exits, mm calls, faults), as simulated."""
+    steps = [{"compute": {"dist": "exponential", "mean": "20us"}},
+             {"syscall": {"name": "mmap", "kernel": "2us", "pages": 5}},
+             {"syscall": {"name": "madvise", "kernel": "1us", "pages": 40}}]
+    services = {"enc": {"enabled": True, "timer_hz": "1000Hz", "enclave_size": "1MiB", "page_tables": "private",
+                        "touched_share": 0.3}}
+    run = {"iterations": 400}
+    treatment = run_config(make_cfg(steps, setup={"mode": "veil", "services": services}, run=run))
+    baseline = run_config(make_cfg(steps, setup={"mode": "cvm"}, run=run))
+    crossing = spec("enc").crossing
+    assert {"enc.mm_calls", "enc.pt_faults"} <= set(crossing.count_columns)
+    crossings = sum(treatment[c] for c in crossing.count_columns)
+    added = treatment["sim_time_ns"] - baseline["sim_time_ns"] - treatment["oneoff_ns"]
+    added -= treatment["costs.switch.unt_enc_ns"] + treatment["costs.switch.enc_unt_ns"]
+    assert treatment["enc.mm_calls"] == 800 and treatment["enc.pt_faults"] == 600
+    point, text = _report_point(treatment, baseline)
+    assert point["cost_ns"] == pytest.approx(added / crossings, rel=1e-9)
+    assert f"x {format_duration(added / crossings)} ->" in "\n".join(text)
+
+
 def test_kci_crossings_cost_what_the_model_charges_hashes_and_flush_included(make_cfg, milan_raw):
     """The correction behind the report's kci line (it once left out the SHA-256 of hashed pages
     and the TLB flush): a call of the mean 350 pages costs two switches, map/unmap and dispatch,

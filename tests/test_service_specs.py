@@ -26,7 +26,7 @@ BAD_SETTINGS = [
      "setup.services.enc.switchless_workers: Input should be greater than or equal to 1 (got 0)"),
     ({"enc": {"timer_hz": "abc"}}, "setup.services.enc.timer_hz: cannot read 'abc' as a rate"),
     ({"enc": {"colour": 1}}, "setup.services.enc.colour: unknown key 'colour' (known keys: enabled, enclave_size, "
-                             "timer_hz, switchless, switchless_workers)"),
+                             "timer_hz, switchless, switchless_workers, page_tables, touched_share)"),
     ({"log": {"rules": {"select": "some"}}},
      "setup.services.log.rules.select: Input should be 'all', 'names' or 'classes' (got 'some')"),
     ({"log": {"rules": {"select": "names"}}}, "setup.services.log.rules: select: names needs a non-empty names list"),
@@ -80,6 +80,9 @@ def test_every_crossing_names_columns_its_service_declares():
     ("enc", {}, "enc"),
     ("enc", {"switchless": True}, "enc switchless"),
     ("enc", {"switchless": True, "switchless_workers": 2, "enclave_size": 4 * 2**20}, "enc switchless x2 4MiB"),
+    ("enc", {"page_tables": "private"}, "enc private PT"),
+    ("enc", {"page_tables": "private", "touched_share": 0.05}, "enc private PT touched 0.05"),
+    ("enc", {"touched_share": 0.05}, "enc"),  # no effect with shared page tables
     ("log", {}, "log all"),
     ("log", {"rules": {"select": "classes", "classes": ["file", "network"]}}, "log file+net"),
     ("log", {"rules": {"select": "names", "names": ["read", "write", "openat", "close"]}, "records_per_call": 4},

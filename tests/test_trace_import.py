@@ -11,6 +11,7 @@ import yaml
 from veilperf.cli import main
 from veilperf.config.workload import WorkloadSpec
 from veilperf.run import run_resolved
+from veilperf.services.syscall_classes import MM_CALLS
 from veilperf.trace.correction import corrected_timeline, estimate, lanes
 from veilperf.trace.importer import ImportOptions, import_trace
 from veilperf.trace.reader import read_trace, sha256_of
@@ -221,8 +222,67 @@ def test_shipped_workloads_match_their_traces():
         assert weights == traced or (0.97 * traced < weights < traced and "dropped" in spec.provenance.notes)
 
 
+def test_shipped_workloads_carry_the_pages_their_traces_give():
+    """Each memory-management call of a shipped mix says the mean pages the importer reads from
+    the workload's own trace (mmap/munmap/mprotect/madvise lengths, brk moves), and only those
+    calls say any: re-importing the trace gives the same weights and pages."""
+    shipped = [p for p in sorted((ROOT / "workloads").glob("*.yaml"))
+               if yaml.safe_load(p.read_text()).get("provenance", {}).get("source") == "trace"]
+    for path in shipped:
+        spec = WorkloadSpec.model_validate(yaml.safe_load(path.read_text()))
+        fresh = import_trace([path.parent / f for f in spec.provenance.trace.split()], ImportOptions())
+        again = {e["name"]: (e["weight"], e.get("pages")) for e in fresh.workload["mix"]["calls"]}
+        assert {e.name: (e.weight, e.pages) for e in spec.mix.calls} == again, path
+        assert {e.name for e in spec.mix.calls if e.pages is not None} == {n for n in again if n in MM_CALLS}, path
+
+
 def test_idle_helper_threads_are_dropped():
     """Redis: one event-loop thread does the work; its bio threads block in futex all run long."""
     result = import_trace([TRACES / "redis.strace.gz"], ImportOptions())
     assert result.workload["threads"] == 1
     assert "4 lanes with under 1% of the calls each dropped" in result.workload["provenance"]["notes"]
+
+
+MM_TRACE = """\
+100 10:00:00.000100 brk(NULL)         = 0x55c000000000 <0.000002>
+100 10:00:00.000200 mmap(NULL, 10000, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000000000 <0.000003>
+100 10:00:00.000300 brk(0x55c000021000) = 0x55c000021000 <0.000002>
+100 10:00:00.000400 mprotect(0x7f0000000000, 4096, PROT_READ) = 0 <0.000002>
+100 10:00:00.000500 brk(0x55c000011000) = 0x55c000011000 <0.000002>
+100 10:00:00.000600 madvise(0x7f0000000000, 8368128, MADV_DONTNEED) = 0 <0.000002>
+100 10:00:00.000700 mremap(0x7f0000000000, 12288, 40960, MREMAP_MAYMOVE) = 0x7f1000000000 <0.000002>
+100 10:00:00.000800 mmap(NULL, 65536, PROT_READ, MAP_PRIVATE, 3, 0) = -1 EBADF (Bad file descriptor) <0.000002>
+100 10:00:00.000900 munmap(0x7f1000000000, 40960) = 0 <0.000002>
+100 10:00:00.001000 read(3, "abcd", 4) = 4 <0.000002>
+100 10:00:00.001100 mmap(NULL, 10000, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000000000 <0.000003>
+100 10:00:00.001200 exit_group(0) = ?
+100 10:00:00.001300 +++ exited with 0 +++
+"""
+
+
+def test_memory_management_calls_carry_their_pages(tmp_path):
+    """Lengths over 4 KiB rounded up (mmap 10000 B: 3 pages; mprotect 1; madvise 8368128 B: 2043;
+    mremap's new size 40960 B: 10; munmap 10), brk's move since the thread's previous break (the
+    first, a query: 0; +0x21000: 33; -0x10000: 16), a failed call 0; replay steps and coalesced
+    runs keep them, a mix call gets the mean, and only memory-management calls say any."""
+    path = tmp_path / "mm.strace"
+    path.write_text(MM_TRACE)
+    replay = import_trace([path], ImportOptions(mode="replay", overhead_ns=0.0)).workload
+    calls = [s["syscall"] for s in replay["replay"][0] if "syscall" in s]
+    assert [(c["name"], c.get("pages")) for c in calls] == [
+        ("brk", 0), ("mmap", 3), ("brk", 33), ("mprotect", 1), ("brk", 16), ("madvise", 2043), ("mremap", 10),
+        ("mmap", 0), ("munmap", 10), ("read", None), ("mmap", 3), ("exit_group", None)]
+    mix = import_trace([path], ImportOptions(overhead_ns=0.0)).workload["mix"]["calls"]
+    assert {c["name"]: c.get("pages") for c in mix} == {
+        "brk": pytest.approx(49 / 3, rel=1e-5), "mmap": 2, "mprotect": 1, "madvise": 2043, "mremap": 10, "munmap": 10,
+        "read": None, "exit_group": None}
+    WorkloadSpec.model_validate(replay)
+
+
+def test_coalesced_replay_keeps_calls_of_other_pages_apart(tmp_path):
+    lines = [f"100 10:00:00.{i:06d} munmap(0x7f0000000000, {size}) = 0 <0.000001>"
+             for i, size in enumerate((4096, 4096, 8192), start=1)]
+    path = tmp_path / "runs.strace"
+    path.write_text("\n".join(lines) + "\n")
+    steps = import_trace([path], ImportOptions(mode="replay", coalesce=True, overhead_ns=0.0)).workload["replay"][0]
+    assert [(s["syscall"]["pages"], s["syscall"].get("repeat", 1)) for s in steps if "syscall" in s] == [(1, 2), (2, 1)]

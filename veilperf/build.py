@@ -39,6 +39,7 @@ def platform_costs(profile: PlatformProfile) -> PlatformCosts:
         rmpadjust=p.rmpadjust.value,
         pvalidate=p.pvalidate.value,
         tlb_flush_global=p.tlb_flush_global.value,
+        pt_update=p.pt_update.value,
         ghcb_roundtrip=p.ghcb_roundtrip.value,
         ipi_notify=p.ipi_notify.value,
         poll_latency=p.poll_latency.value,
@@ -56,7 +57,7 @@ def _time(spec: float | Distribution) -> mi.TimeSpec:
 
 def _syscall(s: Any) -> mi.Syscall:
     return mi.Syscall(s.name, _time(s.kernel), _time(s.blocked), s.bytes_in, s.bytes_out,
-                      getattr(s, "repeat", 1), s.vdso)
+                      getattr(s, "repeat", 1), s.vdso, s.pages)
 
 
 def _step(step: Step) -> mi.Step:

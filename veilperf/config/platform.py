@@ -31,6 +31,7 @@ class PlatformParams(Strict):
     rmpadjust: DurationParam
     pvalidate: DurationParam
     tlb_flush_global: DurationParam
+    pt_update: DurationParam  # one entry of an enclave's private page tables (page_tables what-if)
     ghcb_roundtrip: DurationParam
     ipi_notify: DurationParam
     poll_latency: DurationParam

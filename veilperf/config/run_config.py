@@ -43,6 +43,9 @@ class Setup(Strict):
         remote_ocalls = enc.enabled and (enc.switchless or self.vcpu_model == "static")
         if remote_ocalls and services.log.enabled:
             raise ValueError("VeilS-Log with switchless or statically partitioned enclaves is not modelled")
+        if enc.enabled and enc.page_tables == "private" and self.vcpu_model == "static":
+            raise ValueError("enc page_tables: private is modelled for ocalls on VCPU replicas, not with static "
+                             "partitioning")
         return self
 
     @property

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from veilperf.config.types import Duration, Rate, Size, Strict
+from veilperf.services.syscall_classes import MM_CALLS
 from veilperf.syscalls import NAMES as SYSCALL_NAMES
 
 
@@ -22,6 +23,16 @@ def _known_syscall(name: str) -> str:
 
 SyscallName = Annotated[str, AfterValidator(_known_syscall)]
 """A name from the x86-64 system-call table (:mod:`veilperf.syscalls`)."""
+
+Pages = Annotated[float | None, Field(default=None, ge=0)]
+"""Pages a memory-management call maps, unmaps or changes (its length over 4 KiB; a mix call's
+mean); unset: not known (private enclave page tables then assume 1 page and the record says so)."""
+
+
+def _pages_only_for_mm_calls(call):
+    if call.pages is not None and call.name not in MM_CALLS:
+        raise ValueError(f"pages is for memory-management calls ({', '.join(sorted(MM_CALLS))}), not {call.name}")
+    return call
 
 class Distribution(Strict):
     """A random duration. ``fixed`` uses ``value``; ``exponential`` and ``lognormal`` use ``mean``
@@ -81,6 +92,9 @@ class Syscall(Strict):
     bytes_out: Size = 0.0
     repeat: int = Field(default=1, ge=1)
     vdso: bool = False  # served in user space (e.g. clock_gettime): never leaves the caller's domain
+    pages: Pages = None  # memory-management calls: pages per call (see Pages)
+
+    _pages = model_validator(mode="after")(_pages_only_for_mm_calls)
 
 
 class DomainCall(Strict):
@@ -127,6 +141,9 @@ class MixEntry(Strict):
     bytes_in: Size = 0.0
     bytes_out: Size = 0.0
     vdso: bool = False
+    pages: Pages = None  # memory-management calls: mean pages per call (see Pages)
+
+    _pages = model_validator(mode="after")(_pages_only_for_mm_calls)
 
 
 class SyscallMix(Strict):

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 
 from veilperf.model.costs import PAGE_SIZE, PlatformCosts
 from veilperf.model.domains import ENC, MON, SER, UNT
-from veilperf.model.vcpu import CAUSE_NAMES, COPY, MONITOR, SERVICE, SWITCH
+from veilperf.model.vcpu import CAUSE_NAMES, COPY, MONITOR, PAGETABLE, SERVICE, SWITCH
 
 _NO_WORK = (0.0, 0.0, 0.0, 0.0)
 _NO_CAUSE = (0.0,) * len(CAUSE_NAMES)
@@ -254,6 +254,35 @@ def enclave_creation_ns(costs: PlatformCosts, size: float) -> float:
 def enclave_creation(costs: PlatformCosts, origin: int, size: float) -> Charge:
     """Creating the enclave: one VeilS-Enc call."""
     return domain_call(costs, origin, SER, handler_ns=enclave_creation_ns(costs, size))
+
+
+# -- VeilS-Enc with private page tables (the page_tables: private what-if) ----------------
+
+def enclave_page_change_ns(costs: PlatformCosts) -> float:
+    """VeilS-Enc changing one page of an enclave's private page tables: the page's RMP permission
+    moved between DomUnt and DomEnc (the enclave creation's two RMPADJUSTs) and its entry written."""
+    return RMPADJUST_PER_ENCLAVE_PAGE * costs.rmpadjust + costs.pt_update
+
+
+def mm_handler_ns(costs: PlatformCosts, pages: float) -> float:
+    """VeilS-Enc's work applying one memory-management call to the enclave's private page tables:
+    validate it, change ``pages`` pages (a run's mean may be fractional), flush the TLB once."""
+    return pages * enclave_page_change_ns(costs) + costs.tlb_flush_global
+
+
+def mm_call(costs: PlatformCosts, pages: float) -> Charge:
+    """The VeilS-Enc call the kernel (DomUnt) makes after doing its part of an enclave's
+    memory-management call (mmap, munmap, ...): the service validates and applies the change to
+    the private page tables, changing ``pages`` pages."""
+    return domain_call(costs, UNT, SER, handler_ns=mm_handler_ns(costs, pages), handler_cause=PAGETABLE)
+
+
+def pt_fault(costs: PlatformCosts) -> Charge:
+    """A first touch of a newly mapped enclave page: the enclave exits to the kernel, which picks
+    the page and asks VeilS-Enc to map it (one page changed; a new entry needs no TLB flush), and
+    the enclave is re-entered."""
+    service = domain_call(costs, UNT, SER, handler_ns=enclave_page_change_ns(costs), handler_cause=PAGETABLE)
+    return switch(costs, ENC, UNT) + service + switch(costs, UNT, ENC)
 
 
 # -- VeilS-Log -------------------------------------------------------------------------------

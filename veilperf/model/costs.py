@@ -23,6 +23,7 @@ class PlatformCosts:
     rmpadjust: float
     pvalidate: float
     tlb_flush_global: float
+    pt_update: float
     ghcb_roundtrip: float
     ipi_notify: float
     poll_latency: float

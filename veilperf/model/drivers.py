@@ -23,8 +23,8 @@ FAST_BATCH = 256  # iterations of a pinned, sync-free thread paid with one timeo
 
 
 def _source(system: "System", thread: int) -> "IterationSource":
-    return iteration_source(system.workload, system.inputs.seed, thread,
-                            system.syscall_path.template, system.home)
+    path = system.syscall_path
+    return iteration_source(system.workload, system.inputs.seed, thread, path.template, system.home, path.touches)
 
 
 def closed_thread(system: "System", index: int, run_queue: simpy.Store | None,

@@ -39,7 +39,8 @@ class Compute:
 
 @dataclass(frozen=True, slots=True)
 class Syscall:
-    """One system call: kernel CPU time, time asleep (``blocked``), bytes copied in and out."""
+    """One system call: kernel CPU time, time asleep (``blocked``), bytes copied in and out, and
+    for a memory-management call the pages it maps, unmaps or changes (None: not known)."""
 
     name: str
     kernel: TimeSpec
@@ -48,6 +49,7 @@ class Syscall:
     bytes_out: float = 0.0
     repeat: int = 1
     vdso: bool = False
+    pages: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

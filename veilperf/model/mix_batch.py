@@ -4,8 +4,10 @@ A mix iteration is one compute gap and one system call drawn by weight. On a pin
 sync point, a batch of iterations is computed with numpy from the same streams, in the same order,
 as the scalar path (:class:`~veilperf.model.thread.FastIterations`), so results agree (tests check
 this). Veil's part of each call is its op's precomputed charge (``op.veil``); :meth:`MixBatch.charge`
-counts the calls per kind and :meth:`MixBatch.settle` books ``veil.times(count)`` for each, and the
-timer exits as ``tick_charge.times(ticks)``.
+counts the calls per kind and :meth:`MixBatch.settle` books ``veil.times(count)`` for each, the
+timer exits as ``tick_charge.times(ticks)`` and the first-touch faults as ``fault_charge.times(faults)``
+(counted from the calls' fixed-point ``touch_units`` by integer cumulative sums, exactly as the
+scalar paths count them).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from veilperf.model.domains import ENC, UNT
+from veilperf.model.program import TOUCH_SHIFT
 from veilperf.model.sampling import BlockStream, TimeSource
 
 if TYPE_CHECKING:
@@ -34,6 +37,8 @@ class BatchCosts:
     asleep: np.ndarray  # ns blocked in system calls (VCPU idle)
     ticks: np.ndarray  # timer exits taken in the iteration
     credit_after: np.ndarray  # fractional timer-tick credit after each iteration
+    faults: np.ndarray  # first-touch faults taken after the iteration's call
+    fault_credit_after: np.ndarray  # fault credit (units of 2**-TOUCH_SHIFT) after each iteration
 
 
 class _EntryTimes:
@@ -71,8 +76,11 @@ class MixBatch:
         self.vdso = np.array([bool(op.vdso) for op in calls])
         self.veil_ns = np.array([op.veil_ns for op in calls])
         self.veil_home_ns = np.array([op.veil_home_ns for op in calls])
+        self.touch_units = np.array([op.touch_units for op in calls], dtype=np.int64)
+        self.fault_ns = ctx.fault_charge.total_ns
         self.calls_made = np.zeros(len(calls), dtype=np.int64)  # per entry, not yet settled
         self.ticks = 0
+        self.faults = 0
 
     def next(self, n: int) -> BatchCosts:
         """The next ``n`` iterations, given the timer-tick credit the runner carries."""
@@ -92,8 +100,18 @@ class MixBatch:
         else:
             ticks = np.zeros(n, dtype=np.int64)
             credit_after = np.full(n, credit)
-        latency = native_home + unt + asleep + self.veil_ns[idx] + ticks * self.tick_ns
-        return BatchCosts(latency, idx, native_home, unt, asleep, ticks, credit_after)
+        faults, fault_credit_after = self._faults(idx)
+        latency = native_home + unt + asleep + self.veil_ns[idx] + ticks * self.tick_ns + faults * self.fault_ns
+        return BatchCosts(latency, idx, native_home, unt, asleep, ticks, credit_after, faults, fault_credit_after)
+
+    def _faults(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Faults after each iteration's call and the credit left, from the runner's credit."""
+        credit = self.runner.fault_credit
+        if not self.touch_units.any():
+            return np.zeros(len(idx), dtype=np.int64), np.full(len(idx), credit, dtype=np.int64)
+        cumulative = credit + np.cumsum(self.touch_units[idx])
+        whole = cumulative >> TOUCH_SHIFT
+        return np.diff(whole, prepend=0), cumulative - (whole << TOUCH_SHIFT)
 
     def charge(self, batch: BatchCosts, count: int) -> None:
         """Book the workload's own time of the first ``count`` iterations of ``batch`` on the
@@ -108,6 +126,8 @@ class MixBatch:
         self.calls_made += np.bincount(batch.entry[:count], minlength=len(self.calls))
         self.ticks += int(batch.ticks[:count].sum())
         runner.tick_credit = float(batch.credit_after[count - 1])
+        self.faults += int(batch.faults[:count].sum())
+        runner.fault_credit = int(batch.fault_credit_after[count - 1])
 
     def settle(self) -> None:
         """Book the Veil charges of the calls and timer exits of every charged iteration."""
@@ -121,3 +141,7 @@ class MixBatch:
             runner.ledger.timer_exits += self.ticks
             runner.ledger.account(runner.vcpu, runner.ctx.tick_charge.times(self.ticks))
             self.ticks = 0
+        if self.faults:
+            runner.ledger.pt_faults += self.faults
+            runner.ledger.account(runner.vcpu, runner.ctx.fault_charge.times(self.faults))
+            self.faults = 0

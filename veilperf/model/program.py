@@ -3,7 +3,9 @@
 Each random time source has its own stream keyed by (thread, op position), so runs that differ only
 in Veil's costs draw identical workload values (common random numbers). A system call op carries
 ``veil``, the charge the syscall path adds per call (from ``model.charges``, e.g. an ocall), so
-fast paths add its precomputed time and apply ``veil.times(count)`` instead of re-deriving costs.
+fast paths add its precomputed time and apply ``veil.times(count)`` instead of re-deriving costs,
+and ``touch_units``, the first-touch page faults expected after one call (private enclave page
+tables), in fixed point so that every path counts whole faults at the same calls.
 """
 
 from __future__ import annotations
@@ -18,6 +20,15 @@ from veilperf.model.sampling import BLOCK, BlockStream, TimeSource, stream, time
 
 COMPUTE, SYSCALL, CALL, KCI = range(4)
 BLOCKED_KEY = 1  # extra stream-key element: a call's blocked time has its own stream
+TOUCH_SHIFT = 20
+"""Expected first-touch faults are summed in units of 2**-20 fault: integers, which the event path,
+the pinned loop and numpy's cumulative sums add exactly alike (floats summed in another order
+could cross a whole fault one call apart)."""
+
+
+def touch_units(expected: float) -> int:
+    """``expected`` faults in units of 2**-TOUCH_SHIFT (an error below 1e-6 fault per call)."""
+    return round(expected * (1 << TOUCH_SHIFT))
 
 
 class ComputeOp(NamedTuple):
@@ -38,6 +49,8 @@ class SyscallOp(NamedTuple):
     veil: Charge  # what the syscall path adds to one call
     veil_ns: float  # veil.total_ns
     veil_home_ns: float  # the part of veil spent in the thread's home domain
+    pages: float | None  # memory-management calls: pages per call (None: not stated)
+    touch_units: int  # first-touch faults expected after one call, in units of 2**-TOUCH_SHIFT
 
 
 class CallOp(NamedTuple):
@@ -56,11 +69,18 @@ class KciOp(NamedTuple):
 Op = ComputeOp | SyscallOp | CallOp | KciOp
 SyscallTemplate = Callable[[Syscall], Charge]
 """The charge a syscall path adds to one call (e.g. an ocall's switches and copies)."""
+Touches = Callable[[Syscall], float]
+"""First-touch page faults a syscall path expects after one call (e.g. of a new mapping)."""
 
 
 def no_extra(call: Syscall) -> Charge:
     """Template of a path that adds nothing to a system call."""
     return NOTHING
+
+
+def no_touches(call: Syscall) -> float:
+    """A path whose calls leave no page for the service to fault in."""
+    return 0.0
 
 
 class IterationSource(NamedTuple):
@@ -78,8 +98,8 @@ class IterationSource(NamedTuple):
 class _Compiler:
     """Compiles one thread's steps, numbering its system call ops."""
 
-    def __init__(self, seed: int, thread: int, template: SyscallTemplate, home: int) -> None:
-        self.seed, self.thread, self.template, self.home = seed, thread, template, home
+    def __init__(self, seed: int, thread: int, template: SyscallTemplate, touches: Touches, home: int) -> None:
+        self.seed, self.thread, self.template, self.touches, self.home = seed, thread, template, touches, home
         self.syscalls: list[SyscallOp] = []
 
     def syscall(self, call: Syscall, position: int) -> SyscallOp:
@@ -88,7 +108,7 @@ class _Compiler:
         op = SyscallOp(SYSCALL, len(self.syscalls), call.name, time_source(call.kernel, self.seed, *key),
                        time_source(call.blocked, self.seed, *key, BLOCKED_KEY), call.bytes_in,
                        call.bytes_out, call.repeat, call.vdso, veil, veil.total_ns,
-                       veil.domain_ns[self.home])
+                       veil.domain_ns[self.home], call.pages, touch_units(self.touches(call)))
         self.syscalls.append(op)
         return op
 
@@ -120,10 +140,10 @@ def _mix_source(mix: Mix, compiler: _Compiler) -> IterationSource:
     return IterationSource(lambda: iterations[pick()], True, compiler.syscalls, (gap.time, calls, pick))
 
 
-def iteration_source(workload: WorkloadInput, seed: int, thread: int,
-                     template: SyscallTemplate = no_extra, home: int = 3) -> IterationSource:
+def iteration_source(workload: WorkloadInput, seed: int, thread: int, template: SyscallTemplate = no_extra,
+                     home: int = 3, touches: Touches = no_touches) -> IterationSource:
     """The ops one thread runs per iteration (or per request, for open-loop workloads)."""
-    compiler = _Compiler(seed, thread, template, home)
+    compiler = _Compiler(seed, thread, template, touches, home)
     if workload.mix is not None:
         return _mix_source(workload.mix, compiler)
     steps = workload.replay[thread] if workload.replay is not None else workload.steps

@@ -1,7 +1,8 @@
 """How a system call executes: natively in the kernel (cvm, or veil without an enclave).
 
 A path has ``template(call) -> Charge`` (what it adds to one call, from ``model.charges``),
-``run(runner, op)`` (no events), ``run_sync(runner, op)`` (a generator, used when a hook such as
+``touches(call)`` (first-touch page faults it expects after one call: none but under private
+enclave page tables), ``run(runner, op)`` (no events), ``run_sync(runner, op)`` (a generator, used when a hook such as
 VeilS-Log's must act at the exact simulated time) and ``settle(runner, op, count)`` (book the
 charges of ``count`` calls a fast path already timed). Enclave paths live in
 ``veilperf.services.enc``. ``after_syscall`` hooks (services) run after each non-vDSO call.
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Callable
 from veilperf.model.charges import Charge
 from veilperf.model.domains import UNT
 from veilperf.model.inputs import Syscall
-from veilperf.model.program import no_extra
+from veilperf.model.program import no_extra, no_touches
 from veilperf.model.sampling import draw
 
 if TYPE_CHECKING:
@@ -37,6 +38,9 @@ class SyscallPath:
 
     def template(self, call: Syscall) -> Charge:
         return no_extra(call)
+
+    def touches(self, call: Syscall) -> float:
+        return no_touches(call)
 
     def run(self, runner: "ThreadRunner", op: "SyscallOp") -> None:
         """The same steps as :meth:`run_sync`, for paths and hooks that never wait."""

@@ -19,7 +19,7 @@ from veilperf.model import charges
 from veilperf.model.charges import Charge
 from veilperf.model.costs import PlatformCosts
 from veilperf.model.domains import ENC, UNT
-from veilperf.model.program import CALL, COMPUTE, KCI, SYSCALL, KciOp, Op, SyscallOp
+from veilperf.model.program import CALL, COMPUTE, KCI, SYSCALL, TOUCH_SHIFT, KciOp, Op, SyscallOp
 from veilperf.model.sampling import draw
 from veilperf.model.vcpu import SERVICE, Ledger, Vcpu
 
@@ -47,6 +47,7 @@ class RunContext:
         self.sync_ops = False  # a system call may have to wait (e.g. audit appends)
         self.ticks_per_ns = 0.0  # timer interrupts per ns spent in DomEnc
         self.tick_charge = charges.NOTHING
+        self.fault_charge = charges.NOTHING  # a first-touch fault through VeilS-Enc (private page tables)
         self.switch_table = [[charges.switch(costs, a, b) if a != b else charges.NOTHING
                               for b in range(4)] for a in range(4)]
         self.paths: Counter[str] = Counter()
@@ -57,7 +58,7 @@ class RunContext:
 class ThreadRunner:
     """Executes ops for one thread (or one open-loop request) on the VCPU it currently holds."""
 
-    __slots__ = ("ctx", "env", "ledger", "vcpu", "home", "pending", "tick_credit", "run_queue",
+    __slots__ = ("ctx", "env", "ledger", "vcpu", "home", "pending", "tick_credit", "fault_credit", "run_queue",
                  "slice_start", "skip_blocked", "oneoff", "_switches")
 
     def __init__(self, ctx: RunContext, home: int) -> None:
@@ -69,6 +70,7 @@ class ThreadRunner:
         self.home = home
         self.pending = 0.0
         self.tick_credit = 0.0
+        self.fault_credit = 0  # expected first-touch faults not yet taken, units of 2**-TOUCH_SHIFT
         self.run_queue: simpy.Store | None = None  # set when threads share VCPUs
         self.slice_start = 0.0
         self.skip_blocked = False  # open-loop requests: arrivals are the wait
@@ -115,6 +117,17 @@ class ThreadRunner:
         self.ledger.timer_exits += ticks
         self.apply(self.ctx.tick_charge.times(ticks))
         return ticks
+
+    def take_faults(self, units: int) -> None:
+        """First touches of newly mapped enclave pages (private page tables): ``units`` more
+        expected faults (fixed point, ``program.TOUCH_SHIFT``); each whole one is a round trip
+        through VeilS-Enc (``ctx.fault_charge``), the fraction is carried."""
+        credit = self.fault_credit + units
+        faults = credit >> TOUCH_SHIFT
+        self.fault_credit = credit - (faults << TOUCH_SHIFT)
+        if faults:
+            self.ledger.pt_faults += faults
+            self.apply(self.ctx.fault_charge.times(faults))
 
     def sleep(self, ns: float) -> None:
         """A pinned thread waits ``ns`` asleep: time passes, its VCPU idles (not held)."""
@@ -210,13 +223,15 @@ class ThreadRunner:
 class FastIterations:
     """The aggregated path of a pinned thread with only compute and system calls: each iteration's
     time is summed in locals; calls are counted per op and their Veil charges applied as
-    ``veil.times(count)`` by :meth:`settle`. Same totals as :meth:`ThreadRunner.run_ops`."""
+    ``veil.times(count)`` by :meth:`settle`, timer exits and first-touch faults likewise. Same
+    totals as :meth:`ThreadRunner.run_ops`."""
 
     def __init__(self, runner: ThreadRunner, syscalls: list[SyscallOp]) -> None:
         self.runner = runner
         self.syscalls = syscalls
         self.counts = [0] * len(syscalls)
         self.ticks = 0
+        self.faults = 0
 
     def iteration(self, ops: list[Op]) -> float:
         """Run one iteration; returns its time (book-keeping of Veil charges deferred)."""
@@ -246,6 +261,13 @@ class FastIterations:
             counts[op.index] += repeat
             veil_ns += op.veil_ns * repeat
             veil_home_ns += op.veil_home_ns * repeat
+            if op.touch_units:  # as ThreadRunner.take_faults, once per op
+                credit = runner.fault_credit + op.touch_units * repeat
+                faults = credit >> TOUCH_SHIFT
+                runner.fault_credit = credit - (faults << TOUCH_SHIFT)
+                if faults:
+                    self.faults += faults
+                    veil_ns += faults * runner.ctx.fault_charge.total_ns
         vcpu = runner.vcpu
         vcpu.busy[runner.home] += home_ns
         vcpu.busy[UNT] += unt_ns
@@ -273,3 +295,7 @@ class FastIterations:
             runner.ledger.timer_exits += self.ticks
             runner.ledger.account(runner.vcpu, runner.ctx.tick_charge.times(self.ticks))
             self.ticks = 0
+        if self.faults:
+            runner.ledger.pt_faults += self.faults
+            runner.ledger.account(runner.vcpu, runner.ctx.fault_charge.times(self.faults))
+            self.faults = 0

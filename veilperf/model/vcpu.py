@@ -9,9 +9,10 @@ from veilperf.model.domains import UNT
 if TYPE_CHECKING:
     from veilperf.model.charges import Charge
 
-# Causes of Veil-added time (indices into Ledger.causes).
-SWITCH, COPY, MONITOR, SERVICE, NOTIFY, QUEUE = range(6)
-CAUSE_NAMES = ("switch", "copy", "monitor", "service", "notify", "queue")
+# Causes of Veil-added time (indices into Ledger.causes). ``pagetable``: VeilS-Enc's work on an
+# enclave's private page tables (page permissions, entries, TLB flushes; the page_tables what-if).
+SWITCH, COPY, MONITOR, SERVICE, NOTIFY, QUEUE, PAGETABLE = range(7)
+CAUSE_NAMES = ("switch", "copy", "monitor", "service", "notify", "queue", "pagetable")
 
 
 class Vcpu:
@@ -45,15 +46,16 @@ class Vcpu:
 
 
 class Ledger:
-    """Run-wide counters: domain switches by (from, to), Veil-added time by cause, and timer
-    interrupts taken outside DomUnt."""
+    """Run-wide counters: domain switches by (from, to), Veil-added time by cause, timer
+    interrupts taken outside DomUnt and first-touch page faults through VeilS-Enc."""
 
-    __slots__ = ("switches", "causes", "timer_exits")
+    __slots__ = ("switches", "causes", "timer_exits", "pt_faults")
 
     def __init__(self) -> None:
         self.switches = [[0, 0, 0, 0] for _ in range(4)]
         self.causes = [0.0] * len(CAUSE_NAMES)
         self.timer_exits = 0
+        self.pt_faults = 0
 
     def account(self, vcpu: Vcpu, charge: "Charge") -> None:
         """Book a charge's work, switches and causes on ``vcpu`` and the ledger (no time passes)."""

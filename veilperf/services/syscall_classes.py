@@ -65,6 +65,16 @@ PATH_SYSCALLS = frozenset((
 (``newfstatat``/``statx`` on an empty path with AT_EMPTY_PATH name none; counted as naming one.)"""
 
 
+MM_CALLS = frozenset("mmap munmap mprotect brk mremap madvise".split())
+"""Memory-management calls: the ones that change a process's address space. A workload step or
+mix call of one of these may say how many pages it maps, unmaps or changes (``pages``); under
+private enclave page tables each goes through VeilS-Enc."""
+
+MAPPING_CALLS = frozenset(("mmap", "brk"))
+"""Memory-management calls that add memory (a new mapping, heap growth): their pages enter the
+page tables at their first touch. The others change or remove pages that are already mapped."""
+
+
 def syscall_class(name: str) -> str:
     """The audit class of a system call name; ``other`` for names not in the table."""
     return SYSCALL_CLASS.get(name, "other")

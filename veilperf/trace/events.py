@@ -1,6 +1,6 @@
 """What a parsed trace holds: completed system calls per thread, signals, exits, warnings.
 
-Calls are stored as columns (:class:`CallTable`: numpy arrays, about 55 bytes a call), not as one
+Calls are stored as columns (:class:`CallTable`: numpy arrays, about 61 bytes a call), not as one
 Python object each (about 550 bytes with its strings and numbers): a 200 MB trace has ~1.8 million
 calls. A table is still a sequence of :class:`SyscallEvent`, built on access, for code and tests
 that look at single calls; the importer's own passes work on the columns.
@@ -35,7 +35,8 @@ class SyscallEvent:
     ``ParsedTrace.epoch_base_s`` for ``-ttt``); ``kernel_ns`` the in-kernel time reported
     by ``-T`` (for a call that never returns, e.g. ``exit_group``, the time until the thread's exit
     line, or 0). ``bytes_in``/``bytes_out`` are user bytes copied into / out of the kernel, from the
-    return value (see :mod:`veilperf.trace.syscall_bytes`)."""
+    return value (see :mod:`veilperf.trace.syscall_bytes`); ``pages`` the pages a memory-management
+    call maps, unmaps or changes (see :mod:`veilperf.trace.footprint`; 0 for other calls)."""
 
     tid: int
     name: str
@@ -46,6 +47,7 @@ class SyscallEvent:
     bytes_in: int
     bytes_out: int
     source: str  # "file:line" where the call completed
+    pages: int = 0
 
     @property
     def end_ns(self) -> float:
@@ -57,13 +59,13 @@ class SyscallEvent:
 
 
 _COLUMNS = {"tid": "i4", "name": "u2", "start": "f8", "kernel": "f8", "ret": "i8", "ret_kind": "u1",
-            "errno": "u2", "bytes_in": "i8", "bytes_out": "i8", "file": "u4", "line": "u4"}
+            "errno": "u2", "bytes_in": "i8", "bytes_out": "i8", "file": "u4", "line": "u4", "pages": "u4"}
 """Column name -> numpy type; ``errno`` 0 is no error, else 1 + its index in the errno names."""
 
 
 class CallTable(Sequence[SyscallEvent]):
     """Calls as columns (``tid``, ``name`` code, ``start``, ``kernel``, ``ret``, ``errno`` code,
-    ``bytes_in``, ``bytes_out``, ``file`` and ``line`` of the completion), in order. ``errnos`` and
+    ``bytes_in``, ``bytes_out``, ``file`` and ``line`` of the completion, ``pages``), in order. ``errnos`` and
     ``files`` are the names the codes index, shared by every table of one trace."""
 
     __slots__ = ("columns", "errnos", "files")
@@ -107,7 +109,7 @@ class CallTable(Sequence[SyscallEvent]):
         return SyscallEvent(int(c["tid"][index]), CALL_NAMES[c["name"][index]], float(c["start"][index]),
                             float(c["kernel"][index]), ret, self.errnos[errno - 1] if errno else None,
                             int(c["bytes_in"][index]), int(c["bytes_out"][index]),
-                            f"{self.files[c['file'][index]]}:{c['line'][index]}")
+                            f"{self.files[c['file'][index]]}:{c['line'][index]}", int(c["pages"][index]))
 
     def __iter__(self) -> Iterator[SyscallEvent]:
         return (self[i] for i in range(len(self)))
@@ -144,7 +146,7 @@ class CallTable(Sequence[SyscallEvent]):
         for e in events:
             file, _, line = e.source.rpartition(":")
             builder.add(e.tid, e.name, e.start_ns, e.kernel_ns, e.ret, e.errno, e.bytes_in, e.bytes_out,
-                        builder.file_code(file), int(line) if line.isdigit() else 0)
+                        builder.file_code(file), int(line) if line.isdigit() else 0, e.pages)
         return builder.table()
 
 
@@ -171,7 +173,7 @@ class CallBuilder:
         return code
 
     def add(self, tid: int, name: str, start: float, kernel: float, ret: int | None, errno: str | None,
-            bytes_in: int, bytes_out: int, file: int, line: int) -> int:
+            bytes_in: int, bytes_out: int, file: int, line: int, pages: int = 0) -> int:
         """Append one call; returns its row."""
         a = self._arrays
         row = len(a["start"])
@@ -200,6 +202,7 @@ class CallBuilder:
         a["bytes_out"].append(bytes_out)
         a["file"].append(file)
         a["line"].append(line)
+        a["pages"].append(pages)
         return row
 
     def source(self, row: int) -> str:

@@ -11,23 +11,34 @@ Without a measured peak RSS, the memory a program touches is bounded by what it 
 This over-counts memory that is mapped but never touched (reserved stacks, sparse heaps, whole
 shared libraries) and misses pages shared with other processes: an upper-side estimate of the
 enclave's memory, stated as such in ``provenance.footprint_source``.
+
+The same arguments give each memory-management call's pages (a workload step's ``pages``): the
+length of mmap, munmap, mprotect and madvise and mremap's new size, in 4 KiB pages rounded up;
+for brk, the break's move since the thread's previous brk (0 for the first, a query).
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass, field
 
+from veilperf.model.costs import PAGE_SIZE
+
 _INT = r"(0x[0-9a-fA-F]+|\d+)"
 _MMAP_LEN = re.compile(rf"^[^,]+,\s*{_INT},[^,]*,\s*(?P<flags>[^,]*)")
-_MUNMAP_LEN = re.compile(rf"^[^,]+,\s*{_INT}")
+_LENGTH = re.compile(rf"^[^,]+,\s*{_INT}")  # munmap, mprotect, madvise: (addr, length, ...)
 _MREMAP = re.compile(rf"^[^,]+,\s*{_INT},\s*{_INT}")
 _EXEC_PATH = re.compile(r'^"(?P<path>(?:[^"\\]|\\.)*)"')
 
 
 def _int(text: str) -> int:
     return int(text, 16 if text.startswith("0x") else 10)
+
+
+def _pages(length: int) -> int:
+    return math.ceil(length / PAGE_SIZE)
 
 
 @dataclass
@@ -40,10 +51,12 @@ class MemoryTally:
     anonymous: int = 0
     brk_first: dict[int, int] = field(default_factory=dict)  # tid -> first break seen
     brk_top: dict[int, int] = field(default_factory=dict)  # tid -> highest break seen
+    brk_last: dict[int, int] = field(default_factory=dict)  # tid -> break after its last brk
     binaries: set[str] = field(default_factory=set)
 
-    def feed(self, tid: int, name: str, args: str, ret: int | None) -> None:
-        """Account one call that did not fail."""
+    def feed(self, tid: int, name: str, args: str, ret: int | None) -> int:
+        """Account one call that did not fail; returns the pages a memory-management call maps,
+        unmaps or changes (0 for any other call)."""
         if name == "mmap" and (m := _MMAP_LEN.match(args)):
             length = _int(m[1])
             if "MAP_ANONYMOUS" in m["flags"]:
@@ -51,15 +64,22 @@ class MemoryTally:
             else:
                 self.file_backed += length
             self._grow(length)
-        elif name == "munmap" and (m := _MUNMAP_LEN.match(args)):
-            self.mapped = max(0, self.mapped - _int(m[1]))
-        elif name == "mremap" and (m := _MREMAP.match(args)):
+            return _pages(length)
+        if name in ("munmap", "mprotect", "madvise") and (m := _LENGTH.match(args)):
+            if name == "munmap":
+                self.mapped = max(0, self.mapped - _int(m[1]))
+            return _pages(_int(m[1]))
+        if name == "mremap" and (m := _MREMAP.match(args)):
             self._grow(_int(m[2]) - _int(m[1]))
-        elif name == "brk" and ret:
+            return _pages(_int(m[2]))
+        if name == "brk" and ret:
             self.brk_first.setdefault(tid, ret)
             self.brk_top[tid] = max(self.brk_top.get(tid, ret), ret)
-        elif name == "execve" and (m := _EXEC_PATH.match(args)):
+            last, self.brk_last[tid] = self.brk_last.get(tid, ret), ret
+            return _pages(abs(ret - last))
+        if name == "execve" and (m := _EXEC_PATH.match(args)):
             self.binaries.add(m["path"])
+        return 0
 
     def _grow(self, delta: int) -> None:
         self.mapped = max(0, self.mapped + delta)

@@ -2,7 +2,9 @@
 
 ``replay`` keeps each thread's exact sequence (compute gap, call, compute gap, call, ...);
 ``sample`` fits a ``mix``: one gap distribution and, per system-call name, a weight (its count),
-kernel-time and blocked-time distributions and mean bytes in/out. Both are built from the
+kernel-time and blocked-time distributions and mean bytes in/out. A memory-management call
+(mmap, munmap, mprotect, brk, mremap, madvise) carries the pages it maps, unmaps or changes
+(``pages``, a mix call the mean; :mod:`veilperf.trace.footprint`). Both are built from the
 strace-corrected timelines (:mod:`veilperf.trace.correction`), the time of calls that can block
 split into kernel CPU and blocked (:mod:`veilperf.trace.blocking`), so the expected total time of
 either equals the traced span minus the correction.
@@ -21,6 +23,7 @@ from pydantic import ValidationError
 
 from veilperf.config.workload import WorkloadSpec
 from veilperf.errors import ConfigError
+from veilperf.services.syscall_classes import MM_CALLS
 from veilperf.trace.blind import NativeEstimate, estimate_native
 from veilperf.trace.blocking import BLOCKING_CODES, CPU_QUANTILE, CpuEstimate, split_blocking
 from veilperf.trace.correction import (Correction, Timeline, corrected_timeline, estimate, fsum_all, joined,
@@ -207,11 +210,20 @@ def _bytes_fields(b_in: float, b_out: float) -> dict:
     return fields
 
 
-def _syscall(name: str, kernel: float, blocked: float, b_in: float, b_out: float, repeat: int = 1) -> Flow:
-    entry = Flow(name=name, kernel=fmt_ns(kernel), **_blocked_field(blocked), **_bytes_fields(b_in, b_out))
+def _syscall(name: str, kernel: float, blocked: float, b_in: float, b_out: float, pages: float,
+             repeat: int = 1) -> Flow:
+    entry = Flow(name=name, kernel=fmt_ns(kernel), **_blocked_field(blocked), **_bytes_fields(b_in, b_out),
+                 **_pages_field(name, pages))
     if repeat > 1:
         entry["repeat"] = repeat
     return entry
+
+
+def _pages_field(name: str, pages: float) -> dict:
+    """``{"pages": ...}`` for a memory-management call (0 included: it is known), else nothing."""
+    if name not in MM_CALLS:
+        return {}
+    return {"pages": int(pages) if float(pages).is_integer() else float(f"{pages:.6g}")}
 
 
 def _blocked_field(blocked: float | str | dict) -> dict:
@@ -229,23 +241,26 @@ def _compact(spec: str | dict) -> str | Flow:
 
 
 def _replay_steps(timeline: Timeline, coalesce: bool) -> list[dict]:
-    """Exact steps; with ``coalesce``, a run of calls with equal name and bytes becomes one step
-    with ``repeat`` and their mean kernel and blocked times, followed by the run's inner gaps as one compute."""
+    """Exact steps; with ``coalesce``, a run of calls with equal name, bytes and pages becomes one
+    step with ``repeat`` and their mean kernel and blocked times, followed by the run's inner gaps
+    as one compute."""
     steps: list[dict] = []
     names, gaps = timeline.table.names(), timeline.gap.tolist()
     kernels, blockeds = timeline.kernel.tolist(), timeline.blocked.tolist()
     b_ins, b_outs = timeline.table.bytes_in.tolist(), timeline.table.bytes_out.tolist()
+    pages = timeline.table.pages.tolist()
     i = 0
     while i < len(names):
         j = i + 1
         if coalesce:
-            while j < len(names) and (names[j], b_ins[j], b_outs[j]) == (names[i], b_ins[i], b_outs[i]):
+            while j < len(names) and (names[j], b_ins[j], b_outs[j], pages[j]) == \
+                    (names[i], b_ins[i], b_outs[i], pages[i]):
                 j += 1
         if gaps[i] > 0:
             steps.append({"compute": fmt_ns(gaps[i])})
         kernel = math.fsum(kernels[i:j]) / (j - i)
         blocked = math.fsum(blockeds[i:j]) / (j - i)
-        steps.append({"syscall": _syscall(names[i], kernel, blocked, b_ins[i], b_outs[i], j - i)})
+        steps.append({"syscall": _syscall(names[i], kernel, blocked, b_ins[i], b_outs[i], pages[i], j - i)})
         inner = math.fsum(gaps[i + 1:j])
         if inner > 0:
             steps.append({"compute": fmt_ns(inner)})
@@ -265,8 +280,10 @@ def _sample_mix(timelines: list[Timeline], length: int | None) -> tuple[dict, fl
         blocked_spec = time_spec(blocked[rows], MAX_KERNEL_SAMPLES)
         b_in = fsum_all(t.table.bytes_in[t.table.name == code] for t in timelines) / counts[code]
         b_out = fsum_all(t.table.bytes_out[t.table.name == code] for t in timelines) / counts[code]
+        pages = fsum_all(t.table.pages[t.table.name == code] for t in timelines) / counts[code]
         entries.append(Flow(name=CALL_NAMES[code], weight=int(counts[code]), kernel=_compact(kernel_spec),
-                            **_blocked_field(blocked_spec), **_bytes_fields(b_in, b_out)))
+                            **_blocked_field(blocked_spec), **_bytes_fields(b_in, b_out),
+                            **_pages_field(CALL_NAMES[code], pages)))
     calls = len(names)
     del names
     gap = time_spec(joined([t.gap for t in timelines]), MAX_GAP_SAMPLES)

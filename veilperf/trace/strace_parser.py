@@ -13,7 +13,7 @@ required to carry a ``-tt`` (``HH:MM:SS.ffffff``) or ``-ttt`` (``1700000000.1234
 Lines that cannot be read are skipped with a warning naming the file and line; a trace without any
 usable call raises :class:`TraceError`. Lines are read one at a time (:class:`TraceParser` takes
 any iterable of lines) and calls are appended to columns (:class:`~veilperf.trace.events.CallBuilder`),
-so memory grows by about 55 bytes a call, whatever the lines' length.
+so memory grows by about 61 bytes a call, whatever the lines' length.
 
 Lines whose values are impossible (an hour 99, a pid beyond the kernel's limit of 2^22, a return value
 beyond 64 bits, a timestamp earlier than the file's previous one, a call lasting longer than a day or
@@ -269,10 +269,9 @@ class _FileParser:
                       f"({self.run.builder.source(previous[1])}) ended; skipped")
             return True
         b_in, b_out = bytes_moved(name, ret if errno is None else None)
-        row = self.run.builder.add(tid, name, start, kernel, ret, errno, b_in, b_out, self.file, number)
+        pages = self.trace.memory.feed(tid, name, before + tail["args"], ret) if errno is None else 0
+        row = self.run.builder.add(tid, name, start, kernel, ret, errno, b_in, b_out, self.file, number, pages)
         self.run.last_call[tid] = (start + kernel, row)
-        if errno is None:
-            self.trace.memory.feed(tid, name, before + tail["args"], ret)
         if self.trace.last_ns is None or start + kernel > self.trace.last_ns:
             self.trace.last_ns = start + kernel
         return True
@@ -332,7 +331,7 @@ def _finish(trace: ParsedTrace) -> ParsedTrace:
             end = max(trace.exit_ns[tid], float(c["start"][last]))
             c["kernel"][last] = end - c["start"][last]
             c["errno"][last] = 0
-            c["bytes_in"][last] = c["bytes_out"][last] = 0
+            c["bytes_in"][last] = c["bytes_out"][last] = c["pages"][last] = 0
     spawns = [CALL_CODE[name] for name in sorted(_SPAWNS)]
     created = set()
     for calls in trace.calls.values():

@@ -11,6 +11,7 @@ import pandas as pd
 from veilperf.analysis.claims.crossings import crossing_models, explain
 from veilperf.analysis.claims.lost_records import lost_share
 from veilperf.analysis.claims.verdicts import EXACT_NOTE, Claim, oneoff_flagged, service_points
+from veilperf.analysis.report.pagetables import page_table_lines
 from veilperf.analysis.figures.index import Rendered
 from veilperf.analysis.figures.names import EXPERIMENT_FIGURES, GLOBAL_UNIT, QUESTIONS
 from veilperf.analysis.report.findings import lost_records_section, open_loop_lines
@@ -39,7 +40,7 @@ METHOD = [
     "its elapsed time. One-off share = (whole-run - steady-state) / whole-run of the added time; points "
     "where it exceeds 25% are marked, since their whole-run overhead depends on the run's length.",
     "- Claims use Veil as built: points of design alternatives the paper did not measure (static VCPU "
-    "partitioning, switchless ocalls, batched audit records), sensitivity settings away from their sourced "
+    "partitioning, switchless ocalls, batched audit records, private enclave page tables), sensitivity settings away from their sourced "
     "defaults (enclave size, audit record model), design-study experiments (replicas vs static) and "
     "open-loop server load studies (their latency ratio depends on the offered load) are shown in the "
     "figures but not counted.",
@@ -210,6 +211,7 @@ def render_report(data: FigureData, rendered: Rendered, out: Path, claims: list[
         "",
         *_estimated(data),
         *_explained(data, rendered, out),
+        *page_table_lines(data.over, data.calibration),
         *lost_records_section(data),
         *hardware_section(data),
         *METHOD,

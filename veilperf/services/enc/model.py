@@ -12,6 +12,12 @@ cost an exit and a re-entry each (``ThreadRunner.take_ticks``).
 
 What-if paths where a dedicated pool runs the kernel side of ocalls (switchless workers, or the
 untrusted VCPUs under static partitioning) are in :class:`RemoteOcalls`.
+
+Private page tables (the ``page_tables: private`` what-if, :class:`PrivatePageTables`): after the
+kernel's part of a memory-management ocall, the kernel asks VeilS-Enc to apply it to the
+enclave's tables (``charges.mm_call``, between the exit and the re-entry); the pages mmap and brk
+add fault in at their first touch (``charges.pt_fault``, taken after the call by
+``ThreadRunner.take_faults``, whole faults from the expected ones carried per thread).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from veilperf.model.inputs import Syscall
 from veilperf.model.sampling import draw
 from veilperf.model.syscall_path import SyscallPath, SyscallHook
 from veilperf.services.enc import EncSettings, enclave_size
+from veilperf.services.syscall_classes import MAPPING_CALLS, MM_CALLS
 
 if TYPE_CHECKING:
     import simpy
@@ -39,25 +46,66 @@ if TYPE_CHECKING:
     from veilperf.model.vcpu import Vcpu
 
 
+@dataclass(frozen=True)
+class PrivatePageTables:
+    """Which pages a memory-management call costs when only VeilS-Enc writes the enclave's page
+    tables: a share ``touched`` of the pages it names (1 page when its step states none). mmap
+    and brk add pages, which fault in at their first touch; munmap, mprotect, mremap and madvise
+    change pages already mapped (those touched since they were mapped)."""
+
+    touched: float
+
+    @staticmethod
+    def named(pages: float | None) -> float:
+        """Pages a call names: its stated pages, else the 1 assumed."""
+        return 1.0 if pages is None else pages
+
+    def changed(self, name: str, pages: float | None) -> float:
+        """Pages the service changes in one call's VeilS-Enc call."""
+        return 0.0 if name in MAPPING_CALLS else self.touched * self.named(pages)
+
+    def faults(self, name: str, pages: float | None) -> float:
+        """First-touch faults expected after one call."""
+        return self.touched * self.named(pages) if name in MAPPING_CALLS else 0.0
+
+
 @dataclass
 class EnclaveMetrics:
-    """Counters for the run record (``enc.*``), and the ocalls' argument bytes (for the mean ocall
-    whose cost the record carries)."""
+    """Counters for the run record (``enc.*``), the ocalls' argument bytes (for the mean ocall
+    whose cost the record carries) and the memory-management calls' pages; ``tables`` is set
+    under private page tables."""
 
+    tables: PrivatePageTables | None = None
     ocalls: int = 0
     vdso_calls: int = 0
     replicas: int = 0
     create_ns: float = 0.0
     bytes_in: float = 0.0
     bytes_out: float = 0.0
+    mm_ocalls: int = 0
+    mm_pages: float = 0.0
+    mm_pages_assumed: int = 0
+    mm_calls: int = 0
+    mm_pages_changed: float = 0.0
 
     def count(self, op: "SyscallOp", calls: int) -> None:
         if op.vdso:
             self.vdso_calls += calls
-        else:
-            self.ocalls += calls
-            self.bytes_in += op.bytes_in * calls
-            self.bytes_out += op.bytes_out * calls
+            return
+        self.ocalls += calls
+        self.bytes_in += op.bytes_in * calls
+        self.bytes_out += op.bytes_out * calls
+        if op.name in MM_CALLS:
+            self.mm_ocalls += calls
+            self.mm_pages += PrivatePageTables.named(op.pages) * calls
+            self.mm_pages_assumed += calls if op.pages is None else 0
+            if self.tables is not None:
+                self.mm_calls += calls
+                self.mm_pages_changed += self.tables.changed(op.name, op.pages) * calls
+
+    def mean_pages_changed(self) -> float:
+        """Pages changed by the mean VeilS-Enc memory-management call; zero when there was none."""
+        return self.mm_pages_changed / self.mm_calls if self.mm_calls else 0.0
 
     def mean_bytes(self) -> tuple[float, float]:
         """(in, out) argument bytes of the mean ocall; zero when there was none."""
@@ -75,7 +123,8 @@ class EnclaveService:
         self.system = system
         self.costs = system.ctx.costs
         self.size, self.size_source = enclave_size(settings, system.workload.footprint)
-        self.metrics_ = EnclaveMetrics()
+        private = settings.page_tables == "private"
+        self.metrics_ = EnclaveMetrics(PrivatePageTables(settings.touched_share) if private else None)
         self.creation: simpy.Event | None = None  # triggered when the enclave exists
         self.replicas: set[int] = set()  # VCPUs that already have a DomEnc replica
         self.path: Ocalls | RemoteOcalls | None = None
@@ -86,6 +135,7 @@ class EnclaveService:
         system.entry = self
         ctx.ticks_per_ns = self.settings.timer_hz / 1e9
         ctx.tick_charge = charges.timer_exit(costs)
+        ctx.fault_charge = charges.pt_fault(costs)
         if ctx.service_pool is not None:  # static partitioning: ocalls go to the untrusted VCPUs
             for vcpu in system.enc_vcpus:
                 vcpu.domain = ENC
@@ -148,6 +198,7 @@ class EnclaveService:
         m, ctx, costs = self.metrics_, self.system.ctx, self.costs
         ocall_ns, ocall_switching_ns = self.path.ocall_cost(*m.mean_bytes())
         message = ctx.service_pool.message if ctx.service_pool is not None else None
+        mm_call = charges.mm_call(costs, m.mean_pages_changed())
         return {"enc.ocalls": m.ocalls, "enc.vdso_calls": m.vdso_calls,
                 "enc.timer_exits": ctx.ledger.timer_exits, "enc.replicas": m.replicas,
                 "enc.create_ns": m.create_ns, "enc.size_bytes": self.size, "enc.size_source": self.size_source,
@@ -155,7 +206,13 @@ class EnclaveService:
                 "costs.enc.timer_exit_ns": ctx.tick_charge.total_ns,
                 "costs.enc.timer_exit_switching_ns": ctx.tick_charge.switch_ns,
                 "costs.enc.creation_ns": charges.paid_ns(charges.enclave_creation(costs, UNT, self.size), message),
-                "costs.enc.replica_ns": charges.paid_ns(charges.replica_creation(costs, UNT), message)}
+                "costs.enc.replica_ns": charges.paid_ns(charges.replica_creation(costs, UNT), message),
+                "enc.mm_ocalls": m.mm_ocalls, "enc.mm_pages": m.mm_pages, "enc.mm_pages_assumed": m.mm_pages_assumed,
+                "enc.mm_calls": m.mm_calls, "enc.mm_pages_changed": m.mm_pages_changed,
+                "enc.pt_faults": ctx.ledger.pt_faults,
+                "costs.enc.mm_call_ns": mm_call.total_ns, "costs.enc.mm_call_switching_ns": mm_call.switch_ns,
+                "costs.enc.pt_fault_ns": ctx.fault_charge.total_ns,
+                "costs.enc.pt_fault_switching_ns": ctx.fault_charge.switch_ns}
 
 
 class _EnclaveCalls(SyscallPath):
@@ -181,16 +238,34 @@ class _EnclaveCalls(SyscallPath):
 
 
 class Ocalls(_EnclaveCalls):
-    """System calls of an enclave thread on VCPU replicas: exit, kernel, re-entry, deep copies."""
+    """System calls of an enclave thread on VCPU replicas: exit, kernel, re-entry, deep copies;
+    under private page tables a memory-management call's VeilS-Enc call after the kernel's part,
+    and the first-touch faults of the pages it added."""
 
     def __init__(self, costs: "PlatformCosts", metrics: EnclaveMetrics, after_syscall: list[SyscallHook]) -> None:
         super().__init__(costs, metrics, after_syscall)
+        self.tables = metrics.tables
         self._exit = cache(partial(charges.ocall_exit, costs))
         self._return = cache(partial(charges.ocall_return, costs))
+        self._mm_call = cache(partial(charges.mm_call, costs))
+
+    def _service_call(self, name: str, pages: float | None) -> Charge | None:
+        """The VeilS-Enc call a memory-management call adds under private page tables (else None)."""
+        if self.tables is None or name not in MM_CALLS:
+            return None
+        return self._mm_call(self.tables.changed(name, pages))
 
     def template(self, call: Syscall) -> Charge:
-        """Per call: one exit/re-entry round trip and both deep copies (none for vDSO)."""
-        return charges.NOTHING if call.vdso else charges.ocall(self.costs, call.bytes_in, call.bytes_out)
+        """Per call: one exit/re-entry round trip and both deep copies (none for vDSO), with the
+        VeilS-Enc call of a memory-management call between them under private page tables."""
+        if call.vdso:
+            return charges.NOTHING
+        exit_, return_ = self._exit(call.bytes_in), self._return(call.bytes_out)
+        service = self._service_call(call.name, call.pages)
+        return exit_ + service + return_ if service is not None else exit_ + return_
+
+    def touches(self, call: Syscall) -> float:
+        return self.tables.faults(call.name, call.pages) if self.tables is not None and not call.vdso else 0.0
 
     def ocall_cost(self, bytes_in: float, bytes_out: float) -> tuple[float, float]:
         charge = charges.ocall(self.costs, bytes_in, bytes_out)
@@ -202,15 +277,20 @@ class Ocalls(_EnclaveCalls):
             return
         exit_ = self._exit(op.bytes_in)
         return_ = self._return(op.bytes_out)
+        service = self._service_call(op.name, op.pages)
         kernel, blocked = op.kernel, op.blocked
         for _ in range(op.repeat):
             runner.apply(exit_)
             runner.run_in(UNT, draw(kernel))
+            if service is not None:
+                runner.apply(service)
             if blocked:
                 yield from runner.block(draw(blocked))
             if self.after_syscall:
                 yield from self._after(runner, op.name)
             runner.apply(return_)
+        if op.touch_units:
+            runner.take_faults(op.touch_units * op.repeat)
         self.metrics.count(op, op.repeat)
 
 
