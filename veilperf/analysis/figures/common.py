@@ -25,6 +25,7 @@ CAUSES = {
     "cause.copy_ns": ("copies", "#1f77b4"),
     "cause.notify_ns": ("IPIs and polls", "#2ca02c"),
     "cause.queue_ns": ("queueing (ring, dedicated VCPUs)", "#d62728"),
+    "cause.pagetable_ns": ("private page tables", "#e377c2"),
 }
 """Each recorded cause of Veil-added time (docs/architecture.md, records): its name for readers
 and one colour in every figure; causes not listed keep their column's name."""
