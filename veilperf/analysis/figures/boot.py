@@ -6,7 +6,7 @@ from __future__ import annotations
 from matplotlib.figure import Figure
 
 from veilperf.analysis.claims.verdicts import ACCEPTANCE, BOOT_CLAIM_S, GIB, MEMORY, VCPUS, largest_under_claim
-from veilperf.analysis.figures.common import wrap
+from veilperf.analysis.figures.common import fitted_title, legend_below
 from veilperf.analysis.figures.style import CLAIM_LINE_COLOR, PLAIN, log_axis, new_figure
 from veilperf.analysis.tables.figdata import FigureData
 from veilperf.analysis.tables.profile import at_calibration
@@ -43,7 +43,7 @@ def boot_time(data: FigureData) -> Figure | str | None:
             ax.plot(x, curve["baseline_cost_ns"] / 1e9, marker="o", linestyle="--", color=color,
                     label=f"SNP CVM, {acceptance} acceptance")
             ax.plot(x, curve["treatment_cost_ns"] / 1e9, marker="s", color=color, label=f"Veil, {acceptance} acceptance")
-            inc_ax.plot(x, curve["increment_ns"] / 1e9, marker="s", color=color)
+            inc_ax.plot(x, curve["increment_ns"] / 1e9, marker="s", color=color, label=f"_Veil, {acceptance}")
             spread = frame[(frame[fixed_col] == fixed) & (frame["acceptance"] == acceptance)]
             spread = spread.groupby(x_col, sort=True)["increment_ns"].agg(["min", "max"])
             if len(data.calibration) and len(spread):
@@ -64,9 +64,6 @@ def boot_time(data: FigureData) -> Figure | str | None:
         mem_inc.text(0.02, 0.97, "largest guest < 2 s at calibration:\n" + "\n".join(
             f"{a}: {_guest(*g) if g else 'none'}" for a, g in largest.items()), transform=mem_inc.transAxes,
             va="top", fontsize=8, bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"})
-    handles = {}
-    for axis in (mem_ax, mem_inc):
-        handles.update({label: h for h, label in zip(*axis.get_legend_handles_labels())})
-    figure.legend(handles.values(), handles.keys(), loc="outside lower center", ncol=3, fontsize=8, frameon=False)
-    figure.suptitle(wrap(f"Boot time, SNP CVM vs Veil ({data.caption(frame)})", 130), fontsize=10)
+    legend_below(figure, points=8, most=3, axes=(mem_ax, mem_inc))
+    fitted_title(figure, f"Boot time, SNP CVM vs Veil ({data.caption(frame)})")
     return figure

@@ -3,12 +3,11 @@ their intervals, the floor of a logarithmic overhead axis, names and colours of 
 
 from __future__ import annotations
 
-import textwrap
-
 import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.collections import PolyCollection
+from matplotlib.textpath import TextPath
 
 from veilperf.analysis.claims.verdicts import SERVICE_CLAIM_PCT
 from veilperf.analysis.claims.verdicts import pct_text
@@ -39,8 +38,47 @@ def cause_color(column: str, i: int) -> str:
     return CAUSES[column][1] if column in CAUSES else matplotlib.colors.to_hex(matplotlib.colormaps["tab10"](7 + i % 3))
 
 
-def wrap(text: str, width: int = 48) -> str:
-    return textwrap.fill(text, width, break_long_words=False)
+TITLE_MARGIN_INCHES = 0.3
+"""Room left beside a title fitted to its figure's width."""
+
+
+def text_inches(text: str, points: float) -> float:
+    """The width (inches) of one line of ``text`` at ``points`` in the default font, measured from
+    its glyphs."""
+    return TextPath((0, 0), text, size=points).get_extents().width / 72 if text else 0.0
+
+
+def fit(text: str, inches: float, points: float) -> str:
+    """``text`` broken at spaces into lines no wider than ``inches`` at ``points`` (a word longer
+    than a line keeps a line of its own)."""
+    lines: list[str] = []
+    for word in text.split(" "):
+        if lines and text_inches(f"{lines[-1]} {word}", points) <= inches:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    return "\n".join(lines)
+
+
+LEGEND_ENTRY_INCHES = 0.6
+"""A legend entry's handle and the gaps around it."""
+
+
+def legend_below(figure, points: float = 9, most: int = 4, axes=None) -> None:
+    """A legend under ``figure``'s panels naming each labelled artist of ``axes`` (default: all)
+    once, in as many columns (at most ``most``) as fit the figure's width."""
+    entries = {label: handle for ax in (figure.axes if axes is None else axes)
+               for handle, label in zip(*ax.get_legend_handles_labels())}
+    widest = max((text_inches(label, points) for label in entries), default=0.0) + LEGEND_ENTRY_INCHES
+    room = figure.get_figwidth() - TITLE_MARGIN_INCHES
+    ncol = max(1, min(most, len(entries), int(room // widest)))
+    figure.legend(entries.values(), entries.keys(), loc="outside lower center", ncol=ncol, fontsize=points,
+                  frameon=False)
+
+
+def fitted_title(figure, text: str, points: float = 10) -> None:
+    """``figure``'s title: ``text`` in lines as wide as the figure (less a margin)."""
+    figure.suptitle(fit(text, figure.get_figwidth() - TITLE_MARGIN_INCHES, points), fontsize=points)
 
 
 def rows_height(rows: float, extra: float = 1.6) -> float:

@@ -4,17 +4,15 @@ against the rate of Veil crossings, with the count x cost curve)."""
 
 from __future__ import annotations
 
-import textwrap
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.textpath import TextPath
 
 from veilperf.analysis.claims.verdicts import (ACCEPTANCE, BOOT_CLAIM_S, DEFAULT_GUEST, MEMORY, NORMAL_TOLERANCE_PCT,
                                       SERVICE_CLAIM_PCT, VCPUS, as_designed, oneoff_flagged, service_points)
 from veilperf.analysis.claims.crossings import crossing_models, crossing_points, rows_of
-from veilperf.analysis.figures.common import SEP
+from veilperf.analysis.figures.common import SEP, fit, fitted_title, text_inches
 from veilperf.analysis.tables.figdata import SERVICE_LABEL, FigureData
 from veilperf.analysis.figures.names import GLOBAL_FIGURES
 from veilperf.analysis.claims.verdicts import pct_text
@@ -166,6 +164,9 @@ _PLACES = tuple((sign * dx, dy, "left" if sign > 0 else "right") for dx, dy in
 """Label spots tried in order (offset points, ha): right and left of the point, then below and above
 on either side, then further out; the first that covers no other label or point wins, else the
 one covering least."""
+PANEL_INCHES = 6.0
+"""Width of one service's panel; its title and axis label are fitted to 4/5 of it (the rest: the
+y axis' labels)."""
 _MARKER_INCHES = 0.05
 """Half the size of a point's marker."""
 
@@ -188,10 +189,10 @@ def _point_labels(ax, rows: pd.DataFrame) -> None:
     points = [_inches(ax, r["rate_per_s"], max(r["simulated_pct"], LOG_FLOOR_PCT)) for _, r in rows.iterrows()]
     m = _MARKER_INCHES
     markers = [(x - m, y - m, x + m, y + m) for x, y in points]
-    taken = list(markers)
     line = LABEL_POINTS * 1.2 / 72
+    taken = [*markers, *_upright_notes(ax)]
     for (x, y), own, name, (_, r) in zip(points, markers, names, rows.iterrows()):
-        width = TextPath((0, 0), name, size=LABEL_POINTS).get_extents().width / 72
+        width = text_inches(name, LABEL_POINTS)
         best = None
         for dx, dy, ha in _PLACES:
             left = x + dx / 72 - (width if ha == "right" else 0.0)
@@ -208,6 +209,18 @@ def _point_labels(ax, rows: pd.DataFrame) -> None:
                     textcoords="offset points", ha=ha, va="center", fontsize=LABEL_POINTS)
 
 
+def _upright_notes(ax) -> list[tuple[float, float, float, float]]:
+    """The boxes (inches) of the axes' upright notes already placed (the band's ends: right-aligned,
+    reading upwards from their anchor), for the point labels to keep clear of."""
+    boxes = []
+    for note in ax.texts:
+        if note.get_rotation() == 90:
+            x, y = _inches(ax, *note.xy)
+            length = text_inches(note.get_text(), note.get_fontsize())
+            boxes.append((x - note.get_fontsize() * 1.2 / 72, y, x, y + length))
+    return boxes
+
+
 def _overlap_area(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
 
@@ -222,7 +235,7 @@ def crossings(data: FigureData) -> Figure | str:
     if table.empty:
         return "no service points with crossing counts and their recorded costs (costs.*)"
     models = [m for m in models if len(rows_of(table, m))]
-    figure = new_figure(6.0 * len(models), 6.0)
+    figure = new_figure(PANEL_INCHES * len(models), 6.0)
     axes = figure.subplots(1, len(models), sharey=True, squeeze=False)[0]
     low, high = SERVICE_CLAIM_PCT
     values = table["simulated_pct"].clip(lower=LOG_FLOOR_PCT)
@@ -259,13 +272,14 @@ def crossings(data: FigureData) -> Figure | str:
         ax.set_xlim(rates[0], rates[-1])
         log_axis(ax, "x")
         log_axis(ax, "y")
-        ax.set_xlabel(f"{model.title}: {model.spec.crossing.what} per second of native run time", fontsize=9)
-        ax.set_title(textwrap.fill(f"{model.spec.display_name}: {model.spec.crossing.explains}", 80), loc="left",
+        room = PANEL_INCHES * 0.8
+        ax.set_xlabel(fit(f"{model.title}: {model.spec.crossing.what} per second of native run time", room, 9), fontsize=9)
+        ax.set_title(fit(f"{model.spec.display_name}: {model.spec.crossing.explains}", room, 7), loc="left",
                      fontsize=7)
         ax.legend(loc="upper left", fontsize=7)
     axes[0].set_ylabel("overhead vs SNP CVM (%)")
-    figure.suptitle("Why a program lands inside or outside 2–64%: overhead ≈ crossing rate × cost per crossing "
-                    "(Veil as built, calibrated costs)", fontsize=11)
+    fitted_title(figure, "Why a program lands inside or outside 2–64%: overhead ≈ crossing rate × cost per crossing "
+                 "(Veil as built, calibrated costs)", 11)
     figure.get_layout_engine().execute(figure)  # the axes at their saved size, for the labels' spacing
     for ax, model in zip(axes, models):
         _point_labels(ax, rows_of(table, model))

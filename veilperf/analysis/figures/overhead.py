@@ -11,7 +11,8 @@ from matplotlib.figure import Figure
 from veilperf.analysis.claims.crossings import recorded_switch_ns
 from veilperf.analysis.claims.lost_records import lost_share, lost_text
 from veilperf.analysis.claims.verdicts import VCPU_MODEL, VCPUS
-from veilperf.analysis.figures.common import SEP, claim_band, dodged_dots, log_floor, series_colors, wrap
+from veilperf.analysis.figures.common import (SEP, claim_band, dodged_dots, fitted_title, legend_below, log_floor,
+                                              series_colors)
 from veilperf.analysis.claims.verdicts import pct_text
 from veilperf.analysis.figures.style import LOG_FLOOR_PCT, MIN_CI_REPLICATIONS, ci_errors, log_axis, new_figure
 from veilperf.analysis.tables.columns import PLATFORM, SWITCH_COSTS
@@ -58,7 +59,7 @@ def overhead(data: FigureData) -> Figure | str | None:
     claim_band(ax)
     dodged_dots(ax, frame, groups, series, series_colors(list(dict.fromkeys(series))), lost)
     ax.set_xlabel("overhead vs SNP CVM (%, log scale; bars: 95% CI from ≥ 3 replications)")
-    figure.legend(loc="outside lower center", ncol=3, fontsize=8, frameon=False)
+    legend_below(figure, points=8, most=3)
     ax.set_title(f"Overhead per workload, experiment {data.experiment} ({caption})", loc="left", fontsize=10)
     return figure
 
@@ -95,7 +96,7 @@ def switch_cost(data: FigureData) -> Figure | str | None:
     claim_band(ax, vertical=False)
     ax.set_xlabel("domain switch, one way (µs), as the runs were charged")
     ax.set_ylabel("overhead vs SNP CVM (%)")
-    figure.legend(loc="outside lower center", fontsize=8, ncol=4, frameon=False)
+    legend_below(figure, points=8)
     ax.set_title(f"Overhead vs domain-switch cost, experiment {data.experiment} ({caption})", loc="left",
                  fontsize=10)
     return figure
@@ -185,9 +186,8 @@ def replicas_vs_static(data: FigureData) -> Figure | str | None:
             ax.set_xlabel("VCPUs", fontsize=9)
             if j == 0:
                 ax.set_ylabel("overhead vs SNP CVM (%)", fontsize=9)
-    handles = {label: handle for ax in axes.flat for handle, label in zip(*ax.get_legend_handles_labels())}
-    figure.legend(handles.values(), handles.keys(), loc="outside lower center", ncol=len(handles), frameon=False)
-    figure.suptitle(wrap(f"Which VCPU design costs least, experiment {data.experiment} "
-                         f"({data.caption(frame)}; bars: 95% CI from ≥ 3 replications)", 140), fontsize=11)
+    legend_below(figure, most=len(DESIGNS))
+    fitted_title(figure, f"Which VCPU design costs least, experiment {data.experiment} "
+                         f"({data.caption(frame)}; bars: 95% CI from ≥ 3 replications)", 11)
     return figure
 

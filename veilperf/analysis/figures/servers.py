@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from veilperf.analysis.figures.common import SEP, wrap
+from veilperf.analysis.figures.common import SEP, fitted_title, legend_below
 from veilperf.analysis.claims.verdicts import pct_text
 from veilperf.analysis.figures.style import log_axis, new_figure, service_color
 from veilperf.analysis.tables.columns import ARRIVAL, LOOP, VCPUS
@@ -64,7 +64,7 @@ def latency(data: FigureData) -> Figure | str | None:
     axes[0].plot([], [], linestyle="none", marker="X", color="black",
                  label=f"saturated (< {SATURATED_SHARE:.0%} of the load served)")
     axes[0].legend(loc="upper left", fontsize=8)
-    figure.suptitle(f"Server latency vs offered load, experiment {data.experiment} ({caption})", fontsize=10)
+    fitted_title(figure, f"Server latency vs offered load, experiment {data.experiment} ({caption})")
     return figure
 
 
@@ -125,8 +125,7 @@ def queueing(data: FigureData) -> Figure | str | None:
         _panel(ax, rows)
         ax.set_title(f"{panel}\n{_capacity_text(rows)}", loc="left", fontsize=9)
     axes[0].set_ylabel("mean latency added per request (µs)")
-    figure.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=2, frameon=False)
-    figure.suptitle(wrap(f"Where the latency Veil adds goes, experiment {data.experiment} ({data.caption(frame)}): "
-                         "its work is the same at every load, the wait for the VCPU grows with the load", 120),
-                    fontsize=10)
+    legend_below(figure, most=2, axes=axes[:1])
+    fitted_title(figure, f"Where the latency Veil adds goes, experiment {data.experiment} ({data.caption(frame)}): "
+                         "its work is the same at every load, the wait for the VCPU grows with the load")
     return figure

@@ -11,8 +11,8 @@ from matplotlib.figure import Figure
 
 from veilperf.analysis.claims.lost_records import lost_share, lost_text
 from veilperf.analysis.claims.verdicts import VCPUS
-from veilperf.analysis.figures.common import (CAUSES, SEP, cause_color, cause_name, rows_height, stacked_rows,
-                                              wrap)
+from veilperf.analysis.figures.common import (CAUSES, SEP, cause_color, cause_name, fitted_title, legend_below,
+                                              rows_height, stacked_rows)
 from veilperf.analysis.claims.verdicts import pct_text
 from veilperf.analysis.figures.style import new_figure
 from veilperf.analysis.tables.columns import PLATFORM
@@ -108,9 +108,8 @@ def causes(data: FigureData) -> Figure | str | None:
     ax.set_xticks(range(0, 101, 20))
     ax.set_xlabel("share of Veil-added time by cause (%); at the right: overhead vs SNP CVM")
     ax.spines["right"].set_visible(False)
-    figure.legend(loc="outside lower center", ncol=min(len(names), 4), frameon=False)
-    ax.set_title(wrap(f"What Veil's added time is made of, experiment {data.experiment} ({data.caption(frame)})", 110),
-                 loc="left", fontsize=10)
+    legend_below(figure)
+    fitted_title(figure, f"What Veil's added time is made of, experiment {data.experiment} ({data.caption(frame)})")
     return figure
 
 
@@ -174,9 +173,7 @@ def time_per_domain(data: FigureData) -> Figure | str | None:
         ax.set_yticks([])  # row labels on the first panel only: no hidden tick objects on the others
         ax.grid(False, axis="y")
     axes[0].set_yticks(y, labels[::-1], fontsize=8)
-    figure.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=len(domains),
-                  frameon=False, fontsize=9)
+    legend_below(figure, most=len(domains), axes=axes[:1])
     shown = f"; {left_out} VCPU(s) that no point ran anything on left out" if left_out else ""
-    figure.suptitle(wrap(f"Time per domain per VCPU, experiment {data.experiment} ({caption}{shown})", 130),
-                    fontsize=10)
+    fitted_title(figure, f"Time per domain per VCPU, experiment {data.experiment} ({caption}{shown})")
     return figure
