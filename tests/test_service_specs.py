@@ -71,7 +71,7 @@ def test_every_crossing_names_columns_its_service_declares():
     for service in SPECS:
         declared = {c.name for c in service.columns}
         assert all(c.name.startswith((f"{service.name}.", f"costs.{service.name}.")) for c in service.columns)
-        assert all(c.unit in ("ns", "bytes", "count", "text") for c in service.columns)
+        assert all(c.unit in ("ns", "bytes", "count", "share", "text") for c in service.columns)
         for part in service.crossing.parts:
             assert {part.count, part.cost, part.switching} <= declared
 

@@ -58,7 +58,10 @@ def test_ring_losses_match_closed_form(make_cfg, milan_raw, record_size, burst):
                                         run={"iterations": periods}))
     assert record["log.records"] == record["log.appended"] == periods * burst
     assert record["log.lost"] == periods * max(0, burst - RING // a)
-    assert record["log.read_bytes"] == (periods - 1) * period_records * a
+    assert record["log.read"] == (periods - 1) * period_records
+    assert record["log.read_bytes"] == (periods - 1) * period_records * record_size
+    assert record["log.unread"] == period_records and record["log.lost_bytes"] == record["log.lost"] * record_size
+    assert record["log.ring_bytes"] == periods * burst * a
     assert record["log.read_calls"] == (periods - 1) * math.ceil(period_records * a / READ_CHUNK)
     assert record["log.ring_high_water_bytes"] == period_records * a
     assert record["sim_time_ns"] == pytest.approx(periods * iteration + (periods - 1) * steal, rel=1e-12)
@@ -107,6 +110,9 @@ def test_each_record_costs_its_copies_and_its_share_of_a_call(make_cfg, milan_ra
     assert treat["log.bytes"] == sum(sizes)
     assert treat["log.calls"] == calls
     assert treat["log.appended"] == len(appended) and treat["log.lost"] == 0
+    assert treat["log.pending"] == len(sizes) - len(appended)  # the last partial batch, in transit
+    assert treat["log.pending_bytes"] == sum(sizes[len(appended):])
+    assert treat["log.ring_bytes"] == sum(_aligned(s) for s in appended)
     assert treat["switches_total"] == 2 * calls
     assert treat["sim_time_ns"] - base["sim_time_ns"] == pytest.approx(added, rel=1e-9)
 

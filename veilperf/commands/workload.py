@@ -32,7 +32,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Run CMD natively --runs times (the first a discarded warm-up) for its median wall, "
                     "user and system time and peak RSS, then once under `strace -f -tt -T`; import the "
                     "trace anchored to the measured times and write the workload (with the measured "
-                    "native time and footprint) and its compressed trace, traces/NAME.strace.gz beside it.")
+                    "native time and footprint) and its compressed trace beside it, traces/STEM.strace.gz "
+                    "(STEM: the workload file's name without .yaml; STEM-2, -3, ... when that file "
+                    "exists and is not this workload's own trace: a trace is never overwritten for "
+                    "another workload).")
     rec.add_argument("--runs", type=int, default=5, metavar="N",
                      help="native runs, the first a warm-up (default 5; at least 2)")
     rec.add_argument("--out", metavar="FILE", help="workload file to write (default: NAME.yaml)")
@@ -78,6 +81,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                             "top system calls",
                               description="Summarise a workload file from its expected values.")
     show.add_argument("file", metavar="FILE")
+    show.add_argument("--json", action="store_true",
+                      help="print the summary as JSON (ns, bytes, per-second rates; every system call)")
     show.set_defaults(handler=run_show)
 
 
@@ -99,9 +104,10 @@ def _report(result: ImportResult, mode: str, out: str | None) -> None:
         print(f"veilperf: estimated native run time {format_duration(b.wall_ns)} (range "
               f"{format_duration(b.low_ns)} to {format_duration(b.high_ns)}), from the trace alone; "
               "record the program (veilperf workload record) for precision", file=sys.stderr)
-    print(f"veilperf: imported {mode}: expected total {format_duration(result.expected_total_ns)} "
-          f"(traced span {format_duration(result.traced_span_ns)}, strace overhead removed "
-          f"{format_duration(result.correction_ns)})" + (f" -> {out}" if out else ""), file=sys.stderr)
+    print(f"veilperf: imported {mode}: expected run time {format_duration(result.expected_run_ns)} "
+          f"(its longest thread, as `workload show` says; traced span {format_duration(result.traced_span_ns)}, "
+          f"strace overhead removed {format_duration(result.correction_ns)})" + (f" -> {out}" if out else ""),
+          file=sys.stderr)
 
 
 def run_import(args: argparse.Namespace) -> int:
@@ -123,6 +129,9 @@ def run_import(args: argparse.Namespace) -> int:
                             user_ns=_duration_option(args.user_time, "--user-time"),
                             length=args.length, coalesce=args.coalesce)
     result = import_trace(args.traces, options)
+    if args.out:  # provenance.trace relative to the workload file, as `record` writes it (validate checks it)
+        folder = Path(args.out).parent
+        result.workload["provenance"]["trace"] = " ".join(os.path.relpath(f, folder) for f in result.trace_files)
     text = dump(result.workload, encoding="utf-8" if args.out else (sys.stdout.encoding or "utf-8"))
     if args.out:
         write_atomic(args.out, text)
@@ -137,7 +146,7 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 def run_record(args: argparse.Namespace) -> int:
     """Check the arguments and output paths, record, then write the trace and the workload."""
-    from veilperf.trace.record import find_strace, record  # only this action runs programs
+    from veilperf.trace.record import find_strace, record, trace_path_for  # only this action runs programs
     from veilperf.trace.yaml_out import check_out, dump, write_atomic
 
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
@@ -151,7 +160,7 @@ def run_record(args: argparse.Namespace) -> int:
         raise ConfigError("<command line>", "--name", f"{name!r}: use letters, digits, '.', '_' and '-'")
     out = check_out(args.out or f"{name}.yaml")
     traces = out.parent / "traces"
-    trace_path = traces / f"{name}.strace.gz"
+    trace_path = trace_path_for(out)
     if traces.exists() and not traces.is_dir():
         raise VeilperfError(f"{traces}: exists and is not a folder; the trace goes there")
     if traces.is_dir():
@@ -165,7 +174,9 @@ def run_record(args: argparse.Namespace) -> int:
     write_atomic(trace_path, recording.trace_gz)
     write_atomic(out, text)
     _report(recording.result, args.mode, str(out))
-    print(f"veilperf: trace -> {trace_path}", file=sys.stderr)
+    taken = "" if trace_path.name == f"{out.stem}.strace.gz" else \
+        f" (traces/{out.stem}.strace.gz belongs to another workload or was not written for this one)"
+    print(f"veilperf: trace -> {trace_path}{taken}", file=sys.stderr)
     return 0
 
 
@@ -175,12 +186,22 @@ def _command_files(command: list[str]) -> list[Path]:
     return [Path(p) for p in [program, *command[1:]] if p and Path(p).exists()]
 
 
-def run_show(args: argparse.Namespace) -> int:
-    """Print the summary of one workload file."""
-    from rich.console import Console  # not loaded by other commands
+PIPED_WIDTH = 1000
+"""Console width when standard output is not a terminal: values are printed whole, never cut."""
 
-    from veilperf.trace.show import load_workload, render, summarize
+
+def run_show(args: argparse.Namespace) -> int:
+    """Print the summary of one workload file (a table, or JSON with ``--json``)."""
+    from veilperf.trace.show import load_workload, render, summarize, summary_json
 
     spec = load_workload(args.file)
-    render(summarize(spec), Console(), spec)
+    summary = summarize(spec)
+    if args.json:
+        import json
+
+        print(json.dumps(summary_json(summary, spec), indent=2))
+        return 0
+    from rich.console import Console  # not loaded by other commands
+
+    render(summary, Console() if sys.stdout.isatty() else Console(width=PIPED_WIDTH), spec)
     return 0

@@ -6,6 +6,7 @@ A file is an experiment, a platform profile or a workload; the kind is told by i
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 from collections.abc import Iterator, Sequence
@@ -113,7 +114,37 @@ def _check_workload(path: Path, data: dict, platform: Path | None) -> str:
             raise ConfigError(exc.file, exc.key_path, exc.message + "; pass --platform PROFILE") from None
         raise
     body = "steps" if spec.steps is not None else "mix" if spec.mix is not None else "replay"
-    return f"workload {spec.name!r} ({spec.loop} loop, {spec.threads} thread(s), {body})"
+    summary = f"workload {spec.name!r} ({spec.loop} loop, {spec.threads} thread(s), {body})"
+    return summary + _check_trace(path, spec)
+
+
+def _check_trace(path: Path, spec: WorkloadSpec) -> str:
+    """What the trace the workload was made from says: its sha256 is checked against the one in
+    the provenance (ConfigError when it differs: the workload no longer describes that file). A
+    missing trace is a warning, not an error: the workload's body is what is simulated, the trace
+    is its evidence (imports of old write the path as given on the command line)."""
+    prov = spec.provenance
+    if not prov.trace or not prov.sha256:
+        return ""
+    files = [path.parent / name for name in prov.trace.split()]
+    missing = next((f for f in files if not f.is_file()), None)
+    if missing is not None:
+        return f"; warning: its trace {missing} is not there, its sha256 is not checked"
+    hasher = hashlib.sha256()
+    for name in files:  # in the order given, as the importer hashed them
+        try:
+            with open(name, "rb") as trace:
+                while chunk := trace.read(1 << 20):
+                    hasher.update(chunk)
+        except OSError as exc:
+            raise ConfigError(path, "provenance.trace", f"cannot read the trace {name}: {exc.strerror}") from None
+    digest = hasher.hexdigest()
+    if digest != prov.sha256:
+        raise ConfigError(path, "provenance.sha256",
+                          f"the trace {prov.trace} has sha256 {digest[:16]}..., not {prov.sha256[:16]}...: "
+                          "it changed since this workload was made from it (restore it, or import or "
+                          "record again)")
+    return f"; trace {prov.trace} matches its sha256"
 
 
 def check_file(path: str | Path, overrides: Sequence[str] = (), platform: str | Path | None = None, *,

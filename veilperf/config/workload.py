@@ -155,13 +155,15 @@ class SyscallMix(Strict):
 
 class NativeTime(Strict):
     """The program's untraced run time: ``measured`` by ``veilperf workload record`` (median of the
-    kept runs, ``low``/``high`` their min/max), or ``estimated`` from the trace alone by a blind
-    import (``low``/``high`` the stated uncertainty range)."""
+    kept runs, ``low``/``high`` their min/max: their spread, ``stdev`` their sample standard
+    deviation), or ``estimated`` from the trace alone by a blind import (``low``/``high`` the stated
+    uncertainty range)."""
 
     source: Literal["measured", "estimated"]
     wall: Duration
     low: Duration
     high: Duration
+    stdev: Duration | None = None
     user: Duration | None = None
     sys: Duration | None = None
     runs: int | None = Field(default=None, ge=1)

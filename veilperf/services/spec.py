@@ -50,7 +50,7 @@ class AtLeast:
 @dataclass(frozen=True)
 class Column:
     """One record column a service writes: ``name``, a one-line ``meaning`` and its ``unit``
-    (``ns``, ``bytes``, ``count``, ``text``)."""
+    (``ns``, ``bytes``, ``count``, ``share`` (a fraction, 0-1), ``text``)."""
 
     name: str
     meaning: str

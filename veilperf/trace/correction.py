@@ -171,9 +171,22 @@ def estimate(trace: ParsedTrace, untraced_wall_ns: float | None, overhead_ns: fl
     total, method, note = _total_overhead(trace.span_ns, fixed, calls, untraced_wall_ns,
                                           overhead_ns, wall_label)
     notes = [note]
+    if method != "trace minima":  # a wall-clock overhead: each concurrent lane lost its share
+        concurrency = (fsum_all(kernels) + fsum_all(gaps)) / trace.span_ns if trace.span_ns > 0 else 1.0
+        if abs(concurrency - 1.0) > 1e-9:
+            total *= concurrency
+            notes.append(f"the lanes ran {concurrency:.3f} at a time on average (their summed time over the "
+                         f"traced span): {total / 1e9:.6f} s removed from their summed time, so each "
+                         "lane loses the overhead in proportion to how long it ran")
     share = min(1.0, max(0.0, total / fixed)) if fixed > 0 else 0.0
     if total < 0:
         user_ns = None  # stretched: keep the trace's own split
+    elif user_ns is not None and len(tables) > 1:
+        user_ns = None
+        notes.append("several lanes: the untraced user time is not used for the split (one scale for "
+                     "all gaps and another for all kernel times would stretch the lanes that mostly "
+                     "wait, e.g. a main thread joining its workers, beyond the measured run time); "
+                     "every lane keeps the trace's own split")
     kernel_ns, gap_ns = share * min_kernel, share * min_gap
     gap_left = fsum_all(gaps) - between * gap_ns
     kernel_left = fsum_all(kernels) - calls * kernel_ns

@@ -31,6 +31,7 @@ from veilperf.trace.correction import (Correction, Timeline, corrected_timeline,
 from veilperf.trace.events import CALL_NAMES, ParsedTrace, SummaryTable
 from veilperf.trace.fit import MAX_GAP_SAMPLES, MAX_KERNEL_SAMPLES, fmt_bytes, fmt_ns, time_spec
 from veilperf.trace.reader import expand_folders, read_trace, sha256_of
+from veilperf.trace.show import summarize
 from veilperf.trace.strace_parser import TraceError
 from veilperf.trace.syscall_bytes import VDSO_NOTE
 from veilperf.trace.yaml_out import Flow, FlowList
@@ -72,7 +73,9 @@ class ImportResult:
     expected_total_ns: float  # sum over threads of the workload's expected time
     traced_span_ns: float
     correction_ns: float  # total strace overhead removed
+    expected_run_ns: float  # its longest thread's expected time: what `workload show` prints
     blind: NativeEstimate | None = None  # the untraced time estimated from the trace alone
+    trace_files: tuple[str, ...] = ()  # the files read, as given (provenance.trace joins them)
 
 
 def import_trace(paths: list[str | Path], options: ImportOptions) -> ImportResult:
@@ -119,12 +122,13 @@ def import_trace(paths: list[str | Path], options: ImportOptions) -> ImportResul
         **body,
     }
     try:
-        WorkloadSpec.model_validate(workload)
+        spec = WorkloadSpec.model_validate(workload)
     except ValidationError as exc:  # a bug here, but say where rather than write a bad file
         first = exc.errors()[0]
         raise ConfigError(files[0], ".".join(map(str, first["loc"])),
                           f"imported workload is invalid: {first['msg']}") from None
-    return ImportResult(workload, parsed.warnings, expected, span, removed, blind)
+    return ImportResult(workload, parsed.warnings, expected, span, removed, summarize(spec).wall_ns, blind,
+                        tuple(files))
 
 
 def _mtime_date(path: str | Path) -> str:

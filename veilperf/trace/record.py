@@ -24,6 +24,7 @@ import datetime as dt
 import gzip
 import os
 import platform
+import re
 import shlex
 import shutil
 import statistics
@@ -37,6 +38,7 @@ from typing import Callable
 from veilperf.errors import VeilperfError
 from veilperf.trace.fit import fmt_ns
 from veilperf.trace.importer import ImportOptions, ImportResult, import_trace
+from veilperf.trace.noise import Spread, noise_warning
 
 STRACE_FLAGS = ("-f", "-tt", "-T")
 """Follow children and threads, wall-clock stamps with microseconds, time spent in each call."""
@@ -65,11 +67,17 @@ class NativeStats:
     def median(self, field: str) -> float:
         return statistics.median(getattr(r, field) for r in self.runs)
 
+    @property
+    def spread(self) -> Spread:
+        """How the kept runs' wall times spread around their median."""
+        return Spread.of([r.wall_ns for r in self.runs])
+
     def provenance(self) -> dict:
         """``provenance.native`` of the contract (source ``measured``)."""
-        walls = [r.wall_ns for r in self.runs]
-        return {"source": "measured", "wall": fmt_ns(self.median("wall_ns")), "low": fmt_ns(min(walls)),
-                "high": fmt_ns(max(walls)), "user": fmt_ns(self.median("user_ns")),
+        spread = self.spread
+        stdev = {} if spread.stdev is None else {"stdev": fmt_ns(spread.stdev)}
+        return {"source": "measured", "wall": fmt_ns(spread.median), "low": fmt_ns(spread.low),
+                "high": fmt_ns(spread.high), **stdev, "user": fmt_ns(self.median("user_ns")),
                 "sys": fmt_ns(self.median("sys_ns")), "runs": len(self.runs),
                 "peak_rss": f"{round(self.median('peak_rss_kib'))}KiB"}
 
@@ -191,6 +199,38 @@ def machine_description() -> str:
     return f"{os.cpu_count()} CPUs, {model} ({platform.machine()}), {system}"
 
 
+_TRACE_LINE = re.compile(r"^\s+trace:\s*['\"]?(.+?)['\"]?\s*$", re.MULTILINE)
+
+
+def traces_named_in(workload: Path) -> set[Path]:
+    """The trace files ``workload`` names in its ``provenance.trace`` (relative to its folder),
+    resolved; none if it cannot be read."""
+    try:
+        text = workload.read_text(errors="replace")
+    except OSError:
+        return set()
+    return {(workload.parent / name).resolve() for match in _TRACE_LINE.finditer(text)
+            for name in match[1].split()}
+
+
+def trace_path_for(out: Path) -> Path:
+    """Where `record` stores the trace of workload ``out``: ``traces/<out's stem>.strace.gz``
+    beside it, or ``<stem>-2``, ``-3``, ... when that file exists and is not ``out``'s own trace
+    (re-recording a workload replaces its own trace, never a file another workload of the folder
+    names, nor one that no workload names: veilperf did not write it for ``out``)."""
+    others: set[Path] = set()
+    for workload in (*out.parent.glob("*.yaml"), *out.parent.glob("*.yml")):
+        if workload.resolve() != out.resolve():
+            others |= traces_named_in(workload)
+    own = traces_named_in(out) - others
+    n = 1
+    while True:
+        candidate = out.parent / "traces" / f"{out.stem}{'' if n == 1 else f'-{n}'}.strace.gz"
+        if not candidate.exists() or candidate.resolve() in own:
+            return candidate
+        n += 1
+
+
 @dataclass(frozen=True)
 class Recording:
     """What `record` produced: the import, and the compressed trace to store beside the workload."""
@@ -234,8 +274,12 @@ def record(command: list[str], runs: int, name: str, trace_ref: str, mode: str =
     prov = result.workload["provenance"]
     prov["trace"] = trace_ref
     walls = [r.wall_ns for r in native.runs]
+    noise = noise_warning(native.spread)
+    if noise:
+        result.warnings.append(noise)
     prov["notes"] = (f"recorded: {runs} native runs, the first a warm-up; kept wall times "
-                     f"{', '.join(f'{w / 1e9:.4f}' for w in walls)} s (median {wall / 1e9:.4f} s, spread "
-                     f"{(max(walls) - min(walls)) / wall:.1%}); traced run {traced_wall / 1e9:.4f} s; "
-                     f"load average {load:.2f} on {os.cpu_count()} CPUs\n" + prov.get("notes", ""))
+                     f"{', '.join(f'{w / 1e9:.4f}' for w in walls)} s (median {wall / 1e9:.4f} s, "
+                     f"{native.spread.range_text()} around it); traced run {traced_wall / 1e9:.4f} s; "
+                     f"load average {load:.2f} on {os.cpu_count()} CPUs\n"
+                     + (f"noise: {noise}\n" if noise else "") + prov.get("notes", ""))
     return Recording(result, trace_gz, native, traced_wall)

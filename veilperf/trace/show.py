@@ -11,15 +11,18 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
-from rich.console import Console
-from rich.table import Table
 
 from veilperf.config.errors_map import to_config_error
 from veilperf.config.workload import Distribution, Step, WorkloadSpec
 from veilperf.config.yaml_file import load_yaml
+from veilperf.trace.noise import NOISE_LIMIT, Spread
 from veilperf.units import format_duration
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 TOP = 10
 
@@ -129,26 +132,79 @@ def summarize(spec: WorkloadSpec) -> WorkloadSummary:
                            runs * blocked, dict(by_call))
 
 
+def native_spread(spec: WorkloadSpec) -> Spread | None:
+    """The native run time's median (or estimate) and range, if the provenance has one."""
+    native = spec.provenance.native
+    if native is None:
+        return None
+    return Spread(native.wall, native.low, native.high, native.stdev, native.runs)
+
+
+def native_time_text(spec: WorkloadSpec) -> str | None:
+    """The native run time with its range, in one line, for `workload show` and `run`: measured
+    (median, the runs' range around it, flagged when noisy) or estimated from the trace alone."""
+    native, spread = spec.provenance.native, native_spread(spec)
+    if native is None:
+        return None
+    span = f"{format_duration(native.low)} to {format_duration(native.high)}"
+    if native.source == "estimated":
+        return (f"{format_duration(native.wall)} estimated from the trace alone (range {span}); "
+                "record it for precision")
+    runs = f"median of {native.runs} runs" if native.runs else "median"
+    text = f"{format_duration(native.wall)} measured ({runs}, {span}: {spread.range_text()})"
+    if spread.noisy:
+        uncertainty = spread.median_uncertainty()
+        known = f"; the median known to +/-{uncertainty:.0%} (95%)" if uncertainty is not None else ""
+        text += f"; noisy: runs beyond +/-{NOISE_LIMIT:.0%} of the median{known}"
+    return text
+
+
 def provenance_lines(spec: WorkloadSpec) -> list[str]:
     """The native run time (measured or estimated, with its range) and the footprint, if known."""
     lines = []
-    native = spec.provenance.native
+    native = native_time_text(spec)
     if native is not None:
-        span = f"{format_duration(native.low)} to {format_duration(native.high)}"
-        if native.source == "measured":
-            lines.append(f"  native run time      {format_duration(native.wall)} measured (median of "
-                         f"{native.runs or '?'} runs, {span})")
-        else:
-            lines.append(f"  native run time      {format_duration(native.wall)} estimated from the trace "
-                         f"alone (range {span}); record it for precision")
+        lines.append(f"  native run time      {native}")
     if spec.footprint is not None:
         source = spec.provenance.footprint_source or "source not given"
         lines.append(f"  footprint            {spec.footprint / 2**20:.1f} MiB ({source})")
     return lines
 
 
-def render(summary: WorkloadSummary, console: Console, spec: WorkloadSpec | None = None) -> None:
-    """Print the overview (with ``spec``'s native time and footprint) and the top system calls."""
+def _ranked(summary: WorkloadSummary) -> list[tuple[str, CallStats]]:
+    return sorted(summary.by_call.items(), key=lambda kv: (-kv[1].calls, kv[0]))
+
+
+def summary_json(summary: WorkloadSummary, spec: WorkloadSpec) -> dict:
+    """What `workload show --json` prints: the overview, the native time and every system call
+    (means per call), in ns, bytes and per-second rates."""
+    s = summary
+    rate = lambda amount: s.per_second(amount) if s.wall_ns > 0 else None  # noqa: E731 (JSON has no NaN)
+    spread = native_spread(spec)
+    native = None
+    if spread is not None:
+        native = {"source": spec.provenance.native.source, "wall_ns": spread.median, "low_ns": spread.low,
+                  "high_ns": spread.high, "stdev_ns": spread.stdev, "runs": spread.runs,
+                  "below": spread.below, "above": spread.above, "noisy": spread.noisy,
+                  "median_uncertainty": spread.median_uncertainty()}
+    return {
+        "name": s.name, "body": s.body, "threads": s.threads, "iterations": s.iterations,
+        "expected_run_ns": s.wall_ns, "calls": s.calls, "calls_per_s": rate(s.calls),
+        "bytes": s.bytes_total, "bytes_per_s": rate(s.bytes_total),
+        "kernel_ns": s.kernel_ns, "blocked_ns": s.blocked_ns, "compute_ns": s.compute_ns,
+        "compute_share": s.compute_share, "native": native,
+        "footprint_bytes": spec.footprint, "footprint_source": spec.provenance.footprint_source,
+        "syscalls": [{"name": name, "calls": c.calls, "kernel_ns": c.kernel_ns / c.calls,
+                      "blocked_ns": c.blocked_ns / c.calls, "bytes_in": c.bytes_in / c.calls,
+                      "bytes_out": c.bytes_out / c.calls} for name, c in _ranked(s)],
+    }
+
+
+def render(summary: WorkloadSummary, console: "Console", spec: WorkloadSpec | None = None) -> None:
+    """Print the overview (with ``spec``'s native time and footprint) and the top system calls.
+    Cells wrap rather than being cut on a narrow console."""
+    from rich.table import Table  # `import` and `record` use this module's summary, not its table
+
     s = summary
     length = f"{s.iterations} iteration(s) per thread" if s.iterations else "1 iteration (no length set)"
     console.print(f"[bold]{s.name}[/bold]: {s.body}, {s.threads} thread(s), {length}")
@@ -163,9 +219,8 @@ def render(summary: WorkloadSummary, console: Console, spec: WorkloadSpec | None
         console.print(line, highlight=False, markup=False, soft_wrap=True)
     table = Table(title=f"top {TOP} system calls by count (means per call)")
     for column in ("syscall", "calls", "% calls", "kernel", "% kernel", "blocked", "in", "out"):
-        table.add_column(column, justify="left" if column == "syscall" else "right", no_wrap=True)
-    ranked = sorted(s.by_call.items(), key=lambda kv: -kv[1].calls)[:TOP]
-    for name, c in ranked:
+        table.add_column(column, justify="left" if column == "syscall" else "right", overflow="fold")
+    for name, c in _ranked(s)[:TOP]:
         table.add_row(name, f"{c.calls:,.0f}", f"{100 * c.calls / s.calls:.1f}",
                       format_duration(c.kernel_ns / c.calls),
                       f"{100 * c.kernel_ns / s.kernel_ns:.1f}" if s.kernel_ns > 0 else "-",

@@ -24,7 +24,7 @@ reader's calls are served by the DomSer VCPUs (no switch), like the appends.
 from __future__ import annotations
 
 import math
-from functools import cache, partial
+from functools import cache
 from typing import TYPE_CHECKING
 
 from veilperf.model import charges
@@ -52,7 +52,7 @@ class LogService:
         self.ring = LogRing(settings.ring_size, settings.record_align)
         self.ring_free_at = 0.0  # when the last append reserved on the ring ends
         self._plan = cache(self._make_plan)
-        self._append_charges = cache(partial(charges.log_append, self.costs))
+        self._append_charges = cache(self._make_append)
         self._batches: dict[int, list[float]] = {}
         workload = system.workload
         self.shared = workload.open_loop or workload.threads > 1  # appenders may meet at the ring
@@ -111,17 +111,22 @@ class LogService:
             self.records += 1
             self.record_bytes += size
             self.ring_bytes += aligned
-            batch.append(aligned)
+            batch.append(size)
             if len(batch) >= per_call:
                 yield from self._append(runner, tuple(batch))
                 batch.clear()
 
-    def _append(self, runner: "ThreadRunner", ring_sizes: tuple[float, ...]) -> "Gen":
-        """One service call appending ``ring_sizes``. On VCPU replicas: enter the service, wait
-        for the ring, copy the records in, return. Under static partitioning a DomSer VCPU serves
+    def _make_append(self, origin: int, sizes: tuple[float, ...]) -> tuple[Charge, Charge]:
+        """The append call of records of ``sizes`` bytes (copied into their aligned ring slots);
+        cached per origin and sizes as ``_append_charges``."""
+        return charges.log_append(self.costs, origin, tuple(map(self.ring.aligned, sizes)))
+
+    def _append(self, runner: "ThreadRunner", sizes: tuple[float, ...]) -> "Gen":
+        """One service call appending records of ``sizes`` bytes. On VCPU replicas: enter the
+        service, wait for the ring, copy the records in, return. Under static partitioning a DomSer VCPU serves
         the whole call (the pool is the serialisation point)."""
         ctx = runner.ctx
-        base, handler = self._append_charges(runner.vcpu.domain, ring_sizes)
+        base, handler = self._append_charges(runner.vcpu.domain, sizes)
         if ctx.service_pool is not None:
             yield from runner.call(base + handler)
         elif not self.shared:  # one appender: the ring is always free when it arrives
@@ -138,7 +143,7 @@ class LogService:
                 runner.ledger.causes[QUEUE] += waited
             runner.apply(handler)
         yield from runner.flush()  # the append happens at this simulated instant
-        for size in ring_sizes:
+        for size in sizes:
             self.ring.append(size)
         self.calls += 1
 
@@ -189,8 +194,11 @@ class LogService:
 
     def metrics(self) -> dict[str, float]:
         """Counters and resolved costs for the run record (columns in ``services.log.COLUMNS``; the
-        audit hook and the reader call from DomUnt, an enclave's ocall having left it)."""
+        audit hook and the reader call from DomUnt, an enclave's ocall having left it). Records end
+        appended or still in a transit batch (``pending``); appended ones end lost, read or unread:
+        the counts and the bytes each add up (``services/log_ring.py``)."""
         ring, pool = self.ring, self.system.ctx.service_pool
+        pending = [size for batch in self._batches.values() for size in batch]
         message = pool.message if pool is not None else None
         per_call = 1.0 / self.calls if self.calls else 0.0
         call = charges.log_call(self.costs, UNT, self.records * per_call, self.record_bytes * per_call,
@@ -202,10 +210,17 @@ class LogService:
             "log.bytes": self.record_bytes,
             "log.calls": self.calls,
             "log.appended": ring.appended,
+            "log.pending": len(pending),
+            "log.pending_bytes": math.fsum(pending),
             "log.lost": ring.lost,
             "log.lost_bytes": ring.lost_bytes,
+            "log.lost_share": ring.lost / self.records if self.records else 0.0,
+            "log.read": ring.read,
             "log.read_bytes": ring.read_bytes,
+            "log.unread": len(ring.unread),
+            "log.unread_bytes": ring.unread_bytes,
             "log.read_calls": self.read_calls,
+            "log.ring_bytes": ring.ring_bytes,
             "log.ring_high_water_bytes": ring.high_water,
             "costs.log.call_ns": charges.paid_ns(call, message),
             "costs.log.call_switching_ns": charges.paid_switching_ns(call, message),
