@@ -65,3 +65,11 @@ def main_command_results(tmp_path_factory) -> Path:
     configs = sorted(str(p) for p in (ROOT / "configs").glob("*.yaml"))
     assert cli.main(["sweep", *configs, "--results", str(root), "--no-plots", "--set", "replications=1"]) == 0
     return root
+
+
+@pytest.fixture(scope="session")
+def synthetic_results(tmp_path_factory) -> Path:
+    """The synthetic results store (tests/fixtures/analysis/synthetic.py), written once; read only."""
+    from fixtures.analysis.synthetic import write_results
+
+    return write_results(tmp_path_factory.mktemp("synthetic"))

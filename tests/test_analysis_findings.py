@@ -14,8 +14,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from fixtures.analysis.synthetic import (LOST_SHARE, MILAN, READER_PERIOD, RING, _workload_rows, write_results,
-                                         write_store)
+from fixtures.analysis.synthetic import (LOST_SHARE, MILAN, READER_PERIOD, RING, _workload_rows, write_store)
 from veilperf.analysis.claims.lost_records import PAGE, loss_rows, losses
 from veilperf.analysis.claims.verdicts import (BOOT_CLAIM_S, GIB, boot_claim, check_claims, interval_text,
                                                largest_under_claim, normal_claim)
@@ -31,13 +30,8 @@ GENOA = MILAN.parent / "genoa.yaml"
 
 
 @pytest.fixture(scope="module")
-def results(tmp_path_factory) -> Path:
-    return write_results(tmp_path_factory.mktemp("results"))
-
-
-@pytest.fixture(scope="module")
-def data(results):
-    return load_figure_data([results])[0]
+def data(synthetic_results):
+    return load_figure_data([synthetic_results])[0]
 
 
 def _server_runs(arrival: float, completed: float, sim_ns: float, oneoff_ns: float, latency_ns: float,
@@ -142,8 +136,8 @@ def test_claims_count_only_studies_of_the_experiments_they_count(data):
     assert service.assumption_space == ""  # a study of an experiment the claim leaves out is not its evidence
 
 
-def test_the_report_shows_lost_records_exact_points_and_what_the_verdicts_mean(results, tmp_path):
-    written, _ = report([results], tmp_path / "REPORT.md")
+def test_the_report_shows_lost_records_exact_points_and_what_the_verdicts_mean(synthetic_results, tmp_path):
+    written, _ = report([synthetic_results], tmp_path / "REPORT.md")
     text = (tmp_path / "REPORT.md").read_text()
     assert "## Lost audit records" in text and "| logging | find | log all | 60.0% |" in text
     assert "What the verdicts mean. The paper's per-workload results are not public" in text

@@ -10,7 +10,6 @@ import pytest
 from matplotlib.collections import PolyCollection
 
 from figure_checks import problems
-from fixtures.analysis.synthetic import write_results
 from veilperf.analysis.claims.lost_records import lost_share
 from veilperf.analysis.figures.drawing import builders
 from veilperf.analysis.figures.names import GLOBAL_UNIT
@@ -55,8 +54,8 @@ def test_every_shipped_figure_is_readable(figures):
             "platforms-overhead"} <= set(found)
 
 
-def test_every_synthetic_figure_is_readable(tmp_path):
-    figures = drawn(draw(load_figure_data([write_results(tmp_path)])[0]))
+def test_every_synthetic_figure_is_readable(synthetic_results):
+    figures = drawn(draw(load_figure_data([synthetic_results])[0]))
     assert {name: p for name, p in ((n, problems(f)) for n, f in figures.items()) if p} == {}
     assert "enclave-queueing" in figures
 
