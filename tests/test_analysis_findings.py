@@ -20,8 +20,8 @@ from veilperf.analysis.claims.verdicts import (BOOT_CLAIM_S, GIB, boot_claim, ch
                                                largest_under_claim, normal_claim)
 from veilperf.analysis.report.hardware import hardware_section
 from veilperf.analysis.report.outputs import load_figure_data, report
-from veilperf.analysis.tables.openloop import (SATURATED, added_latency, mark_saturated, request_time,
-                                               served_share)
+from veilperf.analysis.tables.columns import SATURATED
+from veilperf.analysis.tables.openloop import added_latency, capacity, request_time, without_numbers
 from veilperf.analysis.tables.pairing import overheads, successful_runs
 from veilperf.analysis.tables.profile import at_calibration
 from veilperf.sensitivity import run_sensitivity
@@ -36,37 +36,33 @@ def data(synthetic_results):
 
 def _server_runs(arrival: float, completed: float, sim_ns: float, oneoff_ns: float, latency_ns: float,
                  held_ns: float, base_latency_ns: float, base_held_ns: float) -> pd.DataFrame:
-    """One open-loop treatment and its baseline (one replication)."""
+    """One open-loop treatment and its baseline (one replication), each with the offered load and
+    saturation its record would carry (arrival rate x VCPU time per request, 1 VCPU)."""
     common = {"experiment": "srv", "pair_key": "p", "replication": 0, "workload": "kv", "seed": 1,
               "cfg.workload.loop": "open", "cfg.workload.arrival_rate": arrival, "cfg.run.iterations": completed,
               "cfg.setup.vcpus": 1, "completed": completed, "error": ""}
     return pd.DataFrame([
         {**common, "role": "treatment", "service": "enc", "mode": "veil", "sim_time_ns": sim_ns + oneoff_ns,
          "oneoff_ns": oneoff_ns, "latency_mean_ns": latency_ns, "vcpu0.held_ns": held_ns * completed + oneoff_ns,
-         "throughput_per_s": completed / (sim_ns + oneoff_ns) * 1e9},
+         "throughput_per_s": completed / (sim_ns + oneoff_ns) * 1e9, "offered_load": arrival * held_ns / 1e9,
+         "saturated": arrival * held_ns / 1e9 >= 1},
         {**common, "role": "baseline", "service": "none", "mode": "cvm", "sim_time_ns": completed / arrival * 1e9,
          "oneoff_ns": 0.0, "latency_mean_ns": base_latency_ns, "vcpu0.held_ns": base_held_ns * completed,
-         "throughput_per_s": arrival},
+         "throughput_per_s": arrival, "offered_load": arrival * base_held_ns / 1e9,
+         "saturated": arrival * base_held_ns / 1e9 >= 1},
     ])
 
 
-def test_served_share_takes_the_servers_set_up_out_of_its_run():
-    # 4,000 requests at 20,000/s in 0.2 s of arrivals after a 14 ms set-up: all served (the
-    # throughput column, over the whole run, says 93%: the old rule called this point saturated)
-    runs = _server_runs(20_000, 4000, 0.2e9, 14e6, 105e3, 36e3, 48e3, 24e3)
-    assert served_share(runs).iloc[0] == pytest.approx(1.0)
-    assert runs["throughput_per_s"].iloc[0] / 20_000 == pytest.approx(0.2 / 0.214)
-
-
-def test_a_saturated_point_is_marked_and_has_no_overhead():
-    hot = _server_runs(30_000, 4000, 0.16e9, 14e6, 7.3e6, 36e3, 94e3, 24e3)  # 4,000 in 0.16 s: 83% of 30k/s
+def test_a_saturated_point_is_marked_by_its_record_and_has_no_overhead_only_its_capacity():
+    hot = _server_runs(30_000, 4000, 0.16e9, 14e6, 7.3e6, 36e3, 94e3, 24e3)  # 30k/s x 36 us = 1.08 of a VCPU
     calm = _server_runs(5_000, 4000, 0.8e9, 14e6, 43e3, 36e3, 28e3, 24e3).assign(pair_key="q")
     runs = pd.concat([hot, calm], ignore_index=True)
     ok = successful_runs(runs)
-    marked = mark_saturated(overheads(runs, ok), ok).set_index("pair_key")
+    marked = without_numbers(overheads(runs, ok)).set_index("pair_key")
     assert marked.loc["p", SATURATED] and not marked.loc["q", SATURATED]
     assert marked.loc["p", ["overhead_pct", "ci_low", "ci_high", "increment_ns"]].isna().all()
     assert marked.loc["q", "overhead_pct"] == pytest.approx((43e3 / 28e3 - 1) * 100)
+    assert capacity(marked).to_dict() == pytest.approx({"p": 1e9 / 36e3, "q": 1e9 / 36e3})  # 1 VCPU / 36 us
 
 
 def test_a_requests_latency_is_its_vcpu_time_plus_its_wait():
@@ -93,10 +89,11 @@ def test_lost_records_and_the_ring_that_would_keep_them(data):
     assert row["lost_share"] == pytest.approx(LOST_SHARE["find"])
     runs = data.runs[(data.runs["pair_key"] == row["pair_key"]) & (data.runs["role"] == "treatment")]
     sim = runs["sim_time_ns"].astype(float)
-    per_period = (128 * 1000 * READER_PERIOD / sim).mean()  # one 128 B record per iteration, 1,000 iterations
+    # one 128 B record per iteration, 1,000 iterations, over the point's mean run time
+    per_period = 128 * 1000 * READER_PERIOD / sim.mean()
     assert row["per_period"] == pytest.approx(per_period)
     assert row["ring_needed"] == math.ceil(per_period / PAGE) * PAGE and row["ring_needed"] >= per_period
-    assert row["period_needed_ns"] == pytest.approx(RING / (128 * 1000 / sim).mean())  # at the mean append rate
+    assert row["period_needed_ns"] == pytest.approx(RING / (128 * 1000 / sim.mean()))  # at the mean append rate
     shown = loss_rows(rows.assign(experiment="logging", workload="find", shown="log all"))[0]
     assert shown[3] == "60.0%" and shown[-1] == "unknown"  # no read calls recorded: reading back not costed
 

@@ -60,13 +60,13 @@ def test_sweeping_one_experiment_keeps_every_experiments_section(tmp_path, monke
     assert "rebuilt" in out and "reused" in out
     # beta's figures were reused as they were; the summary lists the experiment swept, with its name
     assert {p.name: p.read_bytes() for p in (results / "figures").glob("beta-*.png")} == beta_figures
-    assert "│ alpha" in out and "│ beta" not in out
+    assert "\nalpha: whole-run overhead" in out and "beta: whole-run overhead" not in out
     assert is_current([results], report)
 
     # a cached sweep changes nothing: the report is up to date, the summary is printed anyway
     assert sweep(monkeypatch, str(beta), "--results", str(results), "--no-plots") == 0
     out = capsys.readouterr().out
-    assert "│ beta" in out and "Predicted overhead" in out
+    assert "\nbeta: whole-run overhead vs the SNP CVM" in out
 
 
 def test_a_sweep_killed_after_its_results_write_leaves_a_report_the_next_run_rebuilds(tmp_path, monkeypatch, capsys):

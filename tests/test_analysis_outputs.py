@@ -230,47 +230,6 @@ def test_without_a_manifest_the_report_says_what_stands_in_for_calibration(resul
     assert "| tlb_flush_global | 1 us | [200 ns, 5 us] | not swept |" in text
 
 
-def test_console_summary_has_an_experiment_column_and_every_workload_point(data):
-    from rich.console import Console
-
-    from veilperf.analysis.claims.verdicts import check_claims
-    from veilperf.analysis.report.console import overheads_table, print_summary, summary_points
-
-    points = summary_points(data, ["enclave", "logging"])
-    # enclave at its calibrated switch cost: gzip, sqlite and the kvstore server at two loads; logging: gzip, find
-    assert sorted(zip(points["experiment"], points["workload"])) == [
-        ("enclave", "gzip"), ("enclave", "kvstore"), ("enclave", "kvstore"), ("enclave", "sqlite"),
-        ("logging", "find"), ("logging", "gzip")]
-    table_only = Console(width=220, record=True)
-    table_only.print(overheads_table(points))
-    rows = [line for line in table_only.export_text().splitlines() if line.startswith("│")]
-    assert len(rows) == len(points)
-    console = Console(width=220, record=True)
-    print_summary(data, ["enclave", "logging"], check_claims(data.over, data.calibration), console)
-    text = console.export_text()
-    # synthetic overheads: gzip/log 1.5% is below the paper's range, find/log ~80% above it;
-    # sqlite/enc spends 40% of its added time on one-off set-up (flagged), its steady state 15% x 0.6
-    assert re.search(r"logging\s+│\s+gzip\s+│\s+log.*below", text)
-    assert re.search(r"logging\s+│\s+find\s+│\s+log.*above", text)
-    assert re.search(r"enclave\s+│\s+sqlite\s+│\s+enc.*│\s+(8\.9\d|9\.0\d)\s+│\s+40% \(!\)", text)
-    assert re.search(r"enclave\s+│\s+kvstore.*load study", text)
-    assert "Protected services cost 2–64% on real workloads" in text
-
-
-def test_console_keeps_list_valued_settings_literal():
-    """Settings such as ``rules.classes=[file, network]`` are text, not terminal markup."""
-    from rich.console import Console
-
-    from veilperf.analysis.report.console import overheads_table
-
-    points = pd.DataFrame([{"workload": "redis", "service": "log", "setting": "rules.classes=[file, network]",
-                            "overhead_pct": 1.0, "ci_low": 0.5, "ci_high": 1.5}])
-    console = Console(width=200, record=True)
-    console.print(overheads_table(points.assign(experiment="logging", shown_setting=points["setting"],
-                                                basis="sim_time")))
-    assert "rules.classes=[file, network]" in console.export_text()
-
-
 def test_normal_claim_names_the_lazy_acceptance_cost_from_boot_runs():
     """Default guest, lazy acceptance: first touch costs 1.0 s in the CVM and 1.3 s under Veil."""
     from veilperf.analysis.claims.verdicts import lazy_first_touch_note

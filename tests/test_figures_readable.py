@@ -17,7 +17,8 @@ from veilperf.analysis.figures.overhead import DESIGNS
 from veilperf.analysis.figures.shares import DOMAINS
 from veilperf.analysis.figures.style import STYLE
 from veilperf.analysis.report.outputs import load_figure_data
-from veilperf.analysis.tables.openloop import SATURATED, is_open
+from veilperf.analysis.tables.columns import SATURATED
+from veilperf.analysis.tables.openloop import is_open
 from veilperf.analysis.tables.profile import at_calibration
 
 

@@ -176,8 +176,9 @@ def test_one_point_commands_refuse_a_platform_list_in_one_line(tmp_path):
 
 
 def test_run_with_set_platform_genoa_runs_on_genoa(capsys):
-    assert cli.main(["run", str(ROOT / "configs" / "enclave.yaml"), "--set", "platform=genoa", "--json"]) == 0
-    record = json.loads(capsys.readouterr().out)
+    assert cli.main(["run", str(ROOT / "configs" / "enclave.yaml"), "--set", "platform=genoa", "--json",
+                     "--workload", "0"]) == 0
+    record = json.loads(capsys.readouterr().out)["results"][0]["records"][0]
     assert record["cfg.platform.name"] == "genoa" and record["cfg.platform.clock.value"] == 2.7e9
 
 

@@ -23,7 +23,8 @@ from veilperf.errors import VeilperfError
 from veilperf.interrupts import signal_exit_code, signal_word, termination_as_interrupt
 from veilperf.sweep.paths import os_error_line
 
-COMMANDS = ("run", "validate", "sweep", "collect", "workload", "plot", "report", "sensitivity", "schema", "list")
+COMMANDS = ("run", "validate", "sweep", "compare", "collect", "workload", "plot", "report", "sensitivity", "schema",
+            "list")
 EXIT_BAD_INPUT = 2
 EXIT_BROKEN_PIPE = 141
 MAX_ERROR_CHARS = 1000

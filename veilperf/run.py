@@ -12,6 +12,7 @@ from veilperf.config.loader import platform_clock_hz
 from veilperf.config.run_config import RunConfig
 from veilperf.model import boot
 from veilperf.model.system import System
+from veilperf.trace.noise import Spread
 
 LONG_LIST = 4  # lists longer than this are stored as JSON text in one column
 
@@ -80,6 +81,15 @@ def native_estimated(cfg: RunConfig) -> bool:
     return native is not None and native.source == "estimated"
 
 
+def native_noisy(cfg: RunConfig) -> bool:
+    """Whether the workload's measured native runs spread beyond the noise limit around their median
+    (:mod:`veilperf.trace.noise`): its baseline time, and so its overhead, is uncertain by that much."""
+    native = cfg.workload.provenance.native if cfg.workload is not None else None
+    if native is None or native.source != "measured":
+        return False
+    return Spread.of_native(native).noisy
+
+
 def run_config(cfg: RunConfig) -> dict[str, Any]:
     """Simulate ``cfg`` and return its record: labels, metrics, wall time, config columns."""
     started = time.perf_counter()
@@ -90,6 +100,7 @@ def run_config(cfg: RunConfig) -> dict[str, Any]:
         "service": service_label(cfg),
         "mode": cfg.setup.mode,
         "native_estimated": native_estimated(cfg),
+        "native_noisy": native_noisy(cfg),
     }
     record.update(metrics)
     record["wall_s"] = wall

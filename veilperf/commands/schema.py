@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from veilperf.errors import VeilperfError
+from veilperf.files import NotRegularFile, open_regular
 from veilperf.sweep.paths import write_atomic
 
 KINDS = ("experiment", "workload")
@@ -44,7 +45,10 @@ def _refuse_other_file(out: Path) -> None:
     if not out.exists() or out.is_dir():
         return  # a folder fails on writing, with the OS's reason
     try:
-        schema = json.loads(out.read_bytes()[:10_000_000])
+        with open_regular(out) as existing:  # a FIFO or device is refused, never read or replaced
+            schema = json.loads(existing.read(10_000_000))
+    except NotRegularFile as error:
+        raise VeilperfError(f"--out {out}: is {error.kind}, not a regular file; refusing to replace it") from None
     except (OSError, ValueError):
         schema = None
     if not (isinstance(schema, dict) and "$schema" in schema):

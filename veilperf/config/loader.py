@@ -22,6 +22,7 @@ from veilperf.config.bounds import check_point
 from veilperf.config.errors_map import Locator, to_config_error
 from veilperf.config.experiment import POINT_KEYS, ExperimentFile
 from veilperf.config.overrides import SET, PathError, get_path, parse_override, set_note, set_path
+from veilperf.config.set_axes import fold_overrides
 from veilperf.config.settable import FILE_LEVEL_OVERRIDES, check_settable
 from veilperf.config.run_config import RunConfig
 from veilperf.config.services import Services
@@ -81,6 +82,7 @@ class Experiment:
     baseline: dict[str, object]
     overrides: list[tuple[str, object]]
     force_large: bool = False  # lift the budgets of config.bounds (operations per point, points)
+    notes: tuple[str, ...] = ()  # a --set that replaced a sweep axis, one line each (config.set_axes)
 
     @property
     def platform_file(self) -> Path:
@@ -336,8 +338,9 @@ def load_experiment(path: str | Path, overrides: Sequence[str] = (), *, force_la
     """Load an experiment file, inline its platform(s) and workloads, and parse ``--set``
     overrides (``"a.b.c=value"``, value parsed as YAML). Overrides of ``platform``,
     ``workload(s)``, ``replications``, ``baseline``, ``sweep`` (or ``sweep.grid``, ``sweep.zip``)
-    change the file itself; all others apply to every point, after the sweep values; an unknown
-    key path is refused with the closest known ones. A list of platforms becomes the first sweep
+    change the file itself; all others apply to every point, after the sweep values, and one on a
+    swept key replaces that sweep axis (:mod:`veilperf.config.set_axes`; said in ``notes``); an
+    unknown key path is refused with the closest known ones. A list of platforms becomes the first sweep
     axis. ``force_large`` lifts the budgets of :mod:`veilperf.config.bounds` for this
     experiment's points."""
     file = Path(path)
@@ -367,6 +370,8 @@ def load_experiment(path: str | Path, overrides: Sequence[str] = (), *, force_la
     base = {key: copy_tree(raw[key]) for key in POINT_KEYS if key in raw}
     base["platform"] = next(iter(platforms.values()))
     platform_axis = {PLATFORM_AXIS: list(platforms)} if len(platforms) > 1 else {}
+    grid, zips, notes = fold_overrides({**platform_axis, **spec.sweep.grid}, [dict(g) for g in spec.sweep.zip],
+                                       point_overrides, skip=(PLATFORM_AXIS,))
     return Experiment(
         file=file,
         name=spec.name,
@@ -376,12 +381,13 @@ def load_experiment(path: str | Path, overrides: Sequence[str] = (), *, force_la
         workload_files=[p for p, _ in loaded],
         platform_files=platform_files,
         platforms=platforms,
-        grid={**platform_axis, **spec.sweep.grid},
-        zip=[dict(group) for group in spec.sweep.zip],
+        grid=grid,
+        zip=zips,
         replications=spec.replications,
         baseline=dict(spec.baseline) if spec.baseline is not None else default_baseline(),
         overrides=point_overrides,
         force_large=force_large,
+        notes=tuple(notes),
     )
 
 

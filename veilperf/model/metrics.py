@@ -37,10 +37,28 @@ def switch_cost_columns(costs: PlatformCosts) -> dict[str, float]:
             for a, src in enumerate(NAMES) for b, dst in enumerate(NAMES) if a != b}
 
 
+SATURATED_LOAD = 1.0
+"""An open-loop server is saturated when its offered load (:func:`offered_load`) reaches this: requests
+arrive faster than its VCPUs can serve them, so its queue grows for as long as the run lasts and
+its latency measures the run's length, not the server."""
+
+
+def offered_load(system: "System") -> float:
+    """An open-loop run's offered load: arrival rate x VCPU time one request held (the time the
+    request VCPUs were held, a log reader's stolen work included, minus the server's set-up before
+    the first arrival, per completed request) / request VCPUs. Below 1 the server keeps up; at 1 or
+    more it cannot, however long the run."""
+    vcpus = system.thread_vcpus
+    if not system.completed or not vcpus:
+        return float("nan")
+    served = sum(v.held for v in vcpus) - system.oneoff_ns
+    return system.workload.arrival_per_ns * served / system.completed / len(vcpus)
+
+
 def run_record(system: "System") -> dict[str, float]:
-    """Flatten a finished run: time, throughput, latency, switches, time per domain and VCPU,
-    Veil-added time by cause, one-off set-up time, service metrics, the resolved costs of a Veil
-    run (``costs.*``), events."""
+    """Flatten a finished run: time, throughput, latency, whether an open-loop server was saturated
+    (and its offered load), switches, time per domain and VCPU, Veil-added time by cause, one-off
+    set-up time, service metrics, the resolved costs of a Veil run (``costs.*``), events."""
     ledger = system.ctx.ledger
     # Work stolen by a background thread after a VCPU's last flush is paid after the workload ends.
     elapsed = system.env.now + max((v.steal for v in system.vcpus), default=0.0)
@@ -58,7 +76,11 @@ def run_record(system: "System") -> dict[str, float]:
         "latency_p50_ns": p50,
         "latency_p99_ns": p99,
         "oneoff_ns": system.oneoff_ns,
+        "saturated": False,
     }
+    if system.workload.open_loop:
+        record["offered_load"] = offered_load(system)
+        record["saturated"] = bool(record["offered_load"] >= SATURATED_LOAD)
     switches = ledger.switches
     record["switches_total"] = sum(map(sum, switches))
     for a, src in enumerate(NAMES):

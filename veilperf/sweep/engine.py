@@ -27,6 +27,7 @@ from typing import Sequence
 
 from veilperf.config.bounds import check_sweep_size
 from veilperf.config.loader import Experiment, load_experiment
+from veilperf.config.set_axes import value_text
 from veilperf.config.yaml_file import read_text
 from veilperf.errors import ConfigError
 from veilperf.interrupts import signal_word
@@ -36,7 +37,7 @@ from veilperf.sweep.lock import results_lock
 from veilperf.sweep.manifest import git_commit, manifest_data, manifest_text
 from veilperf.sweep.options import ClusterOptions, Shard, SweepError, check_executor, default_jobs
 from veilperf.sweep.paths import ResultsIOError, refuse_inputs
-from veilperf.sweep.points import Point, combinations, distinct
+from veilperf.sweep.points import Point, axis_values, combinations, distinct
 from veilperf.sweep.progress import progress_bar
 from veilperf.sweep.store import ResultsStore
 from veilperf.sweep.supersede import StoreCheck, check_store, raise_refusals
@@ -79,6 +80,7 @@ class ExperimentSummary:
     failures: list[tuple[str, str]] = field(default_factory=list)  # (point_id, error)
     stored: int = 0  # rows of this sweep written so far
     note: str = ""  # stored rows dropped (how many, why, kept where) or a manifest written anew
+    set_notes: tuple[str, ...] = ()  # --set values that replaced a sweep axis (Experiment.notes)
 
 
 @dataclass
@@ -168,20 +170,23 @@ def check_plans(plans: list[ExperimentPlan], *, shard: Shard | None = None, repl
 
 
 def describe_points(plans: list[ExperimentPlan], checks: dict[str, StoreCheck] | None = None) -> list[str]:
-    """Lines listing every selected point: id, role, status, workload, replication, axis values;
-    with ``checks``, what would happen to stored points the sweep no longer has."""
+    """Lines listing every selected point: id, role, status, workload, replication, the values it runs
+    with at the axes (read from its resolved config: a baseline's own, a ``--set``'s); the ``--set``s
+    that replaced a sweep axis; with ``checks``, what would happen to stored points the sweep no
+    longer has."""
     lines = []
     for planned in plans:
         todo = {p.point_id for p in planned.todo}
         roles = [p.role for p in planned.selected]
         lines.append(f"{planned.exp.name}: {len(planned.selected)} points ({roles.count('treatment')} treatment, "
                      f"{roles.count('baseline')} baseline), {len(todo)} to run -> {planned.store.directory}")
+        lines += [f"  note: {note}" for note in planned.exp.notes]
         check = (checks or {}).get(planned.exp.name)
         if check is not None and (check.refused or check.note()):
             lines.append(f"  refused without --replace: {check.refused}" if check.refused
                          else f"  would be said: {check.note()}")
         for p in planned.selected:
-            axes = " ".join(f"{path}={value}" for path, value in p.assignments.items())
+            axes = " ".join(f"{path}={value_text(value)}" for path, value in axis_values(planned.exp, p).items())
             status = "new" if p.point_id in todo else "cached"
             line = f"  {p.point_id}  {p.role:<9}  {status:<6}  {p.workload}  rep={p.replication}  {axes}"
             lines.append(line.rstrip())
@@ -213,7 +218,7 @@ def run_sweep(files: Sequence[str | Path], overrides: Sequence[str] = (), *, res
         raise_refusals(list(checks.values()))
         summaries = {p.exp.name: ExperimentSummary(p.exp.name, p.store.directory, len(p.selected),
                                                    run=len(p.todo), cached=len(p.selected) - len(p.todo),
-                                                   note=checks[p.exp.name].note())
+                                                   note=checks[p.exp.name].note(), set_notes=p.exp.notes)
                      for p in plans}
         writing = [p for p in plans if p.todo or checks[p.exp.name].rewrites_manifest
                    or (shard is None and p.store.needs_compaction(_keep(p)))]
@@ -313,6 +318,7 @@ def summary_lines(summary: SweepSummary, max_failures: int = 20) -> list[str]:
                  else f"{e.directory}/runs.parquet")
         lines.append(f"{e.name}: {e.points} points: {e.run - len(e.failures)} run, {e.cached} cached, "
                      f"{len(e.failures)} failed -> {where}")
+        lines += [f"  note: {note}" for note in e.set_notes]
         if e.note:
             lines.append(f"  note: {e.note}")
     total = sum(e.points for e in summary.experiments)

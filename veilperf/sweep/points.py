@@ -28,13 +28,14 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
-from veilperf.config.loader import Experiment, validate_point
+from veilperf.config.loader import PLATFORM_AXIS, Experiment, validate_point
+from veilperf.config.overrides import get_path, is_parameter
 from veilperf.config.run_config import RunConfig
 from veilperf.errors import ConfigError
 from veilperf.sweep.identity import canonical_json, derive_seed, digest
 
 __all__ = ["Point", "Combination", "expand", "combinations", "expand_combinations", "distinct", "raw_point",
-           "axis_combinations"]
+           "axis_combinations", "axis_values"]
 
 TREATMENT = "treatment"
 BASELINE = "baseline"
@@ -80,6 +81,17 @@ def raw_point(exp: Experiment, point: Point) -> dict:
     raw = exp.resolve(point.workload_index, point.assignments, baseline=point.role == BASELINE)
     raw["seed"] = point.seed
     return raw
+
+
+def axis_values(exp: Experiment, point: Point) -> dict[str, Any]:
+    """The values ``point`` runs with at each of its axes, read from its resolved config (a baseline's
+    overrides and ``--set`` included), not from the sweep's assignments; the platform axis by name."""
+    raw = exp.resolve(None, point.assignments, baseline=point.role == BASELINE)  # the workload is not read
+    values = {}
+    for path, value in point.assignments.items():
+        node = value if path == PLATFORM_AXIS else get_path(raw, path)
+        values[path] = node["value"] if is_parameter(node) else node
+    return values
 
 
 def _root_seed(exp: Experiment, raw: dict) -> int:

@@ -17,8 +17,12 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from veilperf.units import format_duration
+
+if TYPE_CHECKING:
+    from veilperf.config.workload import NativeTime
 
 NOISE_LIMIT = 0.15
 """Runs further than this share below or above their median are noisy."""
@@ -42,6 +46,11 @@ class Spread:
         """The spread of the kept runs ``walls``."""
         stdev = statistics.stdev(walls) if len(walls) > 1 else None
         return cls(statistics.median(walls), min(walls), max(walls), stdev, len(walls))
+
+    @classmethod
+    def of_native(cls, native: "NativeTime") -> "Spread":
+        """The spread a workload's stored native time states (median or estimate, range, runs)."""
+        return cls(native.wall, native.low, native.high, native.stdev, native.runs)
 
     @property
     def below(self) -> float:

@@ -135,9 +135,7 @@ def summarize(spec: WorkloadSpec) -> WorkloadSummary:
 def native_spread(spec: WorkloadSpec) -> Spread | None:
     """The native run time's median (or estimate) and range, if the provenance has one."""
     native = spec.provenance.native
-    if native is None:
-        return None
-    return Spread(native.wall, native.low, native.high, native.stdev, native.runs)
+    return Spread.of_native(native) if native is not None else None
 
 
 def native_time_text(spec: WorkloadSpec) -> str | None:

@@ -50,13 +50,15 @@ def text_inches(text: str, points: float) -> float:
 
 def fit(text: str, inches: float, points: float) -> str:
     """``text`` broken at spaces into lines no wider than ``inches`` at ``points`` (a word longer
-    than a line keeps a line of its own)."""
+    than a line keeps a line of its own; line breaks already in ``text`` are kept)."""
     lines: list[str] = []
-    for word in text.split(" "):
-        if lines and text_inches(f"{lines[-1]} {word}", points) <= inches:
-            lines[-1] = f"{lines[-1]} {word}"
-        else:
-            lines.append(word)
+    for paragraph in text.split("\n"):
+        start = len(lines)
+        for word in paragraph.split(" "):
+            if len(lines) > start and text_inches(f"{lines[-1]} {word}", points) <= inches:
+                lines[-1] = f"{lines[-1]} {word}"
+            else:
+                lines.append(word)
     return "\n".join(lines)
 
 

@@ -10,10 +10,11 @@ from matplotlib.figure import Figure
 from veilperf.analysis.figures.common import SEP, fitted_title, legend_below
 from veilperf.analysis.claims.verdicts import pct_text
 from veilperf.analysis.figures.style import log_axis, new_figure, service_color
-from veilperf.analysis.tables.columns import ARRIVAL, LOOP, VCPUS
+from veilperf.analysis.tables.columns import ARRIVAL, LOOP, SATURATED, VCPUS
 from veilperf.analysis.tables.figdata import SERVICE_LABEL, FigureData, sort_points
 from veilperf.analysis.tables.labels import short_service_label
-from veilperf.analysis.tables.openloop import SATURATED, SATURATED_SHARE, added_latency, is_open, served_share
+from veilperf.analysis.tables.openloop import added_latency, capacity, is_open
+from veilperf.analysis.tables.pairing import saturated
 from veilperf.analysis.tables.profile import at_calibration
 
 WORK_COLOR, QUEUE_COLOR = "#8c564b", "#bcbd22"
@@ -26,8 +27,8 @@ def _rate(value: float) -> str:
 
 def latency(data: FigureData) -> Figure | str | None:
     """Open-loop servers: latency p50 and p99 against the offered load, per workload and what ran
-    (the SNP CVM baseline, each service setting); saturated points (serving less than 95% of the
-    offered load, set-up taken out) marked."""
+    (the SNP CVM baseline, each service setting); saturated points (the records' ``saturated``: the
+    offered load reached the VCPUs' capacity in some replication) marked."""
     needed = (LOOP, ARRIVAL, "latency_p50_ns", "latency_p99_ns")
     if any(c not in data.runs for c in needed):
         return None
@@ -39,11 +40,10 @@ def latency(data: FigureData) -> Figure | str | None:
     shown = ["SNP CVM (baseline)" if r["role"] == "baseline" else short_service_label(r)
              for r in runs.to_dict("records")]
     table = pd.DataFrame({"workload": runs["workload"], "shown": shown, "service": runs["service"],
-                          ARRIVAL: runs[ARRIVAL], "served": served_share(runs), "latency_p50_ns": runs["latency_p50_ns"],
+                          ARRIVAL: runs[ARRIVAL], SATURATED: saturated(runs), "latency_p50_ns": runs["latency_p50_ns"],
                           "latency_p99_ns": runs["latency_p99_ns"]}, index=runs.index)
-    points = table.groupby(["workload", "shown", "service", ARRIVAL], sort=True)[
-        ["served", "latency_p50_ns", "latency_p99_ns"]].mean().reset_index()
-    points[SATURATED] = points["served"] < SATURATED_SHARE
+    points = table.groupby(["workload", "shown", "service", ARRIVAL], sort=True).agg(
+        {SATURATED: "any", "latency_p50_ns": "mean", "latency_p99_ns": "mean"}).reset_index()
     figure = new_figure(12.0, 5.4)
     axes = figure.subplots(1, 2, sharey=True)
     for (workload, shown, service), line in points.groupby(["workload", "shown", "service"], sort=True):
@@ -62,7 +62,7 @@ def latency(data: FigureData) -> Figure | str | None:
         log_axis(ax, "y")
     axes[0].set_ylabel("latency (µs, log scale)")
     axes[0].plot([], [], linestyle="none", marker="X", color="black",
-                 label=f"saturated (< {SATURATED_SHARE:.0%} of the load served)")
+                 label="saturated (offered load ≥ the VCPUs' capacity)")
     axes[0].legend(loc="upper left", fontsize=8)
     fitted_title(figure, f"Server latency vs offered load, experiment {data.experiment} ({caption})")
     return figure
@@ -79,10 +79,9 @@ def _panel(ax, rows: pd.DataFrame) -> None:
     ax.bar(x[ok], queue[ok], bottom=np.where(queue[ok] > 0, work[ok], 0.0), color=QUEUE_COLOR,
            label="waiting for the busy VCPU (queueing added)")
     top = float(np.nanmax(np.where(ok, work + np.clip(queue, 0, None), np.nan))) if ok.any() else 1.0
-    vcpus = rows[VCPUS] if VCPUS in rows else pd.Series(1, index=rows.index)
-    for xi, w, q, pct, h, held, n in zip(x, work, queue, rows["overhead_pct"], hot, rows["held_ns"], vcpus):
-        if h:  # capacity: the VCPUs over the VCPU time a request holds
-            ax.text(xi, top * 0.05, f"saturated\n(capacity\n{_rate(n * 1e9 / held)}/s)", ha="center", va="bottom",
+    for xi, w, q, pct, h, most in zip(x, work, queue, rows["overhead_pct"], hot, capacity(rows)):
+        if h:
+            ax.text(xi, top * 0.05, f"saturated\n(capacity\n{_rate(most)}/s)", ha="center", va="bottom",
                     fontsize=7, color="#555555")
         else:
             ax.annotate(f"+{w + q:.3g} µs\n(+{pct_text(pct)})", (xi, w + max(q, 0.0)), xytext=(0, 3),
@@ -109,7 +108,7 @@ def queueing(data: FigureData) -> Figure | str | None:
     longer service time causes (latency minus VCPU time, treatment minus baseline); saturated
     loads have no such number. One panel per workload and service setting."""
     frame = data.over[is_open(data.over) & (data.over["service"] != "none")]
-    frame = at_calibration(frame, data.calibration)
+    frame = data.from_records(at_calibration(frame, data.calibration), [ARRIVAL])
     if frame.empty:
         return None
     split = added_latency(data.runs)

@@ -8,9 +8,9 @@ import pandas as pd
 
 from veilperf.analysis.claims.lost_records import LOSS_HEADER, loss_rows, losses
 from veilperf.analysis.claims.verdicts import interval_text
-from veilperf.analysis.tables.columns import ARRIVAL, VCPUS
+from veilperf.analysis.tables.columns import ARRIVAL, OFFERED_LOAD, SATURATED
 from veilperf.analysis.tables.figdata import SERVICE_LABEL, FigureData
-from veilperf.analysis.tables.openloop import SATURATED, SATURATED_SHARE, added_latency, is_open, served_share
+from veilperf.analysis.tables.openloop import added_latency, capacity, is_open
 from veilperf.analysis.tables.pairing import POINT_KEY
 from veilperf.analysis.tables.profile import at_calibration
 
@@ -59,36 +59,35 @@ def lost_records_section(data: FigureData) -> list[str]:
 
 
 def open_loop_lines(data: FigureData, experiment: str) -> list[str]:
-    """The open-loop points of one experiment (at calibration): served share, overhead or
-    ``saturated`` (no overhead: a saturated queue grows for as long as the run lasts), and the
-    latency added split into Veil's work and the wait for a VCPU."""
+    """The open-loop points of one experiment (at calibration): offered load as a share of the
+    VCPUs' capacity, overhead or ``saturated`` (the record's: no overhead, a saturated queue grows
+    for as long as the run lasts), and the latency added split into Veil's work and the wait for a
+    VCPU."""
     subset = data.only(experiment)
     frame = subset.over[is_open(subset.over) & (subset.over["service"] != "none")]
-    frame = at_calibration(frame, subset.calibration)
+    frame = subset.from_records(at_calibration(frame, subset.calibration), [ARRIVAL])
     if frame.empty:
         return []
     runs = subset.runs[is_open(subset.runs)]
-    served = served_share(runs).groupby([runs[c] for c in POINT_KEY]).mean().rename("served").reset_index()
-    frame = frame.merge(served, on=POINT_KEY, how="left").merge(added_latency(runs), on=POINT_KEY, how="left")
-    frame = frame.sort_values(["workload", SERVICE_LABEL, ARRIVAL])
+    frame = frame.merge(added_latency(runs), on=POINT_KEY, how="left")
+    frame = frame.assign(capacity=capacity(frame)).sort_values(["workload", SERVICE_LABEL, ARRIVAL])
     rows = []
     for _, r in frame.iterrows():
-        vcpus = float(r[VCPUS]) if VCPUS in r and pd.notna(r[VCPUS]) else 1.0
-        capacity = f"{vcpus * 1e9 / r['held_ns']:,.0f}/s" if r.get("held_ns", 0) > 0 else ""
+        load = f"{r[OFFERED_LOAD] * 100:.0f}%" if OFFERED_LOAD in r and pd.notna(r[OFFERED_LOAD]) else "unknown"
+        most = f"{r['capacity']:,.0f}/s" if pd.notna(r["capacity"]) else "unknown"
+        head = [r["workload"], r[SERVICE_LABEL], f"{r[ARRIVAL]:,.0f}/s", load, most]
         if bool(r[SATURATED]):
-            rows.append([r["workload"], r[SERVICE_LABEL], f"{r[ARRIVAL]:,.0f}/s", f"{r['served'] * 100:.0f}%",
-                         "**saturated**", "", "", capacity])
+            rows.append([*head, "**saturated**", "", ""])
         else:
-            rows.append([r["workload"], r[SERVICE_LABEL], f"{r[ARRIVAL]:,.0f}/s", f"{r['served'] * 100:.0f}%",
-                         f"{r['overhead_pct']:.1f}% {_bracket(interval_text(r))}",
-                         f"{r['work_ns'] / 1e3:.2f} µs", f"{r['queue_ns'] / 1e3:.2f} µs", capacity])
+            rows.append([*head, f"{r['overhead_pct']:.1f}% {_bracket(interval_text(r))}",
+                         f"{r['work_ns'] / 1e3:.2f} µs", f"{r['queue_ns'] / 1e3:.2f} µs"])
     hot = int(frame[SATURATED].sum())
-    return [f"Open-loop points: a point that serves less than {SATURATED_SHARE:.0%} of its offered load "
-            "(requests per second of arrivals, set-up taken out) is saturated: its queue grows for as long as the run "
-            "lasts, so it has no overhead, only the mark"
+    return ["Open-loop points: a point whose offered load reaches its VCPUs' capacity (the record's `offered_load`: "
+            "arrival rate x VCPU time per request / request VCPUs, at 100% or more in some replication) is "
+            "saturated: its queue grows for as long as the run lasts, so it has no overhead, only the mark"
             + (f" ({hot} of {len(frame)} here)." if hot else " (none here)."), "",
-            *_table(["workload", "what ran", "offered", "served", "mean-latency overhead (95% CI)",
-                     "Veil's work per request", "added wait for the VCPU", "capacity with Veil"], rows), ""]
+            *_table(["workload", "what ran", "offered", "of capacity (with Veil)", "capacity with Veil",
+                     "mean-latency overhead (95% CI)", "Veil's work per request", "added wait for the VCPU"], rows), ""]
 
 
 def _bracket(text: str) -> str:

@@ -16,8 +16,8 @@ from veilperf.analysis.figures.index import Rendered
 from veilperf.analysis.figures.names import EXPERIMENT_FIGURES, GLOBAL_UNIT, QUESTIONS
 from veilperf.analysis.report.findings import lost_records_section, open_loop_lines
 from veilperf.analysis.report.hardware import hardware_section
+from veilperf.analysis.tables.columns import NATIVE_ESTIMATED, NATIVE_NOISY, SATURATED
 from veilperf.analysis.tables.figdata import SERVICE_LABEL, FigureData
-from veilperf.analysis.tables.openloop import SATURATED
 from veilperf.analysis.tables.profile import describe_point, param_name, parameter_table
 
 METHOD = [
@@ -65,8 +65,8 @@ REFERENCES = Path(__file__).resolve().parents[2] / "docs" / "references.md"
 
 CSV_COLUMNS = ["experiment", "workload", "service", "mode", "label", SERVICE_LABEL, "setting", "kind", "basis", "n",
                SATURATED, "overhead_pct", "ci_low", "ci_high", "steady_pct", "steady_ci_low", "steady_ci_high",
-               "oneoff_share", "oneoff_flag", "lost_share", "native_estimated", "increment_ns", "increment_ci_low",
-               "increment_ci_high", "treatment_cost_ns", "baseline_cost_ns", "pair_key", "point"]
+               "oneoff_share", "oneoff_flag", "lost_share", NATIVE_ESTIMATED, NATIVE_NOISY, "increment_ns",
+               "increment_ci_low", "increment_ci_high", "treatment_cost_ns", "baseline_cost_ns", "pair_key", "point"]
 
 
 def _table(frame: pd.DataFrame) -> list[str]:
@@ -96,7 +96,7 @@ def _provenance(runs: pd.DataFrame) -> list[str]:
 
 def overhead_table(data: FigureData) -> pd.DataFrame:
     """The overhead of every point (``overheads.csv``): identity, what ran (``label``, ``service_label``),
-    ``saturated`` (open-loop points past capacity: no overhead, interval or increment), whole-run
+    ``saturated`` (the record's: open-loop points past capacity, no overhead, interval or increment), whole-run
     and steady-state overhead with CIs, one-off share and flag, the share of audit records lost,
     increment, costs, and the swept platform values."""
     over = data.over.assign(oneoff_flag=oneoff_flagged(data.over), lost_share=lost_share(data.over))

@@ -24,8 +24,17 @@ ONEOFF = "oneoff_ns"
 """Simulated time a run spent on Veil's one-off set-up on its critical path."""
 NATIVE_ESTIMATED = "native_estimated"
 """The workload's native time was estimated from its trace alone."""
+NATIVE_NOISY = "native_noisy"
+"""The workload's measured native runs spread beyond the noise limit around their median (its record)."""
 SWITCH_COSTS = "costs.switch."
 """Prefix of the one-way switch cost the model charged per direction (``costs.switch.<from>_<to>_ns``)."""
+SATURATED = "saturated"
+"""An open-loop server whose offered load reached its capacity (``offered_load`` >= 1: the model's
+rule, ``model.metrics.SATURATED_LOAD``): its latency measures the run's length, so no overhead is
+given for it."""
+OFFERED_LOAD = "offered_load"
+"""An open-loop run's arrival rate x VCPU time per request / request VCPUs (``model.metrics``): at 1
+or more it is :data:`SATURATED`."""
 PAGE_TABLES = "cfg.setup.services.enc.page_tables"
 """``shared`` (Veil as built) or ``private`` enclave page tables (a design what-if)."""
 TOUCHED = "cfg.setup.services.enc.touched_share"

@@ -13,8 +13,8 @@ from typing import Any
 import pandas as pd
 
 from veilperf.analysis.tables.columns import PLATFORM
-from veilperf.analysis.tables.labels import point_label, short_service_label
-from veilperf.analysis.tables.openloop import mark_saturated
+from veilperf.analysis.tables.labels import point_label, profile_costs, short_service_label
+from veilperf.analysis.tables.openloop import without_numbers
 from veilperf.analysis.tables.pairing import POINT_KEY, overheads, successful_runs
 from veilperf.analysis.tables.profile import calibration_point, describe_point, param_column, param_name
 from veilperf.analysis.tables.sensitivity_summaries import load_summaries
@@ -78,7 +78,7 @@ class FigureData:
         """Compute overheads (saturated open-loop points marked), the calibration point and each
         point's short service label for ``runs``."""
         ok = successful_runs(runs)
-        over = mark_saturated(overheads(runs, ok), ok)
+        over = without_numbers(overheads(runs, ok, profile_costs(manifests)))
         settings = over[["experiment", "point", "setting"]].drop_duplicates()
         ok = ok.merge(settings, on=["experiment", "point"], how="left")
         ok.attrs["axes"] = over.attrs["axes"]
@@ -110,6 +110,14 @@ class FigureData:
         """The record of each overhead row's point (its first treatment run), in ``frame``'s order:
         labels are read from what was simulated, not from the plan."""
         return [self._first_runs.get(key, {}) for key in frame[POINT_KEY].itertuples(index=False, name=None)]
+
+    def from_records(self, frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
+        """``frame`` with each of ``columns`` it lacks read from its points' records (a value the
+        experiment did not sweep, e.g. an arrival rate given with ``--set``, is not in the overhead
+        table)."""
+        missing = [c for c in columns if c not in frame.columns]
+        records = self.records(frame) if missing else []
+        return frame.assign(**{c: [r.get(c) for r in records] for c in missing}) if missing else frame
 
     def varying_axes(self, frame: pd.DataFrame, without: Iterable[str] = ()) -> list[str]:
         """The sweep axes that take more than one value among ``frame``'s rows (except ``without``);

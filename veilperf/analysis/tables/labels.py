@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from veilperf.analysis.tables.columns import ACCEPTANCE, ARRIVAL, MEMORY, PLATFORM, VCPU_MODEL, VCPUS
-from veilperf.analysis.tables.profile import format_value, param_name
+from veilperf.analysis.tables.profile import find_profiles, format_value, param_name, profile_values
 from veilperf.services.registry import SPECS
 from veilperf.services.spec import ServiceSpec, field_types
 from veilperf.units import format_size
@@ -130,6 +130,12 @@ _AXIS_WORDS: dict[str, Any] = {
 """Short words for the non-service axes a label names (``4 VCPUs``, ``static``, ``5k req/s``)."""
 
 
+def param_word(column: str, value: Any) -> str:
+    """How a label names a platform parameter's value: ``switch_one_way 3 us``."""
+    name = param_name(column)
+    return f"{name} {format_value(name, float(value))}"
+
+
 def point_label(row: Mapping[str, Any], axes: list[str]) -> str:
     """What a point simulated, in a few words read from its record: its services' short labels
     (``log file+net``, ``enc switchless``; from their specs) and its values of the experiment's
@@ -139,9 +145,9 @@ def point_label(row: Mapping[str, Any], axes: list[str]) -> str:
     for column in axes:
         if _SERVICE_PATH.match(column) or column not in row or _missing(row[column]):
             continue  # a service's settings are in its short label
-        value, name = row[column], param_name(column)
-        if name is not None:
-            words.append(f"{name} {format_value(name, float(value))}")
+        value = row[column]
+        if param_name(column) is not None:
+            words.append(param_word(column, value))
         elif column in _AXIS_WORDS:
             words.append(_AXIS_WORDS[column](value))
         else:
@@ -150,3 +156,48 @@ def point_label(row: Mapping[str, Any], axes: list[str]) -> str:
     if services != "none":
         words.insert(0, services)
     return " ".join(words) or "no service"
+
+
+ProfileCosts = Mapping[tuple[str, str], Mapping[str, float]]
+"""Per (experiment, platform name), every parameter column's value in the platform profile the
+experiment was swept with: ``{("enclave", "milan"): {"cfg.platform.params.switch_one_way.value": 2.07e3}}``."""
+
+
+def profile_costs(manifests: Mapping[str, Mapping[str, Any]]) -> dict[tuple[str, str], dict[str, float]]:
+    """:data:`ProfileCosts` from the experiments' manifests (which hold each profile as written, before
+    any ``--set``)."""
+    return {(experiment, platform): profile_values({experiment: dict(manifest)}, platform)
+            for experiment, manifest in manifests.items() for platform in find_profiles(dict(manifest))}
+
+
+def off_profile(frame: pd.DataFrame, costs: ProfileCosts) -> pd.DataFrame:
+    """Per row of ``frame`` (runs or overhead rows, with ``experiment`` and ``cfg.platform.name``)
+    and parameter column, whether the row was simulated at another value than its platform
+    profile's: one boolean column per parameter that differs somewhere (none: an empty frame)."""
+    differs: dict[str, pd.Series] = {}
+    if PLATFORM not in frame or not len(frame):
+        return pd.DataFrame(index=frame.index)
+    for (experiment, platform), rows in frame.groupby(["experiment", PLATFORM], sort=False):
+        for column, value in costs.get((str(experiment), str(platform)), {}).items():
+            if column not in rows:
+                continue
+            ran = pd.to_numeric(rows[column], errors="coerce")
+            other = ran.notna() & ~np.isclose(ran.fillna(value), value, rtol=1e-9, atol=0.0)
+            if other.any():
+                differs.setdefault(column, pd.Series(False, index=frame.index))[rows.index] = other
+    return pd.DataFrame(differs, index=frame.index)
+
+
+def off_profile_text(frame: pd.DataFrame, costs: ProfileCosts) -> str:
+    """The costs ``frame``'s rows were simulated at that differ from their platform profile's:
+    ``switch_one_way 3 us (milan profile: 2.07 us)``; empty when every one equals it."""
+    differs = off_profile(frame, costs)
+    parts = []
+    for column in differs.columns:
+        rows = frame[differs[column]]
+        name = param_name(column)
+        ran = ", ".join(format_value(name, v) for v in sorted(pd.to_numeric(rows[column]).unique()))
+        profiles = sorted({(str(e), str(p)) for e, p in zip(rows["experiment"], rows[PLATFORM])})
+        own = ", ".join(sorted({f"{p} profile: {format_value(name, costs[(e, p)][column])}" for e, p in profiles}))
+        parts.append(f"{name} {ran} ({own})")
+    return "; ".join(parts)

@@ -1,10 +1,10 @@
-"""Open-loop servers, read from their records: the share of the offered load a run served, which
-points are saturated, and a request's latency split into the VCPU time it held and its wait for a
-VCPU.
+"""Open-loop servers, read from their records: saturated points without numbers, and a request's
+latency split into the VCPU time it held and its wait for a VCPU.
 
-A server sets up (enclave, replicas) before its first arrival, one VCPU after another, so that
-set-up (``oneoff_ns``) is neither in the arrivals' span nor in any request's time: the served rate
-is ``completed / (sim_time - oneoff)`` and the VCPU time of the requests is ``sum(vcpu<i>.held_ns) -
+Whether a point is saturated is the record's ``saturated`` (``offered_load`` >= 1: arrival rate x
+VCPU time per request / request VCPUs, ``model.metrics``), carried into the overhead table by
+``tables.pairing``. A server sets up (enclave, replicas) before its first arrival, so that set-up
+(``oneoff_ns``) is in no request's time: the VCPU time of the requests is ``sum(vcpu<i>.held_ns) -
 oneoff_ns``. Each request waits for a VCPU from its arrival, then holds one until it completes
 (``model/drivers.py``), so its mean latency = mean VCPU time per request + mean wait.
 """
@@ -16,15 +16,9 @@ import re
 import numpy as np
 import pandas as pd
 
-from veilperf.analysis.tables.columns import ARRIVAL, LOOP, ONEOFF
+from veilperf.analysis.tables.columns import ARRIVAL, LOOP, OFFERED_LOAD, ONEOFF, SATURATED
 from veilperf.analysis.tables.pairing import PAIR_KEY, POINT_KEY
 
-SATURATED_SHARE = 0.95
-"""An open-loop point is saturated when its runs serve less than this share of the offered load
-(mean over replications): its queue grows for as long as the run lasts, so its latency, and any
-overhead computed from it, measures the run's length, not the server."""
-SATURATED = "saturated"
-"""Overhead-table column: the point is saturated (open loop only; False elsewhere)."""
 NO_NUMBER = ("overhead_pct", "ci_low", "ci_high", "steady_pct", "steady_ci_low", "steady_ci_high", "oneoff_share",
              "increment_ns", "increment_ci_low", "increment_ci_high")
 """Overhead-table columns a saturated point has no value for."""
@@ -44,29 +38,21 @@ def is_open(frame: pd.DataFrame) -> pd.Series:
     return pd.Series(False, index=frame.index)
 
 
-def served_share(runs: pd.DataFrame) -> pd.Series:
-    """Per open-loop run, requests completed per second of arrivals (set-up taken out) over the
-    offered load; NaN for other runs."""
-    oneoff = _column(runs, ONEOFF).fillna(0.0)
-    seconds = (_column(runs, "sim_time_ns") - oneoff) / 1e9
-    share = _column(runs, "completed") / seconds / _column(runs, ARRIVAL)
-    return share.where(is_open(runs))
-
-
-def mark_saturated(over: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
-    """``over`` with the :data:`SATURATED` column (kept when the table has it already) and, for
-    saturated points, no overhead, interval or increment (NaN): a saturated point is a state, not a
-    number."""
-    if SATURATED not in over.columns:
-        share = served_share(runs).groupby([runs[c] for c in POINT_KEY]).mean()
-        keys = pd.MultiIndex.from_frame(over[POINT_KEY]) if len(over) else pd.MultiIndex.from_tuples([], names=POINT_KEY)
-        mean = share.reindex(keys).to_numpy() if len(share) else np.full(len(over), np.nan)
-        over = over.assign(**{SATURATED: np.asarray(mean < SATURATED_SHARE, dtype=bool)})
-    hot = over[SATURATED].fillna(False).astype(bool)
-    if hot.any():
-        over = over.copy()
-        over.loc[hot, [c for c in NO_NUMBER if c in over.columns]] = np.nan
+def without_numbers(over: pd.DataFrame) -> pd.DataFrame:
+    """``over`` with no overhead, interval or increment (NaN) for its saturated points: a saturated
+    point is a state, not a number (its latency measures how long the run lasted)."""
+    hot = over[SATURATED].fillna(False).astype(bool) if SATURATED in over.columns else pd.Series(False, index=over.index)
+    if not hot.any():
+        return over
+    over = over.copy()
+    over.loc[hot, [c for c in NO_NUMBER if c in over.columns]] = np.nan
     return over
+
+
+def capacity(over: pd.DataFrame) -> pd.Series:
+    """Per open-loop overhead row, the requests per second its VCPUs could serve with Veil: the
+    offered load over the record's ``offered_load`` (mean over replications; NaN without it)."""
+    return _column(over, ARRIVAL) / _column(over, OFFERED_LOAD)
 
 
 def request_time(runs: pd.DataFrame) -> pd.DataFrame:

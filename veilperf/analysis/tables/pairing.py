@@ -14,16 +14,16 @@ import numpy as np
 import pandas as pd
 
 from veilperf.analysis.tables.load import IDENTITY_COLUMNS, ResultsError
-from veilperf.analysis.tables.labels import describe_setting, point_label, setting_axes
-from veilperf.analysis.tables.columns import KIND, LOOP, NATIVE_ESTIMATED, ONEOFF, PLATFORM
-from veilperf.analysis.tables.profile import describes_platform
+from veilperf.analysis.tables.labels import ProfileCosts, describe_setting, off_profile, point_label, setting_axes
+from veilperf.analysis.tables.columns import KIND, LOOP, NATIVE_ESTIMATED, NATIVE_NOISY, ONEOFF, PLATFORM, SATURATED
+from veilperf.analysis.tables.profile import describes_platform, param_name
 from veilperf.analysis.tables.stats import ci_half_width
 from veilperf.services.registry import SPECS
 
 PAIR_KEY = ["experiment", "pair_key", "replication"]
 POINT_KEY = ["experiment", "pair_key", "point"]
 
-COUNT_PREFIXES = ("completed", "switches_total", "switches.", "cause.", "costs.", *(f"{s.name}." for s in SPECS))
+COUNT_PREFIXES = ("completed", "offered_load", "switches_total", "switches.", "cause.", "costs.", *(f"{s.name}." for s in SPECS))
 """Treatment metrics averaged over replications into the overhead table (the counts behind it, and
 the costs the model charged)."""
 
@@ -229,18 +229,27 @@ def successful_runs(df: pd.DataFrame) -> pd.DataFrame:
     return with_columns(ok, point=point_key(ok))
 
 
+def saturated(df: pd.DataFrame) -> pd.Series:
+    """Per run, whether it was a saturated open-loop server (the record's ``saturated``; False
+    where results predate the column or the run is not a server)."""
+    return _column(df, SATURATED).eq(True)
+
+
 def pair_runs(df: pd.DataFrame, ok: pd.DataFrame | None = None) -> pd.DataFrame:
     """Treatment runs joined with their baseline's cost (columns ``point``, ``cost_ns``,
-    ``steady_cost_ns`` (one-off set-up taken out; NaN when unknown), ``baseline_cost_ns``). Failed runs are left out; treatments without a baseline run are dropped.
+    ``steady_cost_ns`` (one-off set-up taken out; NaN when unknown), ``baseline_cost_ns``,
+    ``saturated`` and ``baseline_saturated``). Failed runs are left out; treatments without a
+    baseline run are dropped.
     ``ok``: :func:`successful_runs` of ``df`` when the caller has it already.
     """
     ok = successful_runs(df) if ok is None else ok
     how = basis(ok)
     cost = cost_per_unit(ok, how)
     ok = with_columns(ok, basis=how, cost_ns=cost, steady_cost_ns=steady_cost(ok, cost, how))
+    ok = with_columns(ok, **{SATURATED: saturated(ok)})
     treatment = ok[ok["role"] == "treatment"]
-    baseline = ok.loc[ok["role"] == "baseline", PAIR_KEY + ["cost_ns"]]
-    baseline = baseline.rename(columns={"cost_ns": "baseline_cost_ns"})
+    baseline = ok.loc[ok["role"] == "baseline", PAIR_KEY + ["cost_ns", SATURATED]]
+    baseline = baseline.rename(columns={"cost_ns": "baseline_cost_ns", SATURATED: "baseline_saturated"})
     try:
         return treatment.merge(baseline, on=PAIR_KEY, how="inner", validate="many_to_one")
     except pd.errors.MergeError:
@@ -260,19 +269,35 @@ def _settings(points: pd.DataFrame, axes_of: dict[str, list[str]]) -> pd.Series:
     return setting
 
 
-def _labels(paired: pd.DataFrame, points: pd.DataFrame, axes_of: dict[str, list[str]]) -> pd.Series:
+def _label_axes(treatment: pd.DataFrame, axes: list[str]) -> list[str]:
+    """``axes`` a label names: a platform parameter only if it varies among one platform's runs (the
+    platform's name says the rest: genoa's clock is not a setting)."""
+    if PLATFORM not in treatment:
+        return axes
+    per_platform = treatment.groupby(PLATFORM, sort=False)
+    return [a for a in axes if param_name(a) is None or (per_platform[a].nunique(dropna=False) > 1).any()]
+
+
+def _labels(paired: pd.DataFrame, points: pd.DataFrame, axes_of: dict[str, list[str]],
+            profiles: ProfileCosts) -> pd.Series:
     """Per overhead row, :func:`~veilperf.analysis.tables.labels.point_label` of its first treatment
-    run: what was simulated, read from the record (services' settings and the experiment's axes)."""
+    run: what was simulated, read from the record (services' settings, the experiment's axes, and
+    every platform cost that differs from the profile the experiment was swept with)."""
     label = pd.Series("", index=points.index, dtype=object)
     first = paired.groupby(POINT_KEY, sort=True).head(1)
+    named = {e: _label_axes(paired[paired["experiment"] == e], axes) for e, axes in axes_of.items()}
+    off = off_profile(first, profiles)
     read = [c for c in first.columns if c == "service" or c.startswith("cfg.setup.services.")
-            or any(c in axes for axes in axes_of.values())]
-    by_point = {tuple(row[k] for k in POINT_KEY): row
-                for row in first[list(dict.fromkeys(POINT_KEY + read))].to_dict("records")}
+            or c in off.columns or any(c in axes for axes in named.values())]
+    records = first[list(dict.fromkeys(POINT_KEY + read))].to_dict("records")
+    by_point = {}
+    for row, (_, differs) in zip(records, off.iterrows()):
+        extra = [c for c in off.columns if differs[c] and c not in named.get(row["experiment"], [])]
+        by_point[tuple(row[k] for k in POINT_KEY)] = (row, extra)
     for index, key in zip(points.index, points[POINT_KEY].itertuples(index=False, name=None)):
-        row = by_point.get(key)
-        if row is not None:
-            label[index] = point_label(row, axes_of.get(key[0], []))
+        if key in by_point:
+            row, extra = by_point[key]
+            label[index] = point_label(row, named.get(key[0], []) + extra)
     return label
 
 
@@ -297,7 +322,9 @@ def _aggregate(paired: pd.DataFrame, carried: list[str], counts: list[str]) -> p
         columns.update({column: mean, low: mean - half, high: mean + half})
     added = columns["overhead_pct"]
     columns["oneoff_share"] = ((added - columns["steady_pct"]) / added).where(added > 0)
-    columns["native_estimated"] = groups[NATIVE_ESTIMATED].any() if NATIVE_ESTIMATED in paired else False
+    for flag in (NATIVE_ESTIMATED, NATIVE_NOISY):  # results stored before a flag existed lack its column
+        columns[flag] = groups[flag].any() if flag in paired else False
+    columns[SATURATED] = groups[SATURATED].any() | groups["baseline_saturated"].any()
     columns["treatment_cost_ns"] = groups["cost_ns"].mean()
     columns["baseline_cost_ns"] = groups["baseline_cost_ns"].mean()
     means = groups[counts].mean() if counts else pd.DataFrame(index=n.index)
@@ -305,18 +332,23 @@ def _aggregate(paired: pd.DataFrame, carried: list[str], counts: list[str]) -> p
     return pd.concat([first, pd.DataFrame(columns), means], axis=1).reset_index()
 
 
-def overheads(df: pd.DataFrame, ok: pd.DataFrame | None = None) -> pd.DataFrame:
+def overheads(df: pd.DataFrame, ok: pd.DataFrame | None = None, profiles: ProfileCosts | None = None) -> pd.DataFrame:
     """One row per treatment point (``pair_key`` and ``point``), aggregated over replications.
 
     Per replication, overhead_pct = (treatment cost per unit of work / baseline's - 1) * 100, the
     baseline being the run with the same pair_key and replication (same seed). Columns:
     experiment, pair_key, point, workload, service, mode, setting (the experiment's non-platform axis
     values, e.g. ``vcpu_model=static``), label (what the point simulated in a few words, read from its
-    record: ``log file+net 4 VCPUs``), kind (workload|boot), basis, n, overhead_pct (whole-run
+    record: ``log file+net 4 VCPUs``, with every platform cost that differs from ``profiles``, the
+    profiles the experiments were swept with: :func:`~veilperf.analysis.tables.labels.profile_costs`
+    of their manifests), kind (workload|boot), basis, n, overhead_pct (whole-run
     overhead, mean), ci_low, ci_high (95% t-interval), steady_pct with steady_ci_low/high (the same
     with the treatment's one-off set-up ``oneoff_ns`` taken out of its elapsed time; NaN when
     unknown), oneoff_share ((whole - steady) / whole of the added time), native_estimated (the
-    workload's native time was estimated from its trace), increment_ns (treatment - baseline cost,
+    workload's native time was estimated from its trace), native_noisy (its measured native runs spread
+    beyond +/-15% of their median), saturated (an open-loop server, the
+    treatment or its baseline in some replication, could not keep up with its offered load: its
+    overhead measures the run's length, and tables print ``saturated`` instead), increment_ns (treatment - baseline cost,
     ns per unit of work or per boot) with its interval, the sweep axes (``cfg.*`` varying within an
     experiment), a few descriptive ``cfg.*`` columns, and mean counts (switches, causes, services).
     ``ok``: :func:`successful_runs` of ``df`` when the caller has it already.
@@ -328,7 +360,8 @@ def overheads(df: pd.DataFrame, ok: pd.DataFrame | None = None) -> pd.DataFrame:
     paired = pair_runs(df, ok)
     axes_of = experiment_axes(df)
     axes = sorted({c for columns in axes_of.values() for c in columns})
-    carried = sorted(set(axes) | {c for c in DESCRIPTOR_COLUMNS if c in df.columns})
+    params = {c for c in df.columns if param_name(c) is not None}  # what every point ran at (labels, headings)
+    carried = sorted(set(axes) | params | {c for c in DESCRIPTOR_COLUMNS if c in df.columns})
     counts = sorted(
         c for c in df.columns
         if c.startswith(COUNT_PREFIXES) and pd.api.types.is_numeric_dtype(df[c]) and c not in carried
@@ -336,27 +369,13 @@ def overheads(df: pd.DataFrame, ok: pd.DataFrame | None = None) -> pd.DataFrame:
     counts += [ONEOFF] if ONEOFF in df.columns and ONEOFF not in counts else []
     columns = ["experiment", "pair_key", "point", "workload", "service", "mode", "kind", "basis", "n",
                "overhead_pct", "ci_low", "ci_high", "steady_pct", "steady_ci_low", "steady_ci_high",
-               "oneoff_share", "native_estimated", "increment_ns", "increment_ci_low",
+               "oneoff_share", NATIVE_ESTIMATED, NATIVE_NOISY, SATURATED, "increment_ns", "increment_ci_low",
                "increment_ci_high", "treatment_cost_ns", "baseline_cost_ns", *carried, *counts]
     result = _aggregate(paired, carried, counts)[columns] if len(paired) else pd.DataFrame(columns=columns)
     result.insert(6, "setting", _settings(result, axes_of) if len(result) else pd.Series(dtype=object))
-    result.insert(7, "label", _labels(paired, result, axes_of) if len(result) else pd.Series(dtype=object))
+    result.insert(7, "label", _labels(paired, result, axes_of, profiles or {}) if len(result)
+                  else pd.Series(dtype=object))
     result.attrs["axes"] = SharedList(axes)
     result.attrs["steady_known"] = ONEOFF in df.columns
     result.attrs["failed_runs"] = int(failed(df).sum())
     return result
-
-
-def describe_overhead(treatment: dict, baseline: dict) -> str:
-    """One line: a treatment record's overhead against its baseline record (one replication each,
-    as `veilperf run` simulates them), on the basis :func:`basis` picks."""
-    identity = {"experiment": "run", "pair_key": "run", "replication": 0}
-    runs = pd.DataFrame([{**treatment, **identity, "role": "treatment"}, {**baseline, **identity, "role": "baseline"}])
-    row = overheads(runs).iloc[0]
-    against = f"{baseline.get('mode', 'baseline')}" + ("" if baseline.get("service") in (None, "none")
-                                                        else f" + {baseline['service']}")
-    if row["basis"] == "boot_time":
-        return f"boot increment vs {against}: {row['increment_ns'] / 1e9:+.3f} s ({row['overhead_pct']:+.2f}%)"
-    what = {"sim_time": "time per iteration", "throughput": "1 / throughput", "latency": "mean latency"}[row["basis"]]
-    steady = "" if pd.isna(row["steady_pct"]) else f"; steady state {row['steady_pct']:+.2f}%"
-    return f"overhead vs {against} (same seed, {what}): {row['overhead_pct']:+.2f}% whole run{steady}"

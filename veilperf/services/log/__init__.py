@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from veilperf.services.spec import AtLeast, Column, Crossing, CrossingPart, Quantity, ServiceSpec
-from veilperf.services.syscall_classes import CLASS_NAMES
+from veilperf.services.syscall_classes import CLASS_NAMES, names_path, syscall_class
 from veilperf.units import format_duration, format_size
 
 
@@ -28,6 +28,14 @@ class AuditRules:
         if unknown:
             raise ValueError(f"unknown syscall class(es) {', '.join(unknown)}; "
                              f"known: {', '.join(CLASS_NAMES)}")
+
+    def selects(self, name: str) -> bool:
+        """Whether these rules produce records for system call ``name``."""
+        if self.select == "all":
+            return True
+        if self.select == "names":
+            return name in self.names
+        return syscall_class(name) in self.classes
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +76,19 @@ class LogSettings:
     reader_period: Annotated[float | None, Quantity("duration")] = 10e6  # ns between ring drains; None: never read
     read_chunk: Annotated[float, Quantity("size")] = 128.0  # bytes returned per read call (prototype, docs/references.md)
     records_per_call: Annotated[int, AtLeast(1)] = 1  # what-if: batching
+
+    def record_sizes_for(self, name: str) -> tuple[float, ...]:
+        """Sizes in bytes (after truncation to the transit buffer) of the records system call
+        ``name`` produces; empty when the audit rules do not select it."""
+        if not self.rules.selects(name):
+            return ()
+        if self.record_model == "single":
+            sizes: tuple[float, ...] = (self.record_size,)
+        else:
+            r = self.record_sizes
+            named = (r.cwd, r.path) if names_path(name) else ()
+            sizes = (r.syscall, *named, r.proctitle, r.eoe)
+        return tuple(min(size, self.transit_buffer) for size in sizes)
 
 
 DEFAULTS = LogSettings()

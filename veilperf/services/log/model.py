@@ -33,7 +33,6 @@ from veilperf.model.domains import SER, UNT
 from veilperf.model.vcpu import QUEUE
 from veilperf.services.log import LogSettings
 from veilperf.services.log_ring import LogRing
-from veilperf.services.syscall_classes import names_path, syscall_class
 
 if TYPE_CHECKING:
     from veilperf.model.system import System
@@ -68,34 +67,11 @@ class LogService:
         if self.settings.reader_period is not None:
             self.system.background.append(self.reader)
 
-    def audited(self, name: str) -> bool:
-        """Whether the audit rules produce records for system call ``name``."""
-        rules = self.settings.rules
-        if rules.select == "all":
-            return True
-        if rules.select == "names":
-            return name in rules.names
-        return syscall_class(name) in rules.classes
-
-    def records_for(self, name: str) -> tuple[float, ...]:
-        """Sizes in bytes (after truncation to the transit buffer) of the records system call
-        ``name`` produces; empty when the audit rules do not select it."""
-        settings = self.settings
-        if not self.audited(name):
-            return ()
-        if settings.record_model == "single":
-            sizes: tuple[float, ...] = (settings.record_size,)
-        else:
-            r = settings.record_sizes
-            named = (r.cwd, r.path) if names_path(name) else ()
-            sizes = (r.syscall, *named, r.proctitle, r.eoe)
-        return tuple(min(size, settings.transit_buffer) for size in sizes)
-
     def _make_plan(self, name: str) -> tuple[tuple[float, Charge, float], ...]:
         """Per record of ``name``: (bytes, transit copy charge, size in the ring); cached per name
         as ``_plan``."""
         return tuple((size, charges.audit_transit(self.costs, size), self.ring.aligned(size))
-                     for size in self.records_for(name))
+                     for size in self.settings.record_sizes_for(name))
 
     def on_syscall(self, runner: "ThreadRunner", name: str) -> "Gen":
         """The audit hook after a system call: per record a transit copy, then (per batch of
