@@ -53,3 +53,23 @@ def make_cfg(milan_raw):
         return point if raw else validate_raw(point)
 
     return build
+
+
+@pytest.fixture(scope="session")
+def main_command_results(tmp_path_factory) -> Path:
+    """The README's main command's experiments (every shipped configs/*.yaml) swept into a fresh
+    results folder with one replication each (no figures, no report): real results to draw from."""
+    from veilperf import cli
+
+    root = tmp_path_factory.mktemp("main-command") / "results"
+    configs = sorted(str(p) for p in (ROOT / "configs").glob("*.yaml"))
+    assert cli.main(["sweep", *configs, "--results", str(root), "--no-plots", "--set", "replications=1"]) == 0
+    return root
+
+
+@pytest.fixture(scope="session")
+def synthetic_results(tmp_path_factory) -> Path:
+    """The synthetic results store (tests/fixtures/analysis/synthetic.py), written once; read only."""
+    from fixtures.analysis.synthetic import write_results
+
+    return write_results(tmp_path_factory.mktemp("synthetic"))

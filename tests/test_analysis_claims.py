@@ -115,7 +115,7 @@ def test_stored_sensitivity_summaries_reach_the_claims_and_the_headline(results,
     ranges = [line for line in main.get_lines() if line.get_linewidth() == 7 and len(line.get_xdata()) == 2]
     assert sorted(tuple(line.get_xdata()) for line in ranges) == [(1.5, 9.0), (40.0, 200.0)]
     labels = [t.get_text() for t in main.get_yticklabels()]
-    assert "sqlite — enc †" in labels and "find — log (est.)" in labels
+    assert "sqlite · enc †" in labels and "find · log all (est.)" in labels
 
 
 def test_without_a_stored_study_the_claims_stand_alone(results):

@@ -10,6 +10,7 @@ study (`veilperf sensitivity configs/kci.yaml --samples 2`) it shows it."""
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -26,12 +27,10 @@ KERNEL = "veilperf-test"
 
 
 @pytest.fixture(scope="module")
-def results(tmp_path_factory) -> Path:
-    """The README's main command's experiments, swept into a fresh results folder."""
-    root = tmp_path_factory.mktemp("main-command") / "results"
-    configs = sorted(str(p) for p in (ROOT / "configs").glob("*.yaml"))
-    assert cli.main(["sweep", *configs, "--results", str(root), "--no-plots", "--set", "replications=1"]) == 0
-    return root
+def results(main_command_results) -> Path:
+    """The README's main command's experiments, swept into a fresh results folder (conftest.py),
+    shared with other tests: read only."""
+    return main_command_results
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +77,8 @@ def test_boot_runs_after_the_main_command(results, kernel_path, monkeypatch):
     assert "increment (s)" in text and "phase delta (ms)" in text and figures >= 1
 
 
-def test_sensitivity_says_which_command_makes_a_study_then_shows_it(results, kernel_path, monkeypatch):
+def test_sensitivity_says_which_command_makes_a_study_then_shows_it(results, kernel_path, monkeypatch, tmp_path):
+    results = Path(shutil.copytree(results, tmp_path / "results"))  # the study is written into a copy
     text, figures = execute("sensitivity", results, kernel_path, monkeypatch)
     assert "No sensitivity study" in text and "veilperf sensitivity configs/" in text
     assert text.count("skipped: no sensitivity study yet") == 2 and figures == 0

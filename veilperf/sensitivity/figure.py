@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from veilperf.analysis.figures.names import SENSITIVITY_FIGURE
+
 __all__ = ["tornado", "figure_path", "MAX_PARAMS"]
 
 MAX_PARAMS = 8  # bars per panel
@@ -23,7 +25,7 @@ _UNITS = {"overhead_pct": "overhead, % points", "boot_increment_s": "boot increm
 
 def figure_path(results_root: str | Path, experiment: str) -> Path:
     """``<results>/figures/sensitivity_<experiment>.png``."""
-    return Path(results_root) / "figures" / f"sensitivity_{experiment}.png"
+    return Path(results_root) / "figures" / SENSITIVITY_FIGURE.format(experiment=experiment)
 
 
 def _panel(ax, rows: pd.DataFrame, title: str) -> None:

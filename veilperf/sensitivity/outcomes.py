@@ -87,8 +87,8 @@ def sample_metrics(study: Study, runs: pd.DataFrame) -> pd.DataFrame:
         workload = (study.source.workloads[setting.workload_index].get("name")
                     if setting.workload_index is not None else "boot")
         rows = rows[rows["workload"] == workload]
-        for column, value in setting.cfg.items():
-            rows = rows[rows[column] == value]
+        for column, value in setting.cfg.items():  # an axis value of None (e.g. run.iterations: null) is NaN in rows
+            rows = rows[rows[column].isna() if value is None else rows[column] == value]
         joined = samples.merge(rows.drop_duplicates(subset=columns), on=columns, how="left")
         if joined["value"].isna().any():
             lost = int(joined["value"].isna().sum())

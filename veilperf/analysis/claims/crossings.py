@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from veilperf.analysis.claims.verdicts import SERVICE_CLAIM_PCT
-from veilperf.analysis.tables.figdata import distinguishing_settings
+from veilperf.analysis.tables.figdata import SERVICE_LABEL, distinguishing_settings
 from veilperf.analysis.tables.columns import PLATFORM, SWITCH_COSTS
 from veilperf.analysis.tables.profile import find_profile, platforms_in, profile_ranges
 from veilperf.model.charges import SWITCH_MODELS, at_switch, switch_one_way_ns
@@ -155,6 +155,14 @@ def _model(points: pd.DataFrame, manifests: dict[str, dict[str, Any]], spec: Ser
                          int(known.sum()))
 
 
+def _shown_setting(frame: pd.DataFrame) -> pd.Series:
+    """What tells a service's points apart: the short label of its settings read from the record
+    (``log file+net``; empty where it is the bare service name), else the distinguishing settings."""
+    if SERVICE_LABEL not in frame.columns:
+        return distinguishing_settings(frame)
+    return frame[SERVICE_LABEL].where(frame[SERVICE_LABEL] != frame["service"], "").astype(str)
+
+
 def crossing_points(points: pd.DataFrame, models: list[CrossingModel]) -> pd.DataFrame:
     """Per point: crossings per second of native run time (``rate_per_s``), the cost of one
     crossing it was charged (``cost_ns``), the overhead the count x cost curve gives at that cost
@@ -171,7 +179,7 @@ def crossing_points(points: pd.DataFrame, models: list[CrossingModel]) -> pd.Dat
         simulated = frame["steady_pct"].where(frame["steady_pct"].notna(), frame["overhead_pct"])
         rows.append(frame.assign(rate_per_s=rate, cost_ns=cost, curve_pct=model.overhead_pct(rate, cost),
                                  simulated_pct=simulated, steady=frame["steady_pct"].notna(),
-                                 shown_setting=distinguishing_settings(frame)))
+                                 shown_setting=_shown_setting(frame)))
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
 
 

@@ -4,7 +4,6 @@ against the rate of Veil crossings, with the count x cost curve)."""
 
 from __future__ import annotations
 
-import textwrap
 
 import numpy as np
 import pandas as pd
@@ -13,10 +12,11 @@ from matplotlib.figure import Figure
 from veilperf.analysis.claims.verdicts import (ACCEPTANCE, BOOT_CLAIM_S, DEFAULT_GUEST, MEMORY, NORMAL_TOLERANCE_PCT,
                                       SERVICE_CLAIM_PCT, VCPUS, as_designed, oneoff_flagged, service_points)
 from veilperf.analysis.claims.crossings import crossing_models, crossing_points, rows_of
-from veilperf.analysis.tables.figdata import FigureData, distinguishing_settings
+from veilperf.analysis.figures.common import SEP, fit, fitted_title, text_inches
+from veilperf.analysis.tables.figdata import SERVICE_LABEL, FigureData
 from veilperf.analysis.figures.names import GLOBAL_FIGURES
-from veilperf.analysis.figures.style import (CLAIM_BAND_COLOR, CLAIM_LINE_COLOR, LOG_FLOOR_PCT, ci_errors, log_axis, pct_text,
-                                        new_figure, service_color)
+from veilperf.analysis.claims.verdicts import pct_text
+from veilperf.analysis.figures.style import (CLAIM_BAND_COLOR, CLAIM_LINE_COLOR, LOG_FLOOR_PCT, ci_errors, log_axis, new_figure, service_color)
 from veilperf.analysis.tables.profile import at_calibration
 from veilperf.units import format_duration
 
@@ -38,7 +38,6 @@ def _service_panel(ax, data: FigureData, points: pd.DataFrame) -> None:
     low, high = SERVICE_CLAIM_PCT
     ax.axvspan(low, high, color=CLAIM_BAND_COLOR, alpha=0.15, label=f"paper's claim: {low:g}–{high:g}%")
     flagged = oneoff_flagged(points).to_numpy()
-    settings = distinguishing_settings(points, by="service")
     labels = []
     for i, (_, r) in enumerate(points.iterrows()):
         key = (r["experiment"], r["workload"], r["service"])
@@ -57,8 +56,7 @@ def _service_panel(ax, data: FigureData, points: pd.DataFrame) -> None:
             ax.plot(max(r["steady_pct"], LOG_FLOOR_PCT), i, marker="D", markerfacecolor="white",
                     markeredgecolor=service_color(r["service"]), markersize=7, linestyle="none", zorder=4)
         ax.annotate(pct_text(value), (shown, i), xytext=(7, 4), textcoords="offset points", fontsize=8)
-        setting = f", {settings[r.name]}" if settings[r.name] else ""
-        labels.append(f"{r['workload']} — {r['service']}{setting}" + (" †" if flagged[i] else "")
+        labels.append(f"{r['workload']}{SEP}{r[SERVICE_LABEL]}" + (" †" if flagged[i] else "")
                       + (" (est.)" if bool(r.get("native_estimated", False)) else ""))
     ax.set_yticks(y, labels, fontsize=9)
     ax.set_ylim(-0.7, len(points) - 0.3)
@@ -159,34 +157,72 @@ def claims(data: FigureData) -> Figure | str:
     return figure
 
 
-_CHAR_DECADES, _LINE_DECADES = 0.065, 0.17
-"""Width of a label character and height of a label line, in decades of these axes (8 pt text on
-panels about 4.5 inches wide and high spanning about 6-7 decades)."""
-_PLACES = ((5, -3, "left"), (-5, -3, "right"), (5, -14, "left"), (-5, 8, "right"))
-"""Label spots tried in order: right of the point, left, below right, above left (offset points, ha)."""
+LABEL_POINTS = 8
+"""Font size of the crossing points' labels."""
+_PLACES = tuple((sign * dx, dy, "left" if sign > 0 else "right") for dx, dy in
+                ((5, -3), (5, -14), (5, 8), (12, -25), (12, 19), (20, -3)) for sign in (1, -1))
+"""Label spots tried in order (offset points, ha): right and left of the point, then below and above
+on either side, then further out; the first that covers no other label or point wins, else the
+one covering least."""
+PANEL_INCHES = 6.0
+"""Width of one service's panel; its title and axis label are fitted to 4/5 of it (the rest: the
+y axis' labels)."""
+_MARKER_INCHES = 0.05
+"""Half the size of a point's marker."""
+
+
+def _inches(ax, x: float, y: float) -> tuple[float, float]:
+    """A point of these logarithmic axes (limits set) in inches from their lower left corner, at the
+    axes' current size (run the layout engine first)."""
+    box = ax.get_position()
+    width, height = box.width * ax.figure.get_figwidth(), box.height * ax.figure.get_figheight()
+    (x0, x1), (y0, y1) = np.log10(ax.get_xlim()), np.log10(ax.get_ylim())
+    return (np.log10(x) - x0) / (x1 - x0) * width, (np.log10(y) - y0) / (y1 - y0) * height
 
 
 def _point_labels(ax, rows: pd.DataFrame) -> None:
-    """Workload names beside the crossing points, each at the first spot (right, left, below, above)
-    that covers no other label or point (points a few percent apart on one diagonal would overprint)."""
-    points = [(np.log10(r["rate_per_s"]), np.log10(max(r["simulated_pct"], LOG_FLOOR_PCT))) for _, r in rows.iterrows()]
-    taken = [(x - 0.05, y - 0.05, x + 0.05, y + 0.05) for x, y in points]  # the markers
-    for (x, y), name in zip(points, rows["workload"]):
-        width = len(str(name)) * _CHAR_DECADES
+    """Names beside the crossing points (workload, and the setting where a service has several),
+    each at the first spot (right, left, below, above, ...) that covers no other label or point,
+    measured in inches with the labels' own text widths (call with the axes laid out)."""
+    names = [w + (f" ({s.removeprefix(v + ' ')})" if s else "")
+             for w, s, v in zip(rows["workload"], rows.get("shown_setting", [""] * len(rows)), rows["service"])]
+    points = [_inches(ax, r["rate_per_s"], max(r["simulated_pct"], LOG_FLOOR_PCT)) for _, r in rows.iterrows()]
+    m = _MARKER_INCHES
+    markers = [(x - m, y - m, x + m, y + m) for x, y in points]
+    line = LABEL_POINTS * 1.2 / 72
+    taken = [*markers, *_upright_notes(ax)]
+    for (x, y), own, name, (_, r) in zip(points, markers, names, rows.iterrows()):
+        width = text_inches(name, LABEL_POINTS)
+        best = None
         for dx, dy, ha in _PLACES:
-            left = x + dx / 5 * 0.03 - (width if ha == "right" else 0.0)
-            bottom = y + dy / 14 * _LINE_DECADES - _LINE_DECADES / 2
-            box = (left, bottom, left + width, bottom + _LINE_DECADES)
-            own = (x - 0.05, y - 0.05, x + 0.05, y + 0.05)
-            if not any(_overlap(box, other) for other in taken if other != own):
+            left = x + dx / 72 - (width if ha == "right" else 0.0)
+            bottom = y + dy / 72 - line / 2
+            box = (left, bottom, left + width, bottom + line)
+            covered = sum(_overlap_area(box, other) for other in taken if other != own)
+            if best is None or covered < best[0]:
+                best = (covered, dx, dy, ha, box)
+            if covered == 0:
                 break
+        _, dx, dy, ha, box = best
         taken.append(box)
-        ax.annotate(name, (10 ** x, 10 ** y), xytext=(dx, dy), textcoords="offset points", ha=ha, va="center",
-                    fontsize=8)
+        ax.annotate(name, (r["rate_per_s"], max(r["simulated_pct"], LOG_FLOOR_PCT)), xytext=(dx, dy),
+                    textcoords="offset points", ha=ha, va="center", fontsize=LABEL_POINTS)
 
 
-def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
-    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+def _upright_notes(ax) -> list[tuple[float, float, float, float]]:
+    """The boxes (inches) of the axes' upright notes already placed (the band's ends: right-aligned,
+    reading upwards from their anchor), for the point labels to keep clear of."""
+    boxes = []
+    for note in ax.texts:
+        if note.get_rotation() == 90:
+            x, y = _inches(ax, *note.xy)
+            length = text_inches(note.get_text(), note.get_fontsize())
+            boxes.append((x - note.get_fontsize() * 1.2 / 72, y, x, y + length))
+    return boxes
+
+
+def _overlap_area(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
 
 
 def crossings(data: FigureData) -> Figure | str:
@@ -199,7 +235,7 @@ def crossings(data: FigureData) -> Figure | str:
     if table.empty:
         return "no service points with crossing counts and their recorded costs (costs.*)"
     models = [m for m in models if len(rows_of(table, m))]
-    figure = new_figure(6.0 * len(models), 6.0)
+    figure = new_figure(PANEL_INCHES * len(models), 6.0)
     axes = figure.subplots(1, len(models), sharey=True, squeeze=False)[0]
     low, high = SERVICE_CLAIM_PCT
     values = table["simulated_pct"].clip(lower=LOG_FLOOR_PCT)
@@ -232,18 +268,21 @@ def crossings(data: FigureData) -> Figure | str:
                 ax.plot(part["rate_per_s"], part["simulated_pct"].clip(lower=LOG_FLOOR_PCT), marker, color=color,
                         markerfacecolor="white" if steady else color, linestyle="none",
                         label="simulated, steady state" if steady else "simulated, whole run")
-        _point_labels(ax, rows)
         ax.set_ylim(y_low, y_high)
         ax.set_xlim(rates[0], rates[-1])
         log_axis(ax, "x")
         log_axis(ax, "y")
-        ax.set_xlabel(f"{model.title}: {model.spec.crossing.what} per second of native run time", fontsize=9)
-        ax.set_title(textwrap.fill(f"{model.spec.display_name}: {model.spec.crossing.explains}", 80), loc="left",
+        room = PANEL_INCHES * 0.8
+        ax.set_xlabel(fit(f"{model.title}: {model.spec.crossing.what} per second of native run time", room, 9), fontsize=9)
+        ax.set_title(fit(f"{model.spec.display_name}: {model.spec.crossing.explains}", room, 7), loc="left",
                      fontsize=7)
         ax.legend(loc="upper left", fontsize=7)
     axes[0].set_ylabel("overhead vs SNP CVM (%)")
-    figure.suptitle("Why a program lands inside or outside 2–64%: overhead ≈ crossing rate × cost per crossing "
-                    "(Veil as built, calibrated costs)", fontsize=11)
+    fitted_title(figure, "Why a program lands inside or outside 2–64%: overhead ≈ crossing rate × cost per crossing "
+                 "(Veil as built, calibrated costs)", 11)
+    figure.get_layout_engine().execute(figure)  # the axes at their saved size, for the labels' spacing
+    for ax, model in zip(axes, models):
+        _point_labels(ax, rows_of(table, model))
     return figure
 
 

@@ -80,11 +80,6 @@ def _plain_number(value: float, _=None) -> str:
     return f"{value:,.0f}" if value >= 1 else f"{value:.4g}"
 
 
-def pct_text(value: float) -> str:
-    """``2,038%``, ``26.3%``, ``0.806%``: three significant digits, no exponent."""
-    return f"{value:,.0f}%" if abs(value) >= 100 else f"{value:.3g}%"
-
-
 def log_axis(axis, which: str = "y", decades: float | None = None) -> None:
     """Logarithmic axis in plain numbers: ticks at 1, 2, 5, 10, ... over up to three decades
     (``decades``: the span of the data, default: the axis limits), at powers of ten beyond."""

@@ -95,6 +95,7 @@ class Inputs:
 
         from veilperf.analysis.tables.figdata import FigureData, load_sensitivity
         from veilperf.analysis.tables.load import SORT_KEY, load_manifests, load_results
+        from veilperf.analysis.tables.studies import load_studies
 
         frames = [load_results(p) for p in self.paths]
         runs = frames[0]  # sorted already
@@ -103,7 +104,7 @@ class Inputs:
             runs = runs.reset_index(drop=True)
         runs.attrs["source"] = ", ".join(str(p) for p in self.paths)
         manifests = {name: m for p in self.paths for name, m in load_manifests(p).items()}
-        return FigureData.build(runs, manifests, load_sensitivity(self.roots))
+        return FigureData.build(runs, manifests, load_sensitivity(self.roots), load_studies(self.roots))
 
 
 @dataclass

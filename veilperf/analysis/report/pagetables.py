@@ -23,7 +23,7 @@ _IDENTITY = ("experiment", "workload", "service", PLATFORM)
 def _pairs(over: pd.DataFrame) -> pd.DataFrame:
     """Private points with the overhead of their shared twin (``shared_pct``)."""
     axes = [c for c in over.attrs.get("axes", []) if c in over and c not in (PAGE_TABLES, TOUCHED)]
-    key = [c for c in (*_IDENTITY, *axes) if c in over]
+    key = [c for c in dict.fromkeys((*_IDENTITY, *axes)) if c in over]  # the platform may be a swept axis too
     private, shared = over[over[PAGE_TABLES] == "private"], over[over[PAGE_TABLES] == "shared"]
     twins = shared.drop_duplicates(key)[[*key, "overhead_pct"]].rename(columns={"overhead_pct": "shared_pct"})
     return private.merge(twins, on=key, how="inner")

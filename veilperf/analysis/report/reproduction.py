@@ -8,12 +8,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from veilperf.analysis.claims.verdicts import Claim, oneoff_flagged, service_points
 from veilperf.analysis.claims.crossings import crossing_models, explain
+from veilperf.analysis.claims.lost_records import lost_share
+from veilperf.analysis.claims.verdicts import EXACT_NOTE, Claim, oneoff_flagged, service_points
 from veilperf.analysis.report.pagetables import page_table_lines
-from veilperf.analysis.tables.figdata import FigureData
 from veilperf.analysis.figures.index import Rendered
-from veilperf.analysis.figures.names import EXPERIMENT_FIGURES, GLOBAL_UNIT
+from veilperf.analysis.figures.names import EXPERIMENT_FIGURES, GLOBAL_UNIT, QUESTIONS
+from veilperf.analysis.report.findings import lost_records_section, open_loop_lines
+from veilperf.analysis.report.hardware import hardware_section
+from veilperf.analysis.tables.columns import NATIVE_ESTIMATED, NATIVE_NOISY, SATURATED
+from veilperf.analysis.tables.figdata import SERVICE_LABEL, FigureData
 from veilperf.analysis.tables.profile import describe_point, param_name, parameter_table
 
 METHOD = [
@@ -25,9 +29,12 @@ METHOD = [
     "simulated time per completed iteration (fixed-iteration runs), 1 / throughput (fixed-duration runs), "
     "mean latency per request (open-loop servers, whose throughput is set by the arrival rate), or the "
     "whole boot (boot runs; the increment is treatment minus baseline).",
-    "- Each point reports the mean over replications with a 95% Student-t interval (a single replication "
-    "gives a zero-width interval; figures draw intervals only from at least 3 replications). Failed runs "
-    "and treatments without a baseline are left out.",
+    "- Each point reports the mean over replications with a 95% Student-t interval (figures draw intervals only "
+    "from at least 3 replications; a single replication has none, written `n = 1`, and replications that agree "
+    "exactly have none either, written `exact`). Failed runs and treatments without a baseline are left out.",
+    "- An open-loop point that serves less than 95% of its offered load is *saturated*: its queue grows for as "
+    "long as the run lasts, so it gets the mark and no overhead or interval (`overheads.csv`: `saturated` true, "
+    "the overhead columns empty).",
     "- Whole-run overhead counts everything the run did; steady-state overhead takes the treatment's one-off "
     "set-up on its critical path (`oneoff_ns`: enclave creation, replica creation, service set-up) out of "
     "its elapsed time. One-off share = (whole-run - steady-state) / whole-run of the added time; points "
@@ -40,14 +47,26 @@ METHOD = [
     "",
 ]
 
+MEANING = [
+    "What the verdicts mean. The paper's per-workload results are not public: veilperf's sources on Veil (the "
+    "paper's abstract, a published summary and the released prototype, docs/references.md) give its three "
+    "headline results, not which programs it measured, with which inputs, audit rules and run lengths, nor what "
+    "each cost. So a verdict compares the model's predictions for the programs shipped here with the paper's "
+    "ranges, nothing finer. *partly* says that some of these programs land inside 2–64% and others outside it, "
+    "and why (each program's crossing rate times the cost of one crossing: next section); it does not say that "
+    "the model disagrees with measurements it cannot be checked against, nor that the paper's programs would "
+    "land where these do. *holds by construction* says the model adds nothing where Veil adds nothing: its 0% "
+    "checks the model, not Veil.",
+    "",
+]
+
 REFERENCES = Path(__file__).resolve().parents[2] / "docs" / "references.md"
 """Where every measurement and design fact the report and the platform file cite is described."""
 
-CSV_COLUMNS = ["experiment", "workload", "service", "mode", "setting", "label", "saturated", "kind", "basis", "n",
-               "overhead_pct",
-               "ci_low", "ci_high", "steady_pct", "steady_ci_low", "steady_ci_high", "oneoff_share",
-               "oneoff_flag", "native_estimated", "increment_ns", "increment_ci_low", "increment_ci_high",
-               "treatment_cost_ns", "baseline_cost_ns", "pair_key", "point"]
+CSV_COLUMNS = ["experiment", "workload", "service", "mode", "label", SERVICE_LABEL, "setting", "kind", "basis", "n",
+               SATURATED, "overhead_pct", "ci_low", "ci_high", "steady_pct", "steady_ci_low", "steady_ci_high",
+               "oneoff_share", "oneoff_flag", "lost_share", NATIVE_ESTIMATED, NATIVE_NOISY, "increment_ns",
+               "increment_ci_low", "increment_ci_high", "treatment_cost_ns", "baseline_cost_ns", "pair_key", "point"]
 
 
 def _table(frame: pd.DataFrame) -> list[str]:
@@ -76,9 +95,11 @@ def _provenance(runs: pd.DataFrame) -> list[str]:
 
 
 def overhead_table(data: FigureData) -> pd.DataFrame:
-    """The overhead of every point (``overheads.csv``): identity, whole-run and steady-state
-    overhead with CIs, one-off share and flag, increment, costs, and the swept platform values."""
-    over = data.over.assign(oneoff_flag=oneoff_flagged(data.over))
+    """The overhead of every point (``overheads.csv``): identity, what ran (``label``, ``service_label``),
+    ``saturated`` (the record's: open-loop points past capacity, no overhead, interval or increment), whole-run
+    and steady-state overhead with CIs, one-off share and flag, the share of audit records lost,
+    increment, costs, and the swept platform values."""
+    over = data.over.assign(oneoff_flag=oneoff_flagged(data.over), lost_share=lost_share(data.over))
     params = [c for c in over.attrs.get("axes", []) if param_name(c) is not None and c in over]
     table = over[[c for c in CSV_COLUMNS if c in over] + params]
     return table.rename(columns={c: param_name(c) for c in params})
@@ -117,10 +138,22 @@ def _explained(data: FigureData, rendered: Rendered, out: Path) -> list[str]:
             *explain(points, crossing_models(points, data.manifests)), ""]
 
 
+def _sensitivity_figure(data: FigureData, out: Path, experiment: str) -> list[str]:
+    study = data.studies.get(experiment)
+    if study is None or study.figure is None:
+        return []
+    on = f" on {', '.join(study.platforms)}" if study.platforms else ""
+    return ["#### Which assumed costs move its predictions (sensitivity study)", "",
+            f"![sensitivity_{experiment}]({_link(out, study.figure)})", "",
+            f"The stored study{on} (`veilperf sensitivity`): per workload, each parameter's influence over its "
+            "assumption range (Morris: bar mu*, the mean absolute change of the overhead in points when it steps "
+            "2/3 of its range; dot sigma, interactions).", ""]
+
+
 def _experiments(data: FigureData, rendered: Rendered, out: Path) -> list[str]:
     lines = ["## Experiments", "",
              "One section per experiment stored under the results folder, each with its own figures "
-             "(read at that experiment's calibrated platform values).", ""]
+             "(read at that experiment's calibrated platform values), headed by the question each answers.", ""]
     for experiment in sorted(data.runs["experiment"].unique()):
         rows = data.over[data.over["experiment"] == experiment]
         runs = data.runs[data.runs["experiment"] == experiment]
@@ -130,7 +163,9 @@ def _experiments(data: FigureData, rendered: Rendered, out: Path) -> list[str]:
         for figure in EXPERIMENT_FIGURES:  # in the order of the questions they answer
             name = f"{experiment}-{figure}"
             if name in rendered.files:
-                lines += [f"#### {figure.replace('_', ' ')}", "", *_figure(out, rendered, name)]
+                lines += [f"#### {QUESTIONS[figure]}", "", *_figure(out, rendered, name)]
+        lines += open_loop_lines(data, experiment)
+        lines += _sensitivity_figure(data, out, experiment)
         lines += [f"- {note}" for note in rendered.notes.get(experiment, [])] + [""]
     return lines
 
@@ -171,9 +206,14 @@ def render_report(data: FigureData, rendered: Rendered, out: Path, claims: list[
         "",
         *_claims_table(claims),
         "",
+        *MEANING,
+        EXACT_NOTE,
+        "",
         *_estimated(data),
         *_explained(data, rendered, out),
         *page_table_lines(data.over, data.calibration),
+        *lost_records_section(data),
+        *hardware_section(data),
         *METHOD,
     ]
     for claim in claims:

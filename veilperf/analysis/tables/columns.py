@@ -32,6 +32,9 @@ SATURATED = "saturated"
 """An open-loop server whose offered load reached its capacity (``offered_load`` >= 1: the model's
 rule, ``model.metrics.SATURATED_LOAD``): its latency measures the run's length, so no overhead is
 given for it."""
+OFFERED_LOAD = "offered_load"
+"""An open-loop run's arrival rate x VCPU time per request / request VCPUs (``model.metrics``): at 1
+or more it is :data:`SATURATED`."""
 PAGE_TABLES = "cfg.setup.services.enc.page_tables"
 """``shared`` (Veil as built) or ``private`` enclave page tables (a design what-if)."""
 TOUCHED = "cfg.setup.services.enc.touched_share"

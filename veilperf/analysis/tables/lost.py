@@ -28,7 +28,8 @@ def _number(row: Mapping[str, Any], column: str) -> float:
         return math.nan
 
 
-def _size(nbytes: float) -> str:
+def size_text(nbytes: float) -> str:
+    """``322 KiB``, ``1.43 MiB``: three significant digits in binary units."""
     for unit, scale in (("MiB", 2**20), ("KiB", 2**10)):
         if nbytes >= scale:
             return f"{nbytes / scale:.3g} {unit}"
@@ -74,10 +75,10 @@ class LostRecords:
         if not self.per_period == self.per_period or not self.ring_size == self.ring_size:
             return f"{head}: the ring wrapped before the reader drained it"
         period = format_duration(self.reader_period)
-        why = (f"the ring ({_size(self.ring_size)}) takes in {_size(self.per_period)} per "
+        why = (f"the ring ({size_text(self.ring_size)}) takes in {size_text(self.per_period)} per "
                f"{period} reader period on average")
         if self.per_period <= self.ring_size:
-            return f"{head}: bursts fill the ring ({_size(self.ring_size)}) within a {period} reader period"
+            return f"{head}: bursts fill the ring ({size_text(self.ring_size)}) within a {period} reader period"
         shorter = format_duration(self.ring_size / self.ring_bytes_per_ns)
-        return (f"{head}: {why}; a ring_size above {_size(self.per_period)} or a reader_period below "
+        return (f"{head}: {why}; a ring_size above {size_text(self.per_period)} or a reader_period below "
                 f"{shorter} avoids it on average")
