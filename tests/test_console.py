@@ -8,7 +8,6 @@ import re
 from pathlib import Path
 
 import pandas as pd
-import pytest
 from rich.console import Console
 
 from fixtures.analysis.synthetic import write_results

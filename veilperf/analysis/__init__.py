@@ -25,6 +25,8 @@ _EXPORTS = {
     "sweep_axes": "tables.pairing",
 }
 
-__all__ = sorted(_EXPORTS)
+# a literal list (linters read only literals); tests/test_lazy_exports.py checks it equals _EXPORTS
+__all__ = ["ResultsError", "is_current", "load_figure_data", "load_manifests", "load_results", "overheads",
+           "pair_runs", "plot", "refresh", "regenerate", "report", "sweep_axes", "write_report"]
 
 __getattr__ = lazy_exports(__name__, _EXPORTS)

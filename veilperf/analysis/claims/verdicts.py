@@ -136,7 +136,7 @@ def boot_claim(over: pd.DataFrame, calibration: dict[str, float]) -> Claim:
         guest, guest_shape = "smallest simulated guest", f"{_guest(smallest)}; the 1 VCPU / 1 GiB default is absent"
 
     rows, holds_default = [], []
-    for key, group in frame.groupby(["acceptance", *assumptions], sort=True):
+    for _, group in frame.groupby(["acceptance", *assumptions], sort=True):
         first = group.iloc[0]
         at_default = group[group.index.isin(default.index)]
         inc = at_default["increment_ns"].iloc[0] / 1e9 if len(at_default) else np.nan

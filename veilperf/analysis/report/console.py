@@ -71,7 +71,7 @@ def _shown_labels(rows: pd.DataFrame) -> pd.Series:
         values = rows[column].dropna().unique()
         if len(values) == 1:
             word = param_word(column, values[0])
-            shown = shown.map(lambda text: " ".join(text.replace(word, "").split()))
+            shown = shown.map(lambda text, common=word: " ".join(text.replace(common, "").split()))
     return shown.where(shown != "", "no service")
 
 

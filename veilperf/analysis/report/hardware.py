@@ -149,8 +149,8 @@ def _study_lines(data: FigureData, experiment: str, study: StoredStudy) -> list[
     if spans is not None and len(spans):
         rows = spans[(spans["experiment"] == experiment) & (spans["metric"] == "overhead_pct")]
         if len(rows):
-            lines += ["", f"Over that platform's assumption ranges (5th–95th percentile of the study's samples, "
-                          f"first setting of each workload x service):", ""]
+            lines += ["", "Over that platform's assumption ranges (5th–95th percentile of the study's samples, "
+                          "first setting of each workload x service):", ""]
             lines += _table(["workload", "service", "p5", "p95", "deciding parameters"],
                             [[r["workload"], r["service"], pct_text(r["p5"]), pct_text(r["p95"]),
                               str(r["top_params"]).replace(",", ", ")] for _, r in rows.iterrows()])

@@ -36,7 +36,7 @@ def distinguishing_settings(points: pd.DataFrame, by: str | None = None) -> pd.S
     groups = parts.groupby(points[by]) if by else [("", parts)]
     for _, rows in groups:
         common = set.intersection(*(set(p) for p in rows)) if len(rows) > 1 else set()
-        out[rows.index] = rows.map(lambda p: ", ".join(x for x in p if x not in common))
+        out[rows.index] = rows.map(lambda p, shared=common: ", ".join(x for x in p if x not in shared))
     return out
 
 
