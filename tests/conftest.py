@@ -1,12 +1,20 @@
-"""Shared fixtures: build validated run configs in code from the shipped Milan platform."""
+"""Shared fixtures: build validated run configs in code from the shipped Milan platform. Property tests
+run derandomized (the same examples every run: the README's test command is deterministic); set
+``HYPOTHESIS_PROFILE=explore`` to search new random examples, and keep any failure it finds as a test."""
 
 from __future__ import annotations
 
 import copy
+import os
 from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import settings
+
+settings.register_profile("deterministic", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
 
 from veilperf.run import validate_raw
 

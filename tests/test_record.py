@@ -3,11 +3,12 @@ from compute-bound to a system call every few microseconds, and one with two thr
 each: the simulated plain-CVM time of the recorded workload is within 15% of the untraced median wall
 time (it is anchored to it), and `record` announces the expected run time `workload show` prints.
 
-The same traces imported blind: the printed estimate is the stored one, inside its own range, and
-within a loose band around the measured runs (a sanity check whose width grows with the runs' own
-spread). How close a blind estimate comes to the untraced time (within 50%, its range holding it)
-races the machine's load, so it is a validation run and reported, not a test:
-``python benchmarks/blind_accuracy.py`` (benchmarks/README.md).
+The same traces imported blind: the printed estimate is the stored one, inside its own range. How
+close a blind estimate of a trace taken here comes to the untraced time races the machine's load (a
+trace taken beside two CPU hogs came out x0.13 of its slowed native runs), so it is a validation run
+and reported, not a test: ``python benchmarks/blind_accuracy.py`` (benchmarks/README.md); the
+shipped traces, taken on a quiet machine, are held to a band deterministically
+(``tests/test_trace_blind.py``).
 
 Skipped (with the reason) where strace is absent. Inputs are generated so that the native runs take
 milliseconds to ~0.3 s and the traced runs well under a second each, on a noisy 2-vCPU machine."""
@@ -29,14 +30,6 @@ pytestmark = pytest.mark.skipif(shutil.which("strace") is None,
                                 reason="strace is not installed (apt-get install strace)")
 
 RECORDED_TOLERANCE = 0.15
-BLIND_SANITY = 5.0
-"""The blind point lies within [fastest run / 5, slowest run x 5]: a gross error (the 14x of an
-earlier estimator on `sh -c`) fails, the load does not. The validation table (docs/architecture.md)
-spans x0.59-x1.86; a trace taken under load against quieter native runs came out 1.4-5x (pystat
-3.1x its median, 2.7x its slowest run, on this 2-core machine at load average 5); the bound widens
-with the runs' own spread."""
-MIN_CPU_SHARE = 0.7
-"""The blind estimate is checked when the untraced runs had most of a CPU (user + sys >= 70% of wall)."""
 
 
 @pytest.fixture(scope="module")
@@ -96,10 +89,8 @@ def test_recorded_cvm_time_matches_the_untraced_median(recorded, name):
 
 
 @pytest.mark.parametrize("name", SINGLE)
-def test_blind_import_prints_what_it_stores_and_stays_near_the_runs(recorded, blind, name):
-    workload, _ = recorded[name]
+def test_blind_import_prints_what_it_stores_within_its_range(blind, name):
     out, message = blind[name]
-    measured = native(workload)
     estimate = native(out)
     assert estimate["source"] == "estimated"
     printed = re.search(r"estimated native run time (\S+ \S+) \(range (\S+ \S+) to (\S+ \S+)\)", message)
@@ -108,13 +99,6 @@ def test_blind_import_prints_what_it_stores_and_stays_near_the_runs(recorded, bl
     assert [point, low, high] == pytest.approx(
         [parse_duration(t.replace(" ", "")) for t in printed.groups()], rel=5e-3)  # printed = stored
     assert low <= point <= high
-    untraced = parse_duration(measured["wall"])
-    cpu_share = (parse_duration(measured["user"]) + parse_duration(measured["sys"])) / untraced
-    if cpu_share < MIN_CPU_SHARE:
-        pytest.skip(f"{name}: the untraced runs had {cpu_share:.0%} of a CPU (a busy machine): their "
-                    "wall time is mostly waiting, which a trace of another run cannot know")
-    fastest, slowest = parse_duration(measured["low"]), parse_duration(measured["high"])
-    assert fastest / BLIND_SANITY <= cvm_time(out) <= slowest * BLIND_SANITY, (name, fastest, slowest)
 
 
 STEADY_TOLERANCE = 0.20

@@ -283,6 +283,20 @@ def test_memory_management_calls_carry_their_pages(tmp_path):
     WorkloadSpec.model_validate(replay)
 
 
+def test_pages_beyond_32_bits_import_and_a_corrupt_length_is_capped_at_the_address_space(tmp_path):
+    """A break moved by 80 TiB (2^34.3 pages: more than 32 bits hold; the fuzz test's mutation of a real
+    trace found it as an OverflowError) keeps its page count; an mmap length beyond any 64-bit address
+    space (a corrupt trace) counts the 2^52 pages of that address space, not an overflow."""
+    path = tmp_path / "big.strace"
+    path.write_text("100 10:00:00.000100 brk(NULL) = 0x10000000 <0.000002>\n"
+                    "100 10:00:00.000200 brk(0x500010000000) = 0x500010000000 <0.000002>\n"
+                    f"100 10:00:00.000300 mmap(NULL, {1 << 70}, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) "
+                    "= 0x7f0000000000 <0.000003>\n")
+    replay = import_trace([path], ImportOptions(mode="replay", overhead_ns=0.0)).workload
+    pages = [s["syscall"].get("pages") for s in replay["replay"][0] if "syscall" in s]
+    assert pages == [0, 0x500000000000 // 4096, (1 << 64) // 4096]
+
+
 def test_coalesced_replay_keeps_calls_of_other_pages_apart(tmp_path):
     lines = [f"100 10:00:00.{i:06d} munmap(0x7f0000000000, {size}) = 0 <0.000001>"
              for i, size in enumerate((4096, 4096, 8192), start=1)]

@@ -59,7 +59,7 @@ class SyscallEvent:
 
 
 _COLUMNS = {"tid": "i4", "name": "u2", "start": "f8", "kernel": "f8", "ret": "i8", "ret_kind": "u1",
-            "errno": "u2", "bytes_in": "i8", "bytes_out": "i8", "file": "u4", "line": "u4", "pages": "u4"}
+            "errno": "u2", "bytes_in": "i8", "bytes_out": "i8", "file": "u4", "line": "u4", "pages": "u8"}
 """Column name -> numpy type; ``errno`` 0 is no error, else 1 + its index in the errno names."""
 
 
@@ -220,7 +220,7 @@ class CallBuilder:
         return CallTable(self.columns(), self.errnos, self.files)
 
 
-_ARRAY_CODE = {"i4": "i", "u2": "H", "f8": "d", "i8": "q", "u1": "B", "u4": "I"}
+_ARRAY_CODE = {"i4": "i", "u2": "H", "f8": "d", "i8": "q", "u1": "B", "u4": "I", "u8": "Q"}
 
 
 @dataclass

@@ -19,7 +19,6 @@ for brk, the break's move since the thread's previous brk (0 for the first, a qu
 
 from __future__ import annotations
 
-import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -37,8 +36,12 @@ def _int(text: str) -> int:
     return int(text, 16 if text.startswith("0x") else 10)
 
 
+MAX_PAGES = (1 << 64) // PAGE_SIZE
+"""Pages of a 64-bit address space: no call touches more (a corrupt trace's length is capped here)."""
+
+
 def _pages(length: int) -> int:
-    return math.ceil(length / PAGE_SIZE)
+    return min(-(-length // PAGE_SIZE), MAX_PAGES)
 
 
 @dataclass
