@@ -12,11 +12,11 @@ import pytest
 import yaml
 from hypothesis import settings
 
+from veilperf.run import validate_raw
+
 settings.register_profile("deterministic", derandomize=True, database=None)
 settings.register_profile("explore", derandomize=False)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
-
-from veilperf.run import validate_raw
 
 ROOT = Path(__file__).resolve().parents[1]
 MILAN = ROOT / "configs" / "platforms" / "milan.yaml"
