@@ -262,3 +262,22 @@ def test_experiment_without_baseline_is_rejected(known, tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "known.yaml: baseline: a sensitivity study measures Veil against a baseline" in err
     assert not (tmp_path / "results").exists()
+
+
+def test_tornado_panels_are_titled_by_what_tells_them_apart_and_fit():
+    """Two logging settings of one workload keep only the part that differs (their shared `vcpus=1`
+    and the enclave's only setting say nothing); every title fits its panel (the readability checker)."""
+    from figure_checks import problems
+
+    from veilperf.sensitivity.figure import panel_titles
+
+    keys = [("gzip", "enc", "vcpus=4"), ("gzip", "log", "log.rules=select:all vcpus=1"),
+            ("gzip", "log", "log.rules=select:classes,classes:[file,network] vcpus=1")]
+    assert panel_titles(keys) == ["gzip · enc", "gzip · log\nrules select:all",
+                                  "gzip · log\nrules select:classes, classes:[file, network]"]
+    indices = pd.DataFrame([{"workload": w, "service": s, "setting": setting, "featured": True, "method": "morris",
+                             "experiment": "x", "metric": "overhead_pct", "param": p, "mu_star": m, "sigma": m / 3}
+                            for w, s, setting in keys for p, m in (("switch_one_way", 5.0), ("rmpadjust", 1.0))])
+    figure = tornado(indices)
+    assert problems(figure) == []
+    assert [ax.get_title().split("\n")[0] for ax in figure.axes] == ["gzip · enc", "gzip · log", "gzip · log"]

@@ -14,12 +14,16 @@ from pathlib import Path
 
 import pandas as pd
 
+from veilperf.analysis.figures.common import fit
 from veilperf.analysis.figures.names import SENSITIVITY_FIGURE
 
-__all__ = ["tornado", "figure_path", "MAX_PARAMS"]
+__all__ = ["tornado", "figure_path", "panel_titles", "MAX_PARAMS"]
 
 MAX_PARAMS = 8  # bars per panel
 DPI = 130
+TITLE_POINTS = 9
+PANEL_MARGIN_INCHES = 1.7
+"""A panel's share of the figure width that its title cannot use: the parameter names left of it."""
 _UNITS = {"overhead_pct": "overhead, % points", "boot_increment_s": "boot increment, s"}
 
 
@@ -41,10 +45,32 @@ def _panel(ax, rows: pd.DataFrame, title: str) -> None:
         ax.barh(y, rows["S1"].clip(lower=0), height=0.45, color="#1f5fa8", label="S1")
         ax.errorbar(rows["ST"], y, xerr=rows["ST_conf"], fmt="none", ecolor="black", capsize=2, zorder=3)
     ax.set_yticks(list(y), rows["param"], fontsize=9)
-    ax.set_title(title, fontsize=9)
+    ax.set_title(title, fontsize=TITLE_POINTS)
     ax.tick_params(axis="x", labelsize=8)
     ax.set_xlim(left=0)
     ax.grid(axis="x", alpha=0.3)
+
+
+def panel_titles(keys: list[tuple[str, str, str]]) -> list[str]:
+    """``workload · service`` per (workload, service, setting), with the setting's ``key=value`` parts
+    that tell it from the other settings of that workload and service (none when it is the only one):
+    the parts every setting shares would repeat the study's design in every panel."""
+    settings: dict[tuple[str, str], list[set[str]]] = {}
+    for workload, service, setting in keys:
+        settings.setdefault((workload, service), []).append(set(setting.split()))
+    titles = []
+    for workload, service, setting in keys:
+        shared = set.intersection(*settings[(workload, service)])
+        name = workload if service == "none" else f"{workload} · {service}"
+        differs = " ".join(_part_text(part) for part in setting.split() if part not in shared)
+        titles.append(name + (f"\n{differs}" if differs else ""))
+    return titles
+
+
+def _part_text(part: str) -> str:
+    """``log.rules=select:all`` as ``rules select:all``; commas get a space, so a title can break there."""
+    key, _, value = part.partition("=")
+    return f"{key.rsplit('.', 1)[-1]} {value.replace(',', ', ')}" if value else part
 
 
 def tornado(indices: pd.DataFrame, out: str | Path | None = None):
@@ -58,9 +84,9 @@ def tornado(indices: pd.DataFrame, out: str | Path | None = None):
     lines = math.ceil(len(groups) / cols)
     fig = Figure(figsize=((5.8 if cols <= 2 else 4.3) * cols, 1.0 + 2.9 * lines), dpi=DPI)
     axes = fig.subplots(lines, cols, squeeze=False)
-    for ax, ((workload, service, setting), group) in zip(axes.flat, groups):
-        name = workload if service == "none" else f"{workload} ({service})"
-        _panel(ax, group, name + (f"\n{setting}" if setting else ""))
+    title_inches = fig.get_figwidth() / cols - PANEL_MARGIN_INCHES
+    for ax, title, (_, group) in zip(axes.flat, panel_titles([key for key, _ in groups]), groups):
+        _panel(ax, group, fit(title, title_inches, TITLE_POINTS))
     for ax in list(axes.flat)[len(groups):]:
         ax.remove()
     axes.flat[0].legend(loc="lower right", fontsize=8)
